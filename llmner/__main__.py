@@ -1,0 +1,5 @@
+import sys
+
+from llmner.cli import main
+
+sys.exit(main())

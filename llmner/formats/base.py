@@ -1,0 +1,56 @@
+"""The interface both task formulations implement.
+
+A format turns sentences into training features for one kind of model and turns the
+model's outputs back into IOB2 tags. Everything else (loading, training, scoring, the run
+directory) is shared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from llmner.data.types import LabelSet, Sentence
+
+__all__ = ["Prediction", "TaskFormat"]
+
+
+@dataclass
+class Prediction:
+    """Predicted IOB2 tags, one list per input sentence, plus format-specific counts
+    (e.g. parse failures) that go into ``metrics.json`` as they are."""
+
+    tags: list[list[str]]
+    metrics: dict = field(default_factory=dict)
+
+
+class TaskFormat(ABC):
+    """One way of casting NER for a model.
+
+    Attributes:
+        name: the value of ``--format``.
+        task: ``"token-classification"`` or ``"causal-lm"``: which model class to load.
+    """
+
+    name: str
+    task: str
+
+    def __init__(self, labels: LabelSet, tokenizer) -> None:
+        self.labels = labels
+        self.tokenizer = tokenizer
+
+    @abstractmethod
+    def encode(self, sentences: list[Sentence]):
+        """Training features (a ``datasets.Dataset`` with ``input_ids`` and ``labels``)."""
+
+    @abstractmethod
+    def collator(self):
+        """A callable that pads a list of encoded features into a batch."""
+
+    @abstractmethod
+    def predict(self, model, sentences: list[Sentence], batch_size: int = 32) -> Prediction:
+        """IOB2 tags for ``sentences``; one process, no sharding (the caller shards)."""
+
+    def describe(self) -> dict:
+        """What a run records about this format (options, prompt name and hash, ...)."""
+        return {"format": self.name}

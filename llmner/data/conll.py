@@ -21,18 +21,33 @@ from llmner.errors import InputError
 __all__ = ["read_conll", "write_conll", "ConllStats"]
 
 _TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
+# Columns are separated by spaces and tabs only: a token may hold other whitespace (NBSP).
+_COLUMNS = re.compile(r"[ \t]+")
 
 
 class ConllStats:
-    """What reading a file did: invalid transitions found and repaired."""
+    """What reading a file did: invalid transitions found and repaired.
+
+    Attributes:
+        repaired_transitions: how many invalid ``I-`` tags were read as ``B-``.
+        repairs: the first few, as ``(location, tag found, tag read)``, e.g.
+            ``("train.txt:12", "I-PER", "B-PER")``.
+    """
+
+    MAX_EXAMPLES = 5
 
     def __init__(self) -> None:
         self.repaired_transitions = 0
-        self.repaired_examples: list[str] = []
+        self.repairs: list[tuple[str, str, str]] = []
+
+    @property
+    def repaired_examples(self) -> list[str]:
+        """The locations of the first few repairs."""
+        return [where for where, _, _ in self.repairs]
 
 
 def _read_text(path: Path) -> str:
-    if not path.exists():
+    if not path.is_file():
         raise InputError("no such file; expected a CoNLL column file", path=str(path))
     data = path.read_bytes()
     try:
@@ -42,7 +57,7 @@ def _read_text(path: Path) -> str:
         raise InputError(
             f"bytes at offset {e.start} are not UTF-8; expected UTF-8 text", str(path), line
         ) from None
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError("the file is empty; expected CoNLL sentences", path=str(path))
     return text
@@ -77,27 +92,27 @@ def read_conll(
     text = _read_text(path)
     if scheme != "auto" and scheme not in SCHEMES:
         raise InputError(f"unknown tag scheme {scheme!r}; expected auto or one of {SCHEMES}")
-    blocks: list[tuple[int, list[str], list[str]]] = []
+    blocks: list[tuple[list[int], list[str], list[str]]] = []
+    linenos: list[int] = []
     tokens: list[str] = []
     tags: list[str] = []
-    start = 0
     ncols = None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     for lineno, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r")
-        if not line.strip():
+        line = raw.strip(" \t")
+        if not line:
             if tokens:
-                blocks.append((start, tokens, tags))
-            tokens, tags = [], []
+                blocks.append((linenos, tokens, tags))
+            linenos, tokens, tags = [], [], []
             continue
-        cols = line.split()
+        cols = _COLUMNS.split(line)
         if cols[0] == "-DOCSTART-":
             continue
         if len(cols) < 2:
             raise InputError(
-                f"expected a token and a tag separated by whitespace, found {line.strip()!r}",
+                f"expected a token and a tag separated by whitespace, found {line!r}",
                 str(path),
                 lineno,
             )
@@ -122,37 +137,38 @@ def read_conll(
                 str(path),
                 lineno,
             )
-        if not tokens:
-            start = lineno
+        linenos.append(lineno)
         tokens.append(cols[0])
         tags.append(tag)
     if tokens:
-        blocks.append((start, tokens, tags))
+        blocks.append((linenos, tokens, tags))
     if not blocks:
         raise InputError("no sentences found; expected token/tag lines", path=str(path))
     return [_to_sentence(path, b, scheme, strict, stats) for b in blocks]
 
 
 def _to_sentence(path, block, scheme, strict, stats) -> Sentence:
-    start, tokens, tags = block
+    linenos, tokens, tags = block
     this_scheme = _detect_scheme(tags) if scheme == "auto" else scheme
-    if this_scheme == "iob2" or this_scheme == "iob1":
+    if this_scheme in ("iob2", "iob1"):
         bad = invalid_transitions(tags)
         if bad and (strict and this_scheme == "iob2"):
+            prev = tags[bad[0] - 1] if bad[0] else "the start of the sentence"
             raise InputError(
-                f"invalid transition to {tags[bad[0]]!r} (an I- tag must continue an entity of "
-                "its type); expected IOB2, or run without strict mode to repair it",
+                f"invalid transition from {prev!r} to {tags[bad[0]]!r} (an I- tag must continue "
+                "an entity of its type); expected IOB2, or run without strict mode to read it "
+                f"as {'B-' + tags[bad[0]][2:]!r}",
                 str(path),
-                start + bad[0],
+                linenos[bad[0]],
             )
+        iob2 = repair_iob2(tags)
         if bad and stats is not None:
             stats.repaired_transitions += len(bad)
-            if len(stats.repaired_examples) < 5:
-                stats.repaired_examples.append(f"{path}:{start + bad[0]}")
-        iob2 = repair_iob2(tags)
+            for i in bad[: stats.MAX_EXAMPLES - len(stats.repairs)]:
+                stats.repairs.append((f"{path}:{linenos[i]}", tags[i], iob2[i]))
     else:
         iob2 = repair_iob2(to_iob2(tags, this_scheme))
-    return Sentence(tokens, iob2, id=f"{path.name}:{start}")
+    return Sentence(tokens, iob2, id=f"{path.name}:{linenos[0]}")
 
 
 def write_conll(path: str | Path, rows: list[tuple[list[str], ...]]) -> None:

@@ -1,0 +1,56 @@
+"""``llmner compare RUN_DIR... --output DIR``: the comparison report of several runs."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    """Add the ``compare`` subcommand."""
+    p = subparsers.add_parser(
+        "compare",
+        help="compare run directories: tables, plots, paired bootstrap, error analysis",
+        description=(
+            "Write report.md, a self-contained report.html and PNG plots comparing run "
+            "directories (each with metrics.json, predictions.conll and config.yaml). Runs "
+            "scored on the same sentences get a paired bootstrap of their strict F1 difference."
+        ),
+    )
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories to compare")
+    p.add_argument("--output", "-o", required=True, help="folder to write the report into")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples per pair of runs; 0 turns it off (default: 1000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=3,
+        metavar="K",
+        help="example sentences per error category and run (default: 3)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report; returns the exit status."""
+    from llmner.report.build import build_report
+
+    if args.bootstrap < 0:
+        raise SystemExit("llmner compare: error: --bootstrap must be 0 or more")
+    written = build_report(
+        args.run_dirs,
+        args.output,
+        n_resamples=args.bootstrap,
+        seed=args.seed,
+        examples=args.examples,
+    )
+    for path in written.values():
+        print(path)
+    return 0

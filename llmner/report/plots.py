@@ -1,0 +1,138 @@
+"""The comparison plots, drawn with matplotlib's Agg backend (no display needed).
+
+Each function takes the loaded runs and a file to write, and returns that path, or
+``None`` when no run has the numbers the plot needs.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from llmner.report.runs import Run  # noqa: E402
+
+__all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]
+
+# Okabe-Ito: distinguishable for colour-blind readers and in greyscale print.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+_STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 130,
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.alpha": 0.3,
+    "axes.titleweight": "bold",
+    "legend.frameon": False,
+}
+
+
+@contextmanager
+def _figure(width: float, height: float):
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(width, height))
+        try:
+            yield fig, ax
+        finally:
+            plt.close(fig)
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _num(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def plot_per_type_f1(runs: list[Run], path: str | Path) -> Path | None:
+    """Grouped bars: strict F1 per entity type, one bar per run in each group."""
+    types = sorted({t for r in runs for t in (r.metrics.get("per_type") or {})})
+    if not types:
+        return None
+    width = 0.8 / len(runs)
+    x = np.arange(len(types))
+    with _figure(max(6.0, 1.2 * len(types) + 2), 4.0) as (fig, ax):
+        for i, run in enumerate(runs):
+            per_type = run.metrics.get("per_type") or {}
+            values = [float((per_type.get(t) or {}).get("f1", np.nan)) for t in types]
+            ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=run.name, color=_color(i))
+        ax.set_xticks(x, types, rotation=30 if len(types) > 6 else 0, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("strict F1")
+        ax.set_title("F1 per entity type")
+        ax.legend(ncol=min(len(runs), 3), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        fig.tight_layout()
+        fig.savefig(path)
+    return Path(path)
+
+
+def plot_f1_vs_time(runs: list[Run], path: str | Path) -> Path | None:
+    """Scatter of strict F1 against training time; log x when times span 20x or more."""
+    points = [
+        (i, r, _num(r.metrics.get("train_seconds")), _num(r.metrics.get("f1")))
+        for i, r in enumerate(runs)
+    ]
+    points = [(i, r, t, f) for i, r, t, f in points if t is not None and t > 0 and f is not None]
+    if not points:
+        return None
+    with _figure(6.5, 4.0) as (fig, ax):
+        for i, run, t, f1 in points:
+            ax.scatter(t, f1, s=60, color=_color(i), zorder=3, label=run.name)
+            ax.annotate(run.name, (t, f1), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        times = [t for _, _, t, _ in points]
+        if max(times) / min(times) >= 20:
+            ax.set_xscale("log")
+        ax.grid(True, axis="both", alpha=0.3)
+        ax.set_xlabel("training time (s)" + (", log scale" if ax.get_xscale() == "log" else ""))
+        ax.set_ylabel("strict F1")
+        ax.set_title("F1 against training time")
+        fig.tight_layout()
+        fig.savefig(path)
+    return Path(path)
+
+
+def plot_throughput(runs: list[Run], path: str | Path) -> Path | None:
+    """Two bar panels: training tokens per second and evaluation sentences per second."""
+    panels = [
+        ("train_tokens_per_second", "training tokens / s"),
+        ("eval_sentences_per_second", "evaluation sentences / s"),
+    ]
+    if not any(_num(r.metrics.get(k)) for r in runs for k, _ in panels):
+        return None
+    names = [r.name for r in runs]
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.1 * len(runs) + 4), 3.8))
+        try:
+            for ax, (key, label) in zip(axes, panels):
+                values = [_num(r.metrics.get(key)) for r in runs]
+                y = np.arange(len(runs))
+                ax.barh(y, [v or 0 for v in values], color=[_color(i) for i in range(len(runs))])
+                for yi, v in zip(y, values):
+                    ax.annotate(
+                        "–" if v is None else f"{v:,.0f}",
+                        (v or 0, yi),
+                        xytext=(3, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=8,
+                    )
+                ax.set_yticks(y, names)
+                ax.invert_yaxis()
+                ax.grid(True, axis="x", alpha=0.3)
+                ax.grid(False, axis="y")
+                ax.set_title(label)
+            fig.tight_layout()
+            fig.savefig(path)
+        finally:
+            plt.close(fig)
+    return Path(path)

@@ -1,0 +1,239 @@
+"""Load a run directory: ``config.yaml``, ``metrics.json`` and ``predictions.conll``.
+
+Every training run (and the spaCy peer) writes the same three files. A missing or
+malformed file is an :class:`~llmner.errors.InputError` that names the file (and the
+line, for the predictions).
+
+Example:
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "predictions.conll")
+    >>> _ = open(path, "w").write("EU B-ORG B-ORG\\nrejects O O\\n\\nHi O B-PER\\n")
+    >>> p = read_predictions(path)
+    >>> p.tokens, p.gold, p.pred
+    ([['EU', 'rejects'], ['Hi']], [['B-ORG', 'O'], ['O']], [['B-ORG', 'O'], ['B-PER']])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from llmner.data.conll import write_conll
+from llmner.errors import InputError
+from llmner.eval.scoring import score
+
+__all__ = ["Predictions", "Run", "load_run", "load_runs", "read_predictions", "write_run"]
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.conll"
+
+
+@dataclass
+class Predictions:
+    """Tokens, gold tags and predicted tags, one list per sentence."""
+
+    tokens: list[list[str]]
+    gold: list[list[str]]
+    pred: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def fingerprint(self) -> str:
+        """A hash of the tokens and gold tags: equal for runs scored on the same data.
+
+        Example:
+            >>> a = Predictions([["a"]], [["O"]], [["O"]])
+            >>> b = Predictions([["a"]], [["O"]], [["B-X"]])
+            >>> a.fingerprint() == b.fingerprint()
+            True
+        """
+        h = hashlib.sha256()
+        for toks, gold in zip(self.tokens, self.gold):
+            h.update("\x1f".join(toks).encode("utf-8") + b"\x1e")
+            h.update("\x1f".join(gold).encode("utf-8") + b"\x1d")
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class Run:
+    """One run directory, loaded.
+
+    Attributes:
+        path: the directory.
+        name: a short label for tables and plots (the directory name, made unique).
+        config: the resolved training config (empty if absent).
+        metrics: the contents of ``metrics.json``.
+        predictions: the contents of ``predictions.conll``.
+    """
+
+    path: Path
+    name: str
+    config: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    predictions: Predictions | None = None
+
+    def get(self, key: str, default=None):
+        """A value from ``metrics.json``, else from ``config.yaml``, else ``default``."""
+        if self.metrics.get(key) is not None:
+            return self.metrics[key]
+        if self.config.get(key) is not None:
+            return self.config[key]
+        return default
+
+    @property
+    def model(self) -> str | None:
+        return self.get("model") or self.config.get("model_name_or_path")
+
+
+def read_predictions(path: str | Path) -> Predictions:
+    """Read a ``token gold predicted`` file, sentences separated by blank lines.
+
+    Tags are kept exactly as written (no repair), so that strict scoring sees what the
+    model produced.
+
+    Raises:
+        InputError: naming the file and line of a malformed line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file; expected the run's predictions", path=str(path))
+    out = Predictions([], [], [])
+    cur: tuple[list[str], list[str], list[str]] = ([], [], [])
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            cols = raw.split()
+            if not cols:
+                _flush(out, cur)
+                cur = ([], [], [])
+                continue
+            if cols[0] == "-DOCSTART-":
+                continue
+            if len(cols) != 3:
+                raise InputError(
+                    f"expected 3 columns (token, gold tag, predicted tag), found {len(cols)}",
+                    str(path),
+                    lineno,
+                )
+            for col, value in zip(cur, cols):
+                col.append(value)
+    _flush(out, cur)
+    if not out.tokens:
+        raise InputError("no sentences found; expected token/gold/pred lines", path=str(path))
+    return out
+
+
+def _flush(out: Predictions, cur: tuple[list[str], list[str], list[str]]) -> None:
+    if cur[0]:
+        out.tokens.append(cur[0])
+        out.gold.append(cur[1])
+        out.pred.append(cur[2])
+
+
+def _read_metrics(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("no such file; expected the run's metrics", path=str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON ({e.msg})", str(path), e.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object of metrics", path=str(path))
+    return data
+
+
+def _read_config(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        raise InputError("not valid YAML", str(path), None if line is None else line + 1) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("expected a YAML mapping of config keys", path=str(path))
+    return data
+
+
+def load_run(path: str | Path, name: str | None = None) -> Run:
+    """Load one run directory.
+
+    ``metrics.json`` and ``predictions.conll`` are required; ``config.yaml`` is optional.
+
+    Raises:
+        InputError: naming the missing or malformed file.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError("no such directory; expected a run directory", path=str(path))
+    return Run(
+        path=path,
+        name=name or path.resolve().name,
+        config=_read_config(path / CONFIG_FILE),
+        metrics=_read_metrics(path / METRICS_FILE),
+        predictions=read_predictions(path / PREDICTIONS_FILE),
+    )
+
+
+def load_runs(paths: list[str | Path]) -> list[Run]:
+    """Load several run directories, giving each a unique short name.
+
+    Runs whose directory names clash are named by their parent too (``a/run``, ``b/run``),
+    then numbered if that is not enough.
+    """
+    resolved = [Path(p).resolve() for p in paths]
+    base = [p.name for p in resolved]
+    names = [f"{p.parent.name}/{p.name}" if base.count(p.name) > 1 else p.name for p in resolved]
+    seen: dict[str, int] = {}
+    unique = list(names)
+    for i, n in enumerate(names):
+        seen[n] = seen.get(n, 0) + 1
+        if names.count(n) > 1:
+            unique[i] = f"{n}#{seen[n]}"
+    names = unique
+    return [load_run(p, n) for p, n in zip(paths, names)]
+
+
+def write_run(
+    path: str | Path,
+    gold: list[list[str]],
+    pred: list[list[str]],
+    tokens: list[list[str]] | None = None,
+    metrics: dict | None = None,
+    config: dict | None = None,
+) -> Path:
+    """Write a run directory that :func:`load_run` reads.
+
+    ``metrics.json`` holds :func:`llmner.eval.scoring.score` of ``gold`` and ``pred``,
+    updated with ``metrics``; ``config.yaml`` holds ``config``.
+
+    Args:
+        path: the directory (created if needed).
+        gold: gold IOB2 tags per sentence.
+        pred: predicted tags per sentence.
+        tokens: the tokens; ``w0 w1 ...`` if not given.
+        metrics: extra or overriding metrics (timings, model, format, ...).
+        config: the resolved config.
+
+    Example:
+        >>> import tempfile
+        >>> d = write_run(tempfile.mkdtemp(), [["B-PER", "O"]], [["B-PER", "O"]])
+        >>> load_run(d).metrics["f1"]
+        1.0
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if tokens is None:
+        tokens = [[f"w{i}" for i in range(len(g))] for g in gold]
+    all_metrics = {**score(gold, pred), **(metrics or {})}
+    (path / METRICS_FILE).write_text(json.dumps(all_metrics, indent=2) + "\n", encoding="utf-8")
+    (path / CONFIG_FILE).write_text(yaml.safe_dump(config or {}, sort_keys=False), encoding="utf-8")
+    write_conll(path / PREDICTIONS_FILE, list(zip(tokens, gold, pred)))
+    return path

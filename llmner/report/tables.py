@@ -1,0 +1,191 @@
+"""The report's content as plain data: table cells as strings, comparisons, error counts.
+
+Rendering (markdown, html) only lays these out; nothing here knows about either format.
+A value a run did not record is shown as ``–``.
+
+Example:
+    >>> fmt(0.87654, "score"), fmt(None, "score"), fmt(1234567, "int"), fmt(75.2, "seconds")
+    ('0.8765', '–', '1,234,567', '1m15s')
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from llmner.report.bootstrap import BootstrapResult, paired_bootstrap, sentence_counts
+from llmner.report.bootstrap import f1_from_counts as _f1
+from llmner.report.errors import CATEGORIES, category_table
+from llmner.report.runs import Run
+
+__all__ = [
+    "MISSING",
+    "Comparison",
+    "compare_runs",
+    "error_rows",
+    "fmt",
+    "per_type_rows",
+    "prompt_label",
+    "score_check",
+    "summary_rows",
+]
+
+MISSING = "–"
+
+SUMMARY_HEADERS = [
+    "run", "model", "format", "quantization", "prompt", "trainable params", "train sents",
+    "F1 (strict)", "F1 (default)", "precision", "recall", "parse fail", "halluc.",
+    "train time", "train tok/s", "eval sent/s", "peak RSS",
+]  # fmt: skip
+
+
+def fmt(value, kind: str = "text") -> str:
+    """One table cell: ``score`` (4 decimals), ``rate`` (percent), ``int``, ``float``,
+    ``seconds``, ``mb`` or ``text``; ``–`` for a missing or unusable value."""
+    if value is None or value == "":
+        return MISSING
+    if kind == "text":
+        return str(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return MISSING
+    if kind == "score":
+        return f"{value:.4f}"
+    if kind == "rate":
+        return f"{100 * value:.1f}%"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "float":
+        return f"{value:,.1f}"
+    if kind == "mb":
+        return f"{value:,.0f} MB"
+    if kind == "seconds":
+        minutes, seconds = divmod(float(value), 60)
+        if minutes < 1:
+            return f"{seconds:.1f}s"
+        hours, minutes = divmod(int(minutes), 60)
+        return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02.0f}s"
+    raise ValueError(f"unknown cell kind {kind!r}")
+
+
+def prompt_label(run: Run) -> str:
+    """The prompt's name and first 8 hash characters, or ``–`` for tagging runs.
+
+    Example:
+        >>> m = {"prompt": {"name": "ner.v2", "hash": "abcdef0123"}}
+        >>> prompt_label(Run(".", "r", metrics=m))
+        'ner.v2 (abcdef01)'
+    """
+    prompt = run.metrics.get("prompt")
+    if isinstance(prompt, dict):
+        name, digest = prompt.get("name"), str(prompt.get("hash") or "")[:8]
+        if name:
+            return f"{name} ({digest})" if digest else str(name)
+    if isinstance(prompt, str) and prompt:
+        return prompt
+    config_prompt = run.config.get("prompt")
+    return str(config_prompt) if config_prompt and run.get("format") == "generative" else MISSING
+
+
+def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
+    """The headline table: one row per run."""
+    rows = []
+    for r in runs:
+        m = r.metrics
+        generative = r.get("format") == "generative"
+        rows.append([
+            r.name, fmt(r.model), fmt(r.get("format")), fmt(r.get("quantization")),
+            prompt_label(r), fmt(m.get("trainable_parameters"), "int"),
+            fmt(m.get("num_train_sentences"), "int"), fmt(m.get("f1"), "score"),
+            fmt(m.get("f1_default"), "score"), fmt(m.get("precision"), "score"),
+            fmt(m.get("recall"), "score"),
+            fmt(m.get("parse_failure_rate"), "rate") if generative else MISSING,
+            fmt(m.get("hallucination_rate"), "rate") if generative else MISSING,
+            fmt(m.get("train_seconds"), "seconds"),
+            fmt(m.get("train_tokens_per_second"), "float"),
+            fmt(m.get("eval_sentences_per_second"), "float"), fmt(m.get("peak_rss_mb"), "mb"),
+        ])  # fmt: skip
+    return list(SUMMARY_HEADERS), rows
+
+
+def per_type_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
+    """Strict F1 per entity type (rows) for each run (columns), with the gold support."""
+    types = sorted({t for r in runs for t in (r.metrics.get("per_type") or {})})
+    rows = []
+    for t in types:
+        cells = [(r.metrics.get("per_type") or {}).get(t) or {} for r in runs]
+        support = next((c.get("support") for c in cells if c.get("support") is not None), None)
+        rows.append([t, fmt(support, "int")] + [fmt(c.get("f1"), "score") for c in cells])
+    return ["type", "support"] + [r.name for r in runs], rows
+
+
+@dataclass
+class Comparison:
+    """A pair of runs: a bootstrap result, or the reason none was run."""
+
+    a: str
+    b: str
+    result: BootstrapResult | None = None
+    refused: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.result is None:
+            return self.refused or MISSING
+        r = self.result
+        if not r.significant:
+            return f"no significant difference (p = {r.p_value:.3f})"
+        better, worse = (self.b, self.a) if r.delta > 0 else (self.a, self.b)
+        return f"{better} beats {worse} (p = {r.p_value:.3f})"
+
+
+@dataclass
+class _Group:
+    fingerprint: str
+    runs: list[Run] = field(default_factory=list)
+
+
+def compare_runs(runs: list[Run], n_resamples: int = 1000, seed: int = 0) -> list[Comparison]:
+    """Every pair of runs: a paired bootstrap if they were scored on the same sentences
+    (same tokens and gold tags), otherwise a refusal saying why."""
+    out = []
+    for a, b in itertools.combinations(runs, 2):
+        pa, pb = a.predictions, b.predictions
+        if pa is None or pb is None:
+            out.append(Comparison(a.name, b.name, refused="predictions missing"))
+        elif pa.fingerprint() != pb.fingerprint():
+            why = f"scored on different data ({len(pa)} vs {len(pb)} sentences"
+            why += ", same count but different tokens or gold tags)" if len(pa) == len(pb) else ")"
+            out.append(Comparison(a.name, b.name, refused=why))
+        elif n_resamples < 1:
+            out.append(Comparison(a.name, b.name, refused="bootstrap disabled (--bootstrap 0)"))
+        else:
+            res = paired_bootstrap(pa.gold, pa.pred, pb.pred, n_resamples=n_resamples, seed=seed)
+            out.append(Comparison(a.name, b.name, result=res))
+    return out
+
+
+def score_check(run: Run, tolerance: float = 1e-4) -> str | None:
+    """A warning if ``metrics.json``'s strict F1 disagrees with the predictions file."""
+    reported = run.metrics.get("f1")
+    if run.predictions is None or not isinstance(reported, (int, float)):
+        return None
+    p = run.predictions
+    f1 = _f1(*sentence_counts(p.gold, p.pred).sum(axis=0))
+    if abs(f1 - reported) > tolerance:
+        return (
+            f"{run.name}: metrics.json reports F1 {reported:.4f} but predictions.conll "
+            f"scores {f1:.4f}; the table shows metrics.json, the bootstrap uses the predictions"
+        )
+    return None
+
+
+def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
+    """Counts of each error category, overall then per type (gold type; spurious by
+    predicted type)."""
+    p = run.predictions
+    table = category_table(p.gold, p.pred) if p is not None else {"ALL": {}}
+    rows = []
+    for t in ["ALL"] + sorted(k for k in table if k != "ALL"):
+        counts = table[t]
+        rows.append([t] + [fmt(counts.get(c, 0), "int") for c in CATEGORIES])
+    return ["type", *CATEGORIES], rows

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from llmner.report.runs import Run  # noqa: E402
 
@@ -21,6 +22,9 @@ __all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]
 
 # Okabe-Ito: distinguishable for colour-blind readers and in greyscale print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+_NICE_SECONDS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800,
+                 86400, 172800, 345600]  # fmt: skip
 
 _STYLE = {
     "figure.dpi": 110,
@@ -54,6 +58,20 @@ def _num(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _duration(seconds: float) -> str:
+    """A compact tick label: ``45s``, ``20m``, ``3h``.
+
+    Example:
+        >>> _duration(45), _duration(1200), _duration(5400)
+        ('45s', '20m', '1.5h')
+    """
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.3g}m"
+    return f"{seconds / 3600:.3g}h"
+
+
 def plot_per_type_f1(runs: list[Run], path: str | Path) -> Path | None:
     """Grouped bars: strict F1 per entity type, one bar per run in each group."""
     types = sorted({t for r in runs for t in (r.metrics.get("per_type") or {})})
@@ -66,11 +84,12 @@ def plot_per_type_f1(runs: list[Run], path: str | Path) -> Path | None:
             per_type = run.metrics.get("per_type") or {}
             values = [float((per_type.get(t) or {}).get("f1", np.nan)) for t in types]
             ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=run.name, color=_color(i))
-        ax.set_xticks(x, types, rotation=30 if len(types) > 6 else 0, ha="right")
+        rotate = len(types) > 4
+        ax.set_xticks(x, types, rotation=30 if rotate else 0, ha="right" if rotate else "center")
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("strict F1")
         ax.set_title("F1 per entity type")
-        ax.legend(ncol=min(len(runs), 3), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         fig.tight_layout()
         fig.savefig(path)
     return Path(path)
@@ -92,8 +111,15 @@ def plot_f1_vs_time(runs: list[Run], path: str | Path) -> Path | None:
         times = [t for _, _, t, _ in points]
         if max(times) / min(times) >= 20:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.margins(x=0.2, y=0.15)
+        low, high = ax.get_xlim()
+        nice = [t for t in _NICE_SECONDS if low <= t <= high]
+        if ax.get_xscale() == "log" and len(nice) >= 2:
+            ax.set_xticks(nice[:: max(1, len(nice) // 6)])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _duration(v)))
         ax.grid(True, axis="both", alpha=0.3)
-        ax.set_xlabel("training time (s)" + (", log scale" if ax.get_xscale() == "log" else ""))
+        ax.set_xlabel("training time" + (" (log scale)" if ax.get_xscale() == "log" else ""))
         ax.set_ylabel("strict F1")
         ax.set_title("F1 against training time")
         fig.tight_layout()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from llmner.report.tables import Comparison
 __all__ = ["ReportData", "RunErrors", "highlight_html", "highlight_md", "to_html", "to_markdown"]
 
 Table = tuple[list[str], list[list[str]]]
+_NUMERIC = re.compile(r"^([-+]?[\d.,]+(%| MB|s)?|–|\d+h\d+m|\d+m\d+s|\[.*\])$")
 
 CATEGORY_TITLES = {
     "correct": "correct",
@@ -109,7 +111,8 @@ def _md_table(table: Table) -> list[str]:
     headers, rows = table
     cell = lambda v: str(v).replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
-    lines.append("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(headers))) + "|")
+    numeric = [i > 0 and all(_NUMERIC.match(str(r[i])) for r in rows) for i in range(len(headers))]
+    lines.append("|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|")
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return lines
 

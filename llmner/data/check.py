@@ -96,7 +96,11 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def _shared(splits: dict[str, list[Sentence]]) -> tuple[dict[str, int], dict[str, list[str]]]:
-    keys = {name: {tuple(s.tokens): s for s in sents} for name, sents in splits.items()}
+    keys: dict[str, dict[tuple, Sentence]] = {}
+    for name, sents in splits.items():
+        keys[name] = {}
+        for s in sents:  # the first occurrence stands for its duplicates
+            keys[name].setdefault(tuple(s.tokens), s)
     counts, examples = {}, {}
     for a, b in combinations(keys, 2):
         both = [k for k in keys[a] if k in keys[b]]

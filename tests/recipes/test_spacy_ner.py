@@ -1,0 +1,76 @@
+"""The spaCy peer: a few training steps on the tiny CoNLL file give a complete run
+directory that ``llmner compare`` loads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+spacy = pytest.importorskip("spacy")
+
+from llmner.cli import main as llmner_main  # noqa: E402
+from llmner.data.conll import read_conll  # noqa: E402
+from llmner.report.runs import load_run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "assets" / "tiny.conll"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("spacy_ner", ROOT / "recipes" / "spacy_ner.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_keep_the_given_tokens_and_entities(recipe):
+    sents = read_conll(TINY)
+    vocab = spacy.blank("en").vocab
+    for s in sents:
+        doc = recipe.to_doc(vocab, s)
+        assert [t.text for t in doc] == s.tokens
+        assert recipe.doc_tags(doc) == s.tags
+
+
+def test_tokens_spacy_would_split_stay_whole(recipe):
+    from llmner.data.types import Sentence
+
+    s = Sentence(["U.S.-based", "don't", "e-mail"], ["B-LOC", "O", "O"])
+    doc = recipe.to_doc(spacy.blank("en").vocab, s)
+    assert len(doc) == 3 and recipe.doc_tags(doc) == s.tags
+
+
+def test_run_directory_is_complete_and_compares(recipe, tmp_path):
+    out = tmp_path / "spacy-run"
+    args = recipe.make_parser().parse_args(
+        [
+            "--train_file", str(TINY), "--validation_file", str(TINY),
+            "--test_file", str(TINY), "--output_dir", str(out),
+            "--max_train_samples", "8", "--max_steps", "12",
+        ]
+    )  # fmt: skip
+    recipe.main(args)
+    for name in ("config.yaml", "metrics.json", "predictions.conll"):
+        assert (out / name).is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "spacy-blank-en-cnn"
+    assert metrics["format"] == "tagging" and metrics["quantization"] == "none"
+    assert metrics["num_train_sentences"] == 8
+    assert metrics["num_eval_sentences"] == len(read_conll(TINY))
+    assert metrics["trainable_parameters"] > 0 and metrics["train_seconds"] > 0
+    for key in ("f1", "precision", "recall", "f1_default", "per_type", "peak_rss_mb"):
+        assert key in metrics
+
+    run = load_run(out)
+    gold = read_conll(TINY)
+    assert run.predictions.tokens == [s.tokens for s in gold]
+    assert run.predictions.gold == [s.tags for s in gold]
+
+    report = tmp_path / "report"
+    assert llmner_main(["compare", str(out), str(out), "--output", str(report),
+                        "--bootstrap", "20"]) == 0  # fmt: skip
+    assert "spacy-blank-en-cnn" in (report / "report.md").read_text()

@@ -1,0 +1,103 @@
+"""GenerativeFormat on the SmolLM2 tokenizer and an untrained tiny Llama."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmner.data.types import Sentence
+from llmner.errors import InputError
+from llmner.formats.generative import GenerativeFormat
+from llmner.formats.generative.answers import render_answer
+
+FORMATS = ["inline", "list", "json"]
+
+
+@pytest.mark.parametrize("prompt", FORMATS)
+def test_encode_masks_prompt_keeps_answer(prompt, labels, sentences, smol_tokenizer):
+    fmt = GenerativeFormat(labels, smol_tokenizer, prompt=prompt)
+    ds = fmt.encode(sentences)
+    assert set(ds.column_names) >= {"input_ids", "attention_mask", "labels", "length"}
+    for s, row in zip(sentences, ds):
+        prompt_ids = fmt.builder.prompt_ids(fmt.user_prompt(s))
+        n = len(prompt_ids)
+        assert row["input_ids"][:n] == prompt_ids
+        assert row["labels"][:n] == [-100] * n
+        answer = row["labels"][n:]
+        assert -100 not in answer and answer[-1] == fmt.builder.end_marker
+        text = smol_tokenizer.decode(answer, skip_special_tokens=True)
+        assert text == render_answer(s, fmt.answer_format)
+        assert row["length"] == len(row["input_ids"])
+
+
+def test_truncation_never_masks_every_label(labels, sentences, smol_tokenizer):
+    fmt = GenerativeFormat(labels, smol_tokenizer, max_length=10)
+    with pytest.raises(InputError, match="cuts every answer token of 4 sentence"):
+        fmt.encode(sentences)
+    n = len(fmt.builder.prompt_ids(fmt.user_prompt(sentences[0])))
+    fmt.max_length = n + 2
+    ds = fmt.encode(sentences[:1])
+    assert sum(label != -100 for label in ds[0]["labels"]) == 2
+    assert fmt.num_truncated == 1
+
+
+def test_collator_pads_right(labels, sentences, smol_tokenizer):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    rows = list(fmt.encode(sentences))
+    batch = fmt.collator()(rows)
+    short = min(range(len(rows)), key=lambda i: rows[i]["length"])
+    n = rows[short]["length"]
+    assert batch["attention_mask"][short, n:].sum() == 0
+    assert (batch["labels"][short, n:] == -100).all()
+    assert batch["attention_mask"][short, :n].all()
+
+
+def test_examples_are_seeded_and_shown(labels, sentences, smol_tokenizer):
+    a = GenerativeFormat(labels, smol_tokenizer, examples=2, train_sentences=sentences, seed=1)
+    b = GenerativeFormat(labels, smol_tokenizer, examples=2, train_sentences=sentences, seed=1)
+    assert a.user_prompt(sentences[0]) == b.user_prompt(sentences[0])
+    assert a.user_prompt(sentences[0]).count("Answer: ") == 2
+
+
+def test_describe(labels, smol_tokenizer):
+    d = GenerativeFormat(labels, smol_tokenizer, prompt="list.v1", alignment="expand").describe()
+    assert d["format"] == "generative" and d["prompt"] == "list" and d["prompt_version"] == 1
+    assert len(d["prompt_sha256"]) == 64 and d["constrained"] and d["alignment"] == "expand"
+
+
+@pytest.mark.parametrize("prompt", FORMATS)
+def test_constrained_untrained_model_never_fails(prompt, labels, sentences, smol_tokenizer,
+                                                  tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer, prompt=prompt)
+    texts = fmt.generate_texts(tiny_llama, sentences, batch_size=3)
+    pred = fmt.tags_from_texts(sentences, texts)
+    m = pred.metrics
+    assert m["num_outputs"] == len(sentences)
+    assert m["num_parse_failures"] == 0, texts
+    assert m["num_hallucinated_mentions"] == 0, texts
+    assert m["num_unknown_type_mentions"] == 0, texts
+    assert [len(t) for t in pred.tags] == [len(s) for s in sentences]
+
+
+def test_unconstrained_untrained_model_is_counted(labels, sentences, smol_tokenizer, tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer, prompt="json", constrained=False)
+    pred = fmt.predict(tiny_llama, sentences[:2], batch_size=2)
+    assert pred.metrics["num_outputs"] == 2
+    assert pred.metrics["num_parse_failures"] == 2  # random text is not JSON
+    assert pred.tags == [["O"] * len(s) for s in sentences[:2]]
+
+
+def test_batched_equals_one_by_one(labels, sentences, smol_tokenizer, tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    assert fmt.generate_texts(tiny_llama, sentences, 4) == fmt.generate_texts(
+        tiny_llama, sentences, 1
+    )
+
+
+def test_examples_need_training_sentences(labels, smol_tokenizer):
+    with pytest.raises(InputError, match="train_sentences"):
+        GenerativeFormat(labels, smol_tokenizer, examples=1)
+    with pytest.raises(InputError, match="unknown prompt"):
+        GenerativeFormat(labels, smol_tokenizer, prompt="inline.v99")
+    with pytest.raises(InputError, match="only 0"):
+        pool = [Sentence(["a"], ["O"])]
+        GenerativeFormat(labels, smol_tokenizer, examples=1, train_sentences=pool)

@@ -19,16 +19,36 @@ SHARED = sorted((REPO / ".." / "shared" / "data").glob("*/*.txt"))
 TOKENS = ["Steve", "Jobs", "met", "Steve", "in", "New", "York", "."]
 CASES = [
     ("exact", [Mention("PER", "Steve Jobs")], "strict", ["B-PER", "I-PER"] + ["O"] * 6),
-    ("repeat-left-to-right", [Mention("PER", "Steve"), Mention("PER", "Steve")], "strict",
-     ["B-PER", "O", "O", "B-PER", "O", "O", "O", "O"]),
-    ("after-previous", [Mention("PER", "Steve Jobs"), Mention("PER", "Steve")], "strict",
-     ["B-PER", "I-PER", "O", "B-PER", "O", "O", "O", "O"]),
-    ("hint-picks-occurrence", [Mention("PER", "Steve", hint=13)], "strict",
-     ["O", "O", "O", "B-PER", "O", "O", "O", "O"]),
-    ("overlap-earlier-longer-wins", [Mention("LOC", "York"), Mention("LOC", "New York")], "strict",
-     ["O"] * 5 + ["B-LOC", "I-LOC", "O"]),
-    ("whitespace-ignored", [Mention("LOC", "NewYork .")], "strict",
-     ["O"] * 5 + ["B-LOC", "I-LOC", "I-LOC"]),
+    (
+        "repeat-left-to-right",
+        [Mention("PER", "Steve"), Mention("PER", "Steve")],
+        "strict",
+        ["B-PER", "O", "O", "B-PER", "O", "O", "O", "O"],
+    ),
+    (
+        "after-previous",
+        [Mention("PER", "Steve Jobs"), Mention("PER", "Steve")],
+        "strict",
+        ["B-PER", "I-PER", "O", "B-PER", "O", "O", "O", "O"],
+    ),
+    (
+        "hint-picks-occurrence",
+        [Mention("PER", "Steve", hint=13)],
+        "strict",
+        ["O", "O", "O", "B-PER", "O", "O", "O", "O"],
+    ),
+    (
+        "overlap-earlier-longer-wins",
+        [Mention("LOC", "York"), Mention("LOC", "New York")],
+        "strict",
+        ["O"] * 5 + ["B-LOC", "I-LOC", "O"],
+    ),
+    (
+        "whitespace-ignored",
+        [Mention("LOC", "NewYork .")],
+        "strict",
+        ["O"] * 5 + ["B-LOC", "I-LOC", "I-LOC"],
+    ),
     ("case-fallback", [Mention("loc", "new york")], "strict", ["O"] * 5 + ["B-LOC", "I-LOC", "O"]),
     ("strict-rejects-partial", [Mention("LOC", "ew Yor")], "strict", ["O"] * 8),
     ("contract", [Mention("LOC", "ew York")], "contract", ["O"] * 6 + ["B-LOC", "O"]),
@@ -38,8 +58,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("mentions", "mode", "tags"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("mentions", "mode", "tags"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_align_table(mentions, mode, tags):
     result = align_mentions(TOKENS, mentions, ["PER", "LOC"], mode)
     assert result.tags == tags
@@ -49,8 +70,16 @@ def test_align_table(mentions, mode, tags):
 
 
 def test_counts_each_kind():
-    r = align_mentions(TOKENS, [Mention("ORG", "Jobs"), Mention("PER", "Bill"),
-                                Mention("PER", "Steve Jobs"), Mention("PER", "Jobs")], ["PER"])
+    r = align_mentions(
+        TOKENS,
+        [
+            Mention("ORG", "Jobs"),
+            Mention("PER", "Bill"),
+            Mention("PER", "Steve Jobs"),
+            Mention("PER", "Jobs"),
+        ],
+        ["PER"],
+    )
     assert r.counts == {"mentions": 4, "hallucinated": 1, "unknown_type": 1, "overlapping": 1}
 
 
@@ -91,8 +120,9 @@ def test_round_trip_bundled(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", SHARED or [None],
-                         ids=[f"{p.parent.name}/{p.name}" for p in SHARED] or ["missing"])
+@pytest.mark.parametrize(
+    "path", SHARED or [None], ids=[f"{p.parent.name}/{p.name}" for p in SHARED] or ["missing"]
+)
 def test_round_trip_shared(path):
     if path is None:
         pytest.skip("../shared/data is missing")
@@ -102,8 +132,10 @@ def test_round_trip_shared(path):
 def test_round_trip_hostile_tokens():
     from llmner.data.types import Sentence
 
-    s = Sentence(["<PER>", "</LOC>", "a|b", "PER:", '"q"', "&lt;", "x", "\\"],
-                 ["B-PER", "I-PER", "B-LOC", "O", "B-PER", "B-LOC", "I-LOC", "B-PER"])
+    s = Sentence(
+        ["<PER>", "</LOC>", "a|b", "PER:", '"q"', "&lt;", "x", "\\"],
+        ["B-PER", "I-PER", "B-LOC", "O", "B-PER", "B-LOC", "I-LOC", "B-PER"],
+    )
     for fmt in ("inline", "list", "json"):
         parsed = parse_answer(render_answer(s, fmt), fmt)
         assert align_mentions(s.tokens, parsed.mentions, ["PER", "LOC"]).tags == s.tags, fmt

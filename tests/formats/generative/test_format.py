@@ -65,8 +65,9 @@ def test_describe(labels, smol_tokenizer):
 
 
 @pytest.mark.parametrize("prompt", FORMATS)
-def test_constrained_untrained_model_never_fails(prompt, labels, sentences, smol_tokenizer,
-                                                  tiny_llama):
+def test_constrained_untrained_model_never_fails(
+    prompt, labels, sentences, smol_tokenizer, tiny_llama
+):
     fmt = GenerativeFormat(labels, smol_tokenizer, prompt=prompt)
     texts = fmt.generate_texts(tiny_llama, sentences, batch_size=3)
     pred = fmt.tags_from_texts(sentences, texts)

@@ -12,14 +12,32 @@ CASES = [
     # id, format, text, mentions, failed
     ("inline-plain", "inline", "<PER>Ann</PER> ran", [("PER", "Ann")], False),
     ("inline-none", "inline", "Ann ran", [], False),
-    ("inline-two", "inline", "<PER>Ann</PER> met <LOC>Rome</LOC>", [("PER", "Ann"), ("LOC", "Rome")], False),  # noqa: E501
+    (
+        "inline-two",
+        "inline",
+        "<PER>Ann</PER> met <LOC>Rome</LOC>",
+        [("PER", "Ann"), ("LOC", "Rome")],
+        False,
+    ),
     ("inline-escaped-tag-text", "inline", "&lt;PER&gt; <LOC>a|b</LOC>", [("LOC", "a|b")], False),
     ("inline-unclosed", "inline", "<PER>Ann ran", [], True),
     ("inline-stray-close", "inline", "Ann</PER> ran", [], True),
     ("inline-truncated-mark", "inline", "<PER>Ann</PE", [], True),
-    ("inline-nested", "inline", "<LOC><PER>Ann</PER> St</LOC>", [("PER", "Ann"), ("LOC", "Ann St")], False),  # noqa: E501
+    (
+        "inline-nested",
+        "inline",
+        "<LOC><PER>Ann</PER> St</LOC>",
+        [("PER", "Ann"), ("LOC", "Ann St")],
+        False,
+    ),
     ("inline-empty", "inline", "", [], True),
-    ("list-two", "list", "PER: Steve Jobs | LOC: Cupertino", [("PER", "Steve Jobs"), ("LOC", "Cupertino")], False),  # noqa: E501
+    (
+        "list-two",
+        "list",
+        "PER: Steve Jobs | LOC: Cupertino",
+        [("PER", "Steve Jobs"), ("LOC", "Cupertino")],
+        False,
+    ),
     ("list-none", "list", "none", [], False),
     ("list-None-dot", "list", "None.", [], False),
     ("list-newlines", "list", "PER: Ann\nLOC: Rome", [("PER", "Ann"), ("LOC", "Rome")], False),
@@ -33,14 +51,21 @@ CASES = [
     ("json-prose", "json", 'Here: [{"type": "PER", "text": "Ann"}] done', [("PER", "Ann")], False),
     ("json-truncated", "json", '[{"type": "PER", "text": "Ann"}, {"type"', [("PER", "Ann")], True),
     ("json-not-array", "json", '{"type": "PER"}', [], True),
-    ("json-bad-item", "json", '[{"type": "PER"}, {"type": "LOC", "text": "x"}]', [("LOC", "x")], True),  # noqa: E501
+    (
+        "json-bad-item",
+        "json",
+        '[{"type": "PER"}, {"type": "LOC", "text": "x"}]',
+        [("LOC", "x")],
+        True,
+    ),
     ("json-quotes", "json", '[{"type": "LOC", "text": "\\"hi\\""}]', [("LOC", '"hi"')], False),
     ("json-no-array", "json", "nothing here", [], True),
 ]
 
 
-@pytest.mark.parametrize(("fmt", "text", "mentions", "failed"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("fmt", "text", "mentions", "failed"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_parse_table(fmt, text, mentions, failed):
     result = parse_answer(text, fmt)
     assert [(m.type, m.text) for m in result.mentions] == mentions
@@ -49,9 +74,37 @@ def test_parse_table(fmt, text, mentions, failed):
 
 
 _PIECES = st.sampled_from(
-    ["<PER>", "</PER>", "<LOC>", "</LOC>", "<", ">", "</", "&lt;", "&amp;", "Ann", " ", "|",
-     " | ", ":", "PER: ", "none", "[", "]", "{", "}", '"', '"type": ', '"text": ', ",",
-     '{"type": "PER", "text": "Ann"}', "\n", "per", "\\", "null"]
+    [
+        "<PER>",
+        "</PER>",
+        "<LOC>",
+        "</LOC>",
+        "<",
+        ">",
+        "</",
+        "&lt;",
+        "&amp;",
+        "Ann",
+        " ",
+        "|",
+        " | ",
+        ":",
+        "PER: ",
+        "none",
+        "[",
+        "]",
+        "{",
+        "}",
+        '"',
+        '"type": ',
+        '"text": ',
+        ",",
+        '{"type": "PER", "text": "Ann"}',
+        "\n",
+        "per",
+        "\\",
+        "null",
+    ]
 )
 NEAR_MISSES = st.one_of(st.text(max_size=60), st.lists(_PIECES, max_size=20).map("".join))
 

@@ -49,13 +49,23 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def to_doc(vocab, sentence: Sentence):
-    """A spaCy Doc with exactly the sentence's tokens and its gold entities."""
+def to_doc(vocab, sentence: Sentence, gold: bool = True):
+    """A spaCy Doc with exactly the sentence's tokens, and its gold entities if ``gold``.
+
+    Docs to predict on must have no entities: spaCy's NER keeps entities already set on
+    a Doc, so gold entities left there would leak into the predictions.
+    """
     from spacy.tokens import Doc, Span
 
     doc = Doc(vocab, words=sentence.tokens, spaces=[True] * (len(sentence) - 1) + [False])
-    doc.ents = [Span(doc, s, e, label=t) for t, s, e in tags_to_spans(sentence.tags)]
+    if gold:
+        doc.ents = [Span(doc, s, e, label=t) for t, s, e in tags_to_spans(sentence.tags)]
     return doc
+
+
+def predict(nlp, sentences: list[Sentence]) -> list[list[str]]:
+    """Predicted IOB2 tags for each sentence, on entity-free Docs of its own tokens."""
+    return [doc_tags(d) for d in nlp.pipe(to_doc(nlp.vocab, s, gold=False) for s in sentences)]
 
 
 def doc_tags(doc) -> list[str]:
@@ -171,10 +181,9 @@ def main(args: argparse.Namespace) -> Path:
     nlp.to_disk(work / "model-best")
 
     start = time.perf_counter()
-    docs = list(nlp.pipe(to_doc(nlp.vocab, s) for s in test_sents))
+    pred = predict(nlp, test_sents)
     eval_seconds = time.perf_counter() - start
     gold = [s.tags for s in test_sents]
-    pred = [doc_tags(d) for d in docs]
 
     metrics = {
         **score(gold, pred),

@@ -96,8 +96,9 @@ class BootstrapResult:
         return self.p_value < 0.05
 
 
-def _bootstrap_counts(counts_a, counts_b, n_resamples, seed, chunk=256):
+def _bootstrap_counts(counts_a, counts_b, n_resamples, seed):
     n = len(counts_a)
+    chunk = max(1, min(256, 2_000_000 // n))  # bounds memory: chunk x n x 6 counts
     rng = np.random.default_rng(seed)
     both = np.concatenate([counts_a, counts_b], axis=1)
     deltas = np.empty(n_resamples)

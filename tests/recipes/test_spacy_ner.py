@@ -44,6 +44,14 @@ def test_tokens_spacy_would_split_stay_whole(recipe):
     assert len(doc) == 3 and recipe.doc_tags(doc) == s.tags
 
 
+def test_prediction_docs_carry_no_gold_entities(recipe):
+    """spaCy's NER keeps entities preset on a Doc: a pipeline with no NER at all must
+    predict nothing, not echo the gold entities."""
+    sents = read_conll(TINY)
+    pred = recipe.predict(spacy.blank("en"), sents)
+    assert pred == [["O"] * len(s) for s in sents]
+
+
 def test_run_directory_is_complete_and_compares(recipe, tmp_path):
     out = tmp_path / "spacy-run"
     args = recipe.make_parser().parse_args(

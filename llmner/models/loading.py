@@ -1,0 +1,167 @@
+"""Loading a base model for a task, quantized or not, with a LoRA adapter on top.
+
+The quantization and LoRA helpers mirror trl's ``get_quantization_config`` and
+``get_peft_config``: recipes never build these objects themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from llmner.data.types import LabelSet
+from llmner.errors import InputError
+from llmner.models.registry import resolve_model
+
+__all__ = [
+    "LoraOptions",
+    "QUANTIZATIONS",
+    "load_base_model",
+    "load_tokenizer",
+    "get_peft_config",
+    "get_quantization_config",
+    "head_module_names",
+]
+
+QUANTIZATIONS = ("4bit", "8bit", "none")
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# Names of freshly initialised heads that must be trained and saved with the adapter.
+_HEADS = ("score", "classifier")
+
+
+@dataclass
+class LoraOptions:
+    """LoRA hyper-parameters; ``target_modules`` empty means the usual projections."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.r <= 0:
+            raise ValueError(f"lora r must be positive, got {self.r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"lora dropout must be in [0, 1), got {self.dropout}")
+
+
+def _compute_dtype() -> torch.dtype:
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    if torch.cuda.is_available():
+        return torch.float16
+    return torch.bfloat16
+
+
+def get_quantization_config(quantization: str, double_quant: bool = True, skip=()):
+    """A ``BitsAndBytesConfig`` for ``4bit`` (NF4) or ``8bit``; ``None`` for ``none``."""
+    if quantization not in QUANTIZATIONS:
+        raise InputError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
+    if quantization == "none":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(skip) or None)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=double_quant,
+        bnb_4bit_compute_dtype=_compute_dtype(),
+        bnb_4bit_quant_storage=torch.uint8,
+        llm_int8_skip_modules=list(skip) or None,
+    )
+
+
+def head_module_names(model) -> list[str]:
+    """The task head's module names (``score`` on decoders, ``classifier`` on BERT)."""
+    return [n for n in _HEADS if hasattr(model, n)]
+
+
+def get_peft_config(model, task: str, lora: LoraOptions):
+    """A peft ``LoraConfig`` for ``model``; the task head is trained and saved in full."""
+    from peft import LoraConfig, TaskType
+
+    targets = list(lora.target_modules) or _default_targets(model)
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        task_type=TaskType.TOKEN_CLS if task == "token-classification" else TaskType.CAUSAL_LM,
+        modules_to_save=head_module_names(model) if task == "token-classification" else None,
+    )
+
+
+def _default_targets(model) -> list[str]:
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    targets = [t for t in DEFAULT_TARGETS if t in names]
+    if not targets:  # BERT-style encoders
+        targets = [t for t in ("query", "key", "value", "dense") if t in names]
+    return targets
+
+
+def load_tokenizer(name_or_path: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base_model(
+    name_or_path: str,
+    task: str,
+    labels: LabelSet | None = None,
+    quantization: str = "none",
+    double_quant: bool = True,
+    device_map=None,
+    dtype: torch.dtype | None = None,
+):
+    """Load a model for ``task`` ("token-classification" or "causal-lm").
+
+    For token classification the head is sized to ``labels`` and kept out of
+    quantization, so that it trains in full precision and is saved with the adapter.
+    """
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+
+    path = resolve_model(name_or_path)
+    kwargs: dict = {}
+    qconfig = get_quantization_config(quantization, double_quant, skip=_HEADS)
+    if qconfig is not None:
+        kwargs["quantization_config"] = qconfig
+        kwargs["device_map"] = device_map or _default_device_map()
+        kwargs["dtype"] = dtype or torch.float32
+    elif dtype is not None:
+        kwargs["dtype"] = dtype
+    if task == "token-classification":
+        if labels is None:
+            raise ValueError("token classification needs a label set")
+        kwargs.update(
+            num_labels=len(labels.bio_labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+        )
+        cls = AutoModelForTokenClassification
+    elif task == "causal-lm":
+        cls = AutoModelForCausalLM
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    try:
+        model = cls.from_pretrained(path, **kwargs)
+    except OSError as e:
+        raise InputError(f"cannot load model {name_or_path!r}: {e}") from None
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = model.config.eos_token_id
+    return model
+
+
+def _default_device_map():
+    """bitsandbytes places quantized weights at load time: one device per process."""
+    if torch.cuda.is_available():
+        from accelerate import PartialState
+
+        return {"": PartialState().local_process_index}
+    return {"": "cpu"}

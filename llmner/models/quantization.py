@@ -1,0 +1,114 @@
+"""Fast inference for quantized models on the CPU.
+
+bitsandbytes' 4-bit layers dequantize their weights on every forward pass; on a CPU that
+makes inference several times slower than plain fp32. :func:`dequantize_for_inference`
+does that dequantization once: every 4-bit (or 8-bit) linear layer becomes an fp32
+``nn.Linear`` holding exactly the values the quantized layer computes with, and each LoRA
+update is merged into it. Predictions are those of the quantized model; only the
+arithmetic (fp32 instead of the 4-bit compute dtype) differs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["dequantize_for_inference", "is_quantized", "restore_cpu_4bit_layout"]
+
+
+def _bnb_classes() -> tuple:
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        return ()
+    return (bnb.nn.Linear4bit, bnb.nn.Linear8bitLt)
+
+
+def is_quantized(model) -> bool:
+    """Whether ``model`` holds bitsandbytes layers."""
+    classes = _bnb_classes()
+    return bool(classes) and any(isinstance(m, classes) for m in model.modules())
+
+
+def _dequantized_weight(layer) -> torch.Tensor:
+    import bitsandbytes as bnb
+
+    if isinstance(layer, bnb.nn.Linear4bit):
+        w = layer.weight
+        data, state = w.data, w.quant_state
+        if getattr(state, "packing_format_for_cpu", False):
+            # bitsandbytes repacks 4-bit weights for its CPU kernel after an eval forward.
+            from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
+
+            data, state = _convert_weight_packed_for_cpu_inverse(data, state)
+        return bnb.functional.dequantize_4bit(data, state).float()
+    state = layer.state  # Linear8bitLt
+    if getattr(layer.weight, "SCB", None) is not None:
+        return (layer.weight.data.float() * layer.weight.SCB.float()[:, None] / 127.0)
+    return layer.weight.data.float() * state.SCB.float()[:, None] / 127.0
+
+
+def _plain_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
+    out_f, in_f = weight.shape
+    lin = nn.Linear(in_f, out_f, bias=bias is not None, device=weight.device, dtype=torch.float32)
+    with torch.no_grad():
+        lin.weight.copy_(weight)
+        if bias is not None:
+            lin.bias.copy_(bias.float())
+    return lin
+
+
+@torch.no_grad()
+def dequantize_for_inference(model) -> int:
+    """Replace quantized linear layers (and the LoRA layers around them) in place.
+
+    Returns the number of layers replaced. The model can no longer be trained or saved as
+    an adapter afterwards: call it on a model used only for prediction.
+    """
+    classes = _bnb_classes()
+    if not classes:
+        return 0
+    replaced = 0
+    for name, module in list(model.named_modules()):
+        if name.endswith(".base_layer"):
+            continue  # handled with the LoRA layer that wraps it
+        base = getattr(module, "base_layer", None)
+        if base is not None and isinstance(base, classes) and hasattr(module, "lora_A"):
+            weight = _dequantized_weight(base)
+            for adapter in module.active_adapters:
+                if adapter in module.lora_A:
+                    weight += module.get_delta_weight(adapter).float()
+            new = _plain_linear(weight, base.bias)
+        elif isinstance(module, classes):
+            new = _plain_linear(_dequantized_weight(module), module.bias)
+        else:
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, new)
+        replaced += 1
+    if hasattr(model, "is_loaded_in_4bit"):
+        model.is_loaded_in_4bit = False
+    return replaced
+
+
+
+def restore_cpu_4bit_layout(model) -> int:
+    """Undo bitsandbytes' CPU inference repacking of 4-bit weights.
+
+    After an eval-mode forward on the CPU, bitsandbytes repacks 4-bit weights for a
+    kernel that computes no gradient with respect to its input; training on after an
+    evaluation must restore the ordinary layout first. Returns the layers restored.
+    """
+    classes = _bnb_classes()
+    if not classes:
+        return 0
+    from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
+
+    n = 0
+    for module in model.modules():
+        w = getattr(module, "weight", None)
+        state = getattr(w, "quant_state", None)
+        if state is not None and getattr(state, "packing_format_for_cpu", False):
+            w.data, w.quant_state = _convert_weight_packed_for_cpu_inverse(w.data, state)
+            n += 1
+    return n

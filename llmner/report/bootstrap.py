@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,19 @@ class BootstrapResult:
     p_value: float
     n_resamples: int
     n_sentences: int
+
+    @property
+    def p_text(self) -> str:
+        """The p-value for display; at the resolution floor ``1/(n+1)`` it reads ``≤``.
+
+        Example:
+            >>> BootstrapResult(0, 0, 0, 0, 0, 1 / 1001, 1000, 10).p_text
+            'p ≤ 0.001'
+        """
+        if self.p_value <= 1 / (self.n_resamples + 1) + 1e-12:
+            mag = 10 ** math.floor(math.log10(self.p_value))
+            return f"p ≤ {math.ceil(self.p_value / mag - 1e-9) * mag:.1g}"
+        return f"p = {self.p_value:.3f}"
 
     @property
     def significant(self) -> bool:

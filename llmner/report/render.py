@@ -25,7 +25,7 @@ from llmner.report.tables import Comparison
 __all__ = ["ReportData", "RunErrors", "highlight_html", "highlight_md", "to_html", "to_markdown"]
 
 Table = tuple[list[str], list[list[str]]]
-_NUMERIC = re.compile(r"^([-+]?[\d.,]+(%| MB|s)?|–|\d+h\d+m|\d+m\d+s|\[.*\])$")
+_NUMERIC = re.compile(r"^((≤ )?[-+]?[\d.,]+(%| MB|s)?|–|\d+h\d+m|\d+m\d+s|\[.*\])$")
 
 CATEGORY_TITLES = {
     "correct": "correct",
@@ -117,6 +117,10 @@ def _md_table(table: Table) -> list[str]:
     return lines
 
 
+def _p_cell(p_text: str) -> str:
+    return p_text.removeprefix("p = ").removeprefix("p ")
+
+
 def _comparison_table(comparisons: list[Comparison]) -> Table:
     headers = ["A", "B", "F1 A", "F1 B", "Δ F1 (B − A)", "95% interval", "p", "verdict"]
     rows = []
@@ -127,7 +131,7 @@ def _comparison_table(comparisons: list[Comparison]) -> Table:
         else:
             rows.append([
                 c.a, c.b, f"{r.f1_a:.4f}", f"{r.f1_b:.4f}", f"{r.delta:+.4f}",
-                f"[{r.low:+.4f}, {r.high:+.4f}]", f"{r.p_value:.3f}", c.verdict,
+                f"[{r.low:+.4f}, {r.high:+.4f}]", _p_cell(r.p_text), c.verdict,
             ])  # fmt: skip
     return headers, rows
 

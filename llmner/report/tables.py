@@ -133,9 +133,9 @@ class Comparison:
             return self.refused or MISSING
         r = self.result
         if not r.significant:
-            return f"no significant difference (p = {r.p_value:.3f})"
+            return f"no significant difference ({r.p_text})"
         better, worse = (self.b, self.a) if r.delta > 0 else (self.a, self.b)
-        return f"{better} beats {worse} (p = {r.p_value:.3f})"
+        return f"{better} beats {worse} ({r.p_text})"
 
 
 @dataclass

@@ -1,0 +1,196 @@
+"""Where an llmner model lives on disk, and loading it again.
+
+Four kinds of folder hold a model llmner can use:
+
+* a **run directory** (``config.yaml`` + ``adapter/``), written by ``run_finetune``;
+* its **adapter folder** (``adapter_config.json``; the run's ``config.yaml`` one level up);
+* an **exported** or **combined** adapter folder (``adapter_config.json`` + ``llmner.yaml``);
+* a **merged** model folder (``config.json`` + ``llmner.yaml``), loadable without peft.
+
+``llmner.yaml`` holds what the run's ``config.yaml`` holds (the resolved config, the label
+set, the format options and, for generative runs, the prompt): enough to rebuild the
+format that turns the model's outputs into entities.
+
+Example:
+    >>> describe_base({"model_name_or_path": "smollm2-135m"})
+    'HuggingFaceTB/SmolLM2-135M-Instruct'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from llmner.data.types import LabelSet
+from llmner.errors import InputError
+
+__all__ = [
+    "META_FILE",
+    "ModelSource",
+    "TASKS",
+    "build_format_from",
+    "describe_base",
+    "load_model",
+    "locate",
+]
+
+META_FILE = "llmner.yaml"
+TASKS = {"tagging": "token-classification", "generative": "causal-lm"}
+
+
+@dataclass
+class ModelSource:
+    """A located model folder.
+
+    Attributes:
+        kind: ``adapter`` (peft adapter files) or ``merged`` (a full model).
+        path: the folder holding the weights.
+        meta: the run's resolved config with ``labels``, ``format_options``, ``prompt``.
+    """
+
+    kind: str
+    path: Path
+    meta: dict
+
+    @property
+    def labels(self) -> LabelSet:
+        return LabelSet.from_dict(self.meta["labels"])
+
+    @property
+    def format(self) -> str:
+        return self.meta.get("format", "tagging")
+
+    @property
+    def task(self) -> str:
+        return TASKS[self.format]
+
+    @property
+    def quantization(self) -> str:
+        return self.meta.get("quantization", "none") if self.kind == "adapter" else "none"
+
+    def adapter_config(self) -> dict:
+        return json.loads((self.path / "adapter_config.json").read_text(encoding="utf-8"))
+
+    def base_model(self) -> str:
+        """What to load the base from: the run's model name (portable), else peft's record."""
+        name = self.meta.get("model_name_or_path")
+        if name:
+            return name
+        return self.adapter_config()["base_model_name_or_path"]
+
+
+def describe_base(meta: dict) -> str:
+    """The base model as others can find it: a hub id for llmner's named models."""
+    from llmner.models.registry import MODELS
+
+    name = str(meta.get("model_name_or_path", ""))
+    return MODELS[name].hub_id if name in MODELS else name
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"not valid YAML ({e})", str(path)) from None
+    if "labels" not in data:
+        raise InputError("no 'labels' entry; expected an llmner run config", str(path))
+    return data
+
+
+def locate(path: str | Path) -> ModelSource:
+    """Find the weights and the llmner metadata of a run, adapter, exported or merged folder.
+
+    Raises:
+        InputError: the folder is none of these, naming what was looked for.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError("no such folder; expected a run directory, adapter or model folder", str(path))
+    if (path / "adapter_config.json").exists():
+        for meta in (path / META_FILE, path.parent / "config.yaml"):
+            if meta.exists():
+                return ModelSource("adapter", path, _read_yaml(meta))
+        raise InputError(f"an adapter without llmner metadata: no {META_FILE} here and no "
+                         "config.yaml in the run directory above", str(path))
+    if (path / "adapter" / "adapter_config.json").exists() and (path / "config.yaml").exists():
+        return ModelSource("adapter", path / "adapter", _read_yaml(path / "config.yaml"))
+    if (path / "config.json").exists() and (path / META_FILE).exists():
+        return ModelSource("merged", path, _read_yaml(path / META_FILE))
+    raise InputError(
+        "not an llmner model: expected a run directory (config.yaml + adapter/), an adapter "
+        f"folder (adapter_config.json) or a merged folder (config.json + {META_FILE})",
+        str(path),
+    )
+
+
+def build_format_from(source: ModelSource, tokenizer, max_length: int | None = None):
+    """The run's format, rebuilt from its recorded options (a generative run's prompt
+    pinned to the recorded version)."""
+    from llmner.config import FinetuneConfig
+    from llmner.formats import build_format
+
+    meta = source.meta
+    opts = dict(meta.get("format_options") or {})
+    if source.format == "generative":
+        from llmner.formats.generative import GenerativeFormat
+
+        prompt = meta.get("prompt") or ""
+        if prompt and opts.get("prompt_version") and ".v" not in prompt:
+            prompt = f"{prompt}.v{opts['prompt_version']}"
+        kwargs = {k: opts[k] for k in ("constrained", "alignment", "describe_labels", "seed")
+                  if k in opts}
+        return GenerativeFormat(source.labels, tokenizer, **({"prompt": prompt} if prompt else {}),
+                                **kwargs)
+    fields = FinetuneConfig.__dataclass_fields__
+    cfg = FinetuneConfig(**{k: v for k, v in meta.items() if k in fields and k != "prompt"})
+    cfg.max_seq_length = max_length or opts.get("max_length", cfg.max_seq_length)
+    return build_format(cfg, source.labels, tokenizer)
+
+
+def load_model(source: ModelSource, quantization: str | None = None, dtype=None):
+    """The model of ``source``, ready for prediction (eval mode).
+
+    Args:
+        source: from :func:`locate`.
+        quantization: how to load an adapter's base; ``None`` means as it was trained.
+        dtype: the base's dtype when not quantized (default float32).
+
+    Returns:
+        ``(model, tokenizer)``. On the CPU a 4-bit (or 8-bit) model goes through
+        :func:`~llmner.models.quantization.dequantize_for_inference`: the quantized
+        values, dequantized once, with the LoRA update merged: the fast CPU path.
+    """
+    import torch
+    from transformers import AutoTokenizer
+
+    from llmner.models.attention import set_bidirectional
+    from llmner.models.loading import load_base_model
+    from llmner.models.quantization import dequantize_for_inference, is_quantized
+
+    tokenizer = AutoTokenizer.from_pretrained(source.path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if source.kind == "merged":
+        model = _load_merged(source, dtype)
+    else:
+        from peft import PeftModel
+
+        quant = source.quantization if quantization is None else quantization
+        base = load_base_model(source.base_model(), source.task, source.labels, quant,
+                               source.meta.get("double_quant", True), dtype=dtype)
+        model = PeftModel.from_pretrained(base, source.path)
+        if not torch.cuda.is_available() and is_quantized(model):
+            dequantize_for_inference(model)
+    set_bidirectional(model, (source.meta.get("format_options") or {}).get("bidirectional", "none"))
+    return model.eval(), tokenizer
+
+
+def _load_merged(source: ModelSource, dtype):
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+
+    cls = AutoModelForTokenClassification if source.task == "token-classification" else AutoModelForCausalLM
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    return cls.from_pretrained(source.path, **kwargs)

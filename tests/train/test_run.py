@@ -1,0 +1,126 @@
+"""End-to-end runs on a tiny random Llama: the run directory, and what training changes."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from llmner.config import FinetuneConfig
+from llmner.data.conll import read_conll
+from llmner.train.run import run_finetune
+
+METRIC_KEYS = {
+    "f1", "precision", "recall", "f1_default", "per_type", "num_train_sentences",
+    "num_eval_sentences", "train_seconds", "train_tokens_per_second",
+    "eval_sentences_per_second", "peak_rss_mb", "trainable_parameters", "model", "format",
+    "quantization", "seed",
+}
+
+
+def tiny_config(model_dir, conll, out, **overrides) -> FinetuneConfig:
+    kwargs = dict(
+        model_name_or_path=str(model_dir), train_file=str(conll), validation_file=str(conll),
+        test_file=str(conll), quantization="none", output_dir=str(out), num_train_epochs=2,
+        learning_rate=1e-2, per_device_train_batch_size=4, logging_steps=1, lora_r=4,
+        lora_alpha=8, seed=0,
+    )
+    kwargs.update(overrides)
+    return FinetuneConfig(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_llama_dir, tiny_conll, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    metrics = run_finetune(tiny_config(tiny_llama_dir, tiny_conll, out))
+    return out, metrics
+
+
+def test_run_directory_is_complete(tiny_run, tiny_conll):
+    out, metrics = tiny_run
+    for name in ("config.yaml", "metrics.json", "predictions.conll", "log.csv",
+                 "adapter/adapter_config.json", "adapter/adapter_model.safetensors"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(saved)
+    assert saved["num_eval_sentences"] == len(read_conll(tiny_conll))
+    rows = read_conll(out / "predictions.conll")  # token, gold, predicted: last column
+    assert [s.tokens for s in rows] == [s.tokens for s in read_conll(tiny_conll)]
+
+
+def test_adapter_holds_lora_and_the_head(tiny_run):
+    out, _ = tiny_run
+    keys = load_file(out / "adapter" / "adapter_model.safetensors").keys()
+    assert any("lora_A" in k for k in keys)
+    assert any(k.endswith("score.weight") for k in keys), "the head must be saved with the adapter"
+    assert not any("embed_tokens" in k for k in keys), "base weights are not saved"
+
+
+def test_adapter_loads_with_plain_peft(tiny_run, tiny_llama_dir):
+    from peft import PeftModel
+    from transformers import AutoModelForTokenClassification
+
+    out, _ = tiny_run
+    base = AutoModelForTokenClassification.from_pretrained(tiny_llama_dir, num_labels=7)
+    model = PeftModel.from_pretrained(base, out / "adapter")
+    saved = load_file(out / "adapter" / "adapter_model.safetensors")
+    head = next(v for k, v in saved.items() if k.endswith("score.weight"))
+    assert torch.equal(model.base_model.model.score.modules_to_save["default"].weight, head)
+
+
+def test_training_changes_lora_and_head_but_not_base(tiny_llama_dir, tiny_conll, tmp_path):
+    from peft import get_peft_model
+
+    from llmner.data.types import LabelSet
+    from llmner.models.loading import LoraOptions, get_peft_config, load_base_model
+
+    labels = LabelSet(["LOC", "ORG", "PER"])
+    model = load_base_model(str(tiny_llama_dir), "token-classification", labels)
+    model = get_peft_model(model, get_peft_config(model, "token-classification", LoraOptions(r=4)))
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+    from llmner.formats.tagging import TaggingFormat
+    from llmner.models.loading import load_tokenizer
+
+    fmt = TaggingFormat(labels, load_tokenizer(str(tiny_llama_dir)))
+    batch = fmt.collator()(fmt.encode(read_conll(tiny_conll)).remove_columns("length").to_list())
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    for _ in range(3):
+        loss = model(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    changed = {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+    assert any("lora_B" in k for k in changed)
+    assert any("modules_to_save" in k and "score" in k for k in changed)
+    frozen = [k for k, v in model.named_parameters() if not v.requires_grad]
+    assert frozen and not (set(frozen) & changed), "base weights must not change"
+
+
+def test_two_epochs_learn_the_training_set(tiny_llama_dir, tiny_conll, tmp_path):
+    metrics = run_finetune(tiny_config(tiny_llama_dir, tiny_conll, tmp_path, num_train_epochs=12,
+                                       early_stopping_patience=0))
+    assert metrics["train_loss"] < 1.5
+    assert metrics["f1"] > 0.2, "a 2-layer model fits 12 sentences it saw 12 times"
+
+
+def test_head_learning_rate_gives_head_its_own_group(tiny_llama_dir):
+    from peft import get_peft_model
+    from transformers import TrainingArguments
+
+    from llmner.data.types import LabelSet
+    from llmner.models.loading import LoraOptions, get_peft_config, load_base_model
+    from llmner.train.trainer import NERTrainer
+
+    labels = LabelSet(["PER"])
+    model = load_base_model(str(tiny_llama_dir), "token-classification", labels)
+    model = get_peft_model(model, get_peft_config(model, "token-classification", LoraOptions(r=4)))
+    args = TrainingArguments(output_dir="unused", learning_rate=1e-4, use_cpu=True, report_to=[])
+    trainer = NERTrainer(model=model, args=args, ner_format=None, eval_sentences=[],
+                         head_learning_rate=5e-2)
+    groups = trainer.create_optimizer().param_groups
+    assert [g["lr"] for g in groups] == [1e-4, 5e-2]
+    head_ids = {id(p) for p in groups[1]["params"]}
+    head = model.base_model.model.score.modules_to_save["default"]
+    assert {id(p) for p in head.parameters()} == head_ids

@@ -24,7 +24,16 @@ from llmner.data.schemes import tags_to_spans
 from llmner.data.text import Token, gaps_to_spaces, split_sentences, tokenize
 from llmner.data.types import Sentence
 
-__all__ = ["NERModel", "entities_from_tags", "load", "sentences_from_text"]
+__all__ = [
+    "INPUT_FORMATS",
+    "NERModel",
+    "entities_from_tags",
+    "load",
+    "predict_file",
+    "read_texts",
+    "sentences_from_text",
+    "sniff_format",
+]
 
 
 def sentences_from_text(text: str, max_words: int | None = None) -> list[list[Token]]:
@@ -117,6 +126,16 @@ class NERModel:
         return out
 
 
+def _local(path: str | Path) -> Path:
+    """A local folder, downloading a hub repository id (``owner/name``) first."""
+    path = Path(path)
+    if path.exists() or len(path.parts) != 2 or str(path).startswith((".", "/")):
+        return path
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(str(path)))
+
+
 def load(
     path: str | Path,
     quantization: str | None = None,
@@ -126,7 +145,7 @@ def load(
     """Load a run directory, its ``adapter/``, an exported or a merged folder for prediction.
 
     Args:
-        path: the folder.
+        path: the folder, or a hub repository id of an exported adapter (downloaded).
         quantization: how to load an adapter's base model (``4bit``, ``8bit``, ``none``);
             ``None`` loads it as it was trained.
         batch_size: sentences (tagging windows) per forward pass.
@@ -139,7 +158,97 @@ def load(
     """
     from llmner.adapters.source import build_format_from, load_model, locate
 
-    source = locate(path)
+    source = locate(_local(path))
     model, tokenizer = load_model(source, quantization)
     fmt = build_format_from(source, tokenizer, max_length)
     return NERModel(model, tokenizer, fmt, source, batch_size)
+
+
+# -- files ----------------------------------------------------------------------------
+INPUT_FORMATS = ("auto", "text", "jsonl", "conll")
+
+
+def sniff_format(path: str | Path) -> str:
+    """``jsonl`` for ``.jsonl``/``.json``, ``conll`` when every line is ``TOKEN ... TAG``
+    (blank lines apart), else ``text``."""
+    import re
+
+    path = Path(path)
+    if path.suffix in (".jsonl", ".json"):
+        return "jsonl"
+    tag = re.compile(r"^(O|[BIESLU]-\S+)$")
+    lines = [ln.split() for ln in path.read_text(encoding="utf-8").splitlines()[:200]]
+    lines = [ln for ln in lines if ln]
+    if lines and all(len(ln) >= 2 and tag.match(ln[-1]) for ln in lines):
+        return "conll"
+    return "text"
+
+
+def read_texts(path: str | Path, fmt: str, whole_file: bool = False) -> list[dict]:
+    """Records with a ``text`` (and an ``id`` when the JSONL record had one)."""
+    import json
+
+    from llmner.errors import InputError
+
+    path = Path(path)
+    if fmt == "text":
+        text = path.read_text(encoding="utf-8")
+        return [{"text": text}] if whole_file else [{"text": ln} for ln in text.splitlines()]
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(
+                f"not valid JSON ({e.msg}); expected one object a line", str(path), n
+            ) from None
+        text = (
+            rec.get("text", (rec.get("data") or {}).get("text")) if isinstance(rec, dict) else None
+        )
+        if not isinstance(text, str):
+            raise InputError('no "text" string; expected {"text": ...}', str(path), n)
+        out.append({"id": rec["id"], "text": text} if "id" in rec else {"text": text})
+    return out
+
+
+def predict_file(
+    ner: NERModel,
+    input_path: str | Path,
+    output_path: str | Path,
+    input_format: str = "auto",
+    whole_file: bool = False,
+    output_format: str | None = None,
+) -> int:
+    """Predict a text, JSONL or CoNLL file; returns the number of records written.
+
+    Text and JSONL inputs give JSONL ``{"text", "entities": [...]}``. CoNLL input gives
+    CoNLL (token, the file's tag, the predicted tag) unless ``output_format="jsonl"``,
+    which writes each sentence as a record with offsets into its space-joined text.
+    """
+    import json
+
+    from llmner.data.conll import read_conll
+
+    fmt = sniff_format(input_path) if input_format == "auto" else input_format
+    if fmt == "conll":
+        sentences = read_conll(input_path)
+        tags = ner.tag(sentences)
+        if (output_format or "conll") == "conll":
+            from llmner.data.conll import write_conll
+
+            write_conll(output_path, [(s.tokens, s.tags, t) for s, t in zip(sentences, tags)])
+            return len(sentences)
+        records = []
+        for s, t in zip(sentences, tags):
+            toks = [Token(w, a, b) for w, (a, b) in zip(s.tokens, s.offsets())]
+            records.append({"text": s.text, "entities": entities_from_tags(s.text, toks, t)})
+    else:
+        records = read_texts(input_path, fmt, whole_file)
+        for rec, ents in zip(records, ner.predict([r["text"] for r in records])):
+            rec["entities"] = ents
+    with open(output_path, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return len(records)

@@ -1,0 +1,143 @@
+"""The model card (``README.md``) of an exported adapter.
+
+The card starts with the YAML metadata the Hugging Face hub reads (``base_model``,
+``library_name: peft``, ``tags``, ``datasets``, ``metrics``), then describes the label
+set, the prompt (generative runs: name, version and SHA-256), the training config, the
+test scores and how to load the adapter.
+
+Example:
+    >>> card = model_card({"model_name_or_path": "smollm2-135m", "format": "tagging",
+    ...                    "dataset": "bc5cdr", "labels": {"types": ["Chemical"]}}, {"f1": 0.5})
+    >>> card.splitlines()[1]
+    'base_model: HuggingFaceTB/SmolLM2-135M-Instruct'
+    >>> "| f1 | 0.5000 |" in card
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from llmner.adapters.source import describe_base
+
+__all__ = ["TRAINING_KEYS", "metadata", "model_card"]
+
+TRAINING_KEYS = (
+    "format", "quantization", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
+    "echo", "bidirectional", "decode", "max_seq_length", "num_train_epochs", "max_steps",
+    "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "seed",
+    "max_train_samples", "combine_method", "merged_dtype",
+)  # fmt: skip
+METRIC_KEYS = (
+    "f1", "precision", "recall", "accuracy", "parse_failure_rate", "hallucination_rate",
+    "num_eval_sentences", "train_seconds", "eval_path",
+)  # fmt: skip
+
+
+def _datasets(meta: dict) -> list[str]:
+    files = [meta.get(k) for k in ("train_file",) if meta.get(k)]
+    return [Path(f).name for f in files] if files else [str(meta.get("dataset", ""))]
+
+
+def metadata(meta: dict, metrics: dict) -> dict:
+    """The card's YAML header."""
+    task = (
+        "token-classification" if meta.get("format", "tagging") == "tagging" else "text-generation"
+    )
+    tags = ["llmner", "ner", "named-entity-recognition", "lora", "peft", task]
+    if meta.get("quantization") in ("4bit", "8bit"):
+        tags.append("qlora")
+    header = {
+        "base_model": describe_base(meta),
+        "library_name": "peft",
+        "pipeline_tag": task,
+        "tags": tags,
+        "datasets": [d for d in _datasets(meta) if d],
+    }
+    scores = {k: metrics[k] for k in ("f1", "precision", "recall") if k in metrics}
+    if scores:
+        header["metrics"] = list(scores)
+        header["model-index"] = [{
+            "name": f"llmner-{meta.get('format', 'tagging')}",
+            "results": [{
+                "task": {"type": "token-classification", "name": "Named Entity Recognition"},
+                "dataset": {"name": header["datasets"][0] if header["datasets"] else "",
+                            "type": header["datasets"][0] if header["datasets"] else ""},
+                "metrics": [{"type": k, "value": round(float(v), 4),
+                             "name": f"strict {k} (seqeval, IOB2)"} for k, v in scores.items()],
+            }],
+        }]  # fmt: skip
+    return header
+
+
+def _table(rows: list[tuple], head: tuple) -> list[str]:
+    out = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
+    return out + [f"| {' | '.join(str(c) for c in r)} |" for r in rows]
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def model_card(
+    meta: dict, metrics: dict, adapter_config: dict | None = None, repo_id: str | None = None
+) -> str:
+    """The full ``README.md`` text for a run's resolved config and test metrics."""
+    labels = meta.get("labels") or {}
+    descriptions = labels.get("descriptions") or {}
+    opts = meta.get("format_options") or {}
+    repo = repo_id or "YOUR-NAME/THIS-ADAPTER"
+    lines = ["---", yaml.safe_dump(metadata(meta, metrics), sort_keys=False).rstrip(), "---", ""]
+    lines += [f"# {describe_base(meta)} NER adapter ({meta.get('format', 'tagging')})", ""]
+    lines += [
+        f"A LoRA adapter trained with llmner on `{', '.join(_datasets(meta))}` "
+        f"(base model `{describe_base(meta)}`, quantization `{meta.get('quantization')}`)."
+    ]
+    lines += ["", "## Labels", ""]
+    lines += _table(
+        [(t, descriptions.get(t, "")) for t in labels.get("types", [])], ("type", "description")
+    )
+    if meta.get("prompt"):
+        lines += [
+            "",
+            "## Prompt",
+            "",
+            f"- name: `{meta['prompt']}`",
+            f"- version: `{opts.get('prompt_version', '')}`",
+            f"- sha256: `{opts.get('prompt_sha256', '')}`",
+        ]
+    if meta.get("combined_from"):
+        lines += ["", "## Combined from", ""]
+        lines += _table(
+            [(c["adapter"], c["weight"], ", ".join(c["types"])) for c in meta["combined_from"]],
+            ("adapter", "weight", "types"),
+        )
+    lines += ["", "## Training config", ""]
+    lines += _table([(k, meta[k]) for k in TRAINING_KEYS if k in meta], ("option", "value"))
+    if adapter_config:
+        lines += [
+            "",
+            f"LoRA targets: {', '.join(sorted(adapter_config.get('target_modules') or []))}",
+        ]
+    lines += ["", "## Test scores", ""]
+    rows = [(k, _fmt(metrics[k])) for k in METRIC_KEYS if k in metrics]
+    lines += _table(rows, ("metric", "value")) if rows else ["No test scores were recorded."]
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import llmner",
+        f'ner = llmner.load("{repo}")  # or the local folder',
+        'print(ner.predict(["Aspirin can cause Reye syndrome in children."]))',
+        "```",
+        "",
+        "`llmner predict --adapter FOLDER --input texts.txt --output entities.jsonl` does "
+        "the same on files. With peft alone: `PeftModel.from_pretrained(base, FOLDER)` "
+        "on the base model loaded with `AutoModelForTokenClassification` (tagging, "
+        "`num_labels` from `llmner.yaml`) or `AutoModelForCausalLM` (generative).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""A shareable adapter folder: adapter files, ``llmner.yaml``, a model card, checksums.
+
+``export_run`` copies the run's adapter (head and tokenizer included), writes its resolved
+config as ``llmner.yaml`` (what :func:`llmner.load` reads), the run's ``metrics.json``,
+a model card ``README.md`` with Hugging Face YAML metadata, and ``SHA256SUMS`` in the
+format ``sha256sum -c`` checks. ``push_to_hub`` uploads that folder with
+``huggingface_hub``; offline it fails with an :class:`~llmner.errors.InputError` and leaves
+the folder as it was.
+
+Example:
+    >>> sha256_lines({"a.txt": b"hi"})
+    ['8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4  a.txt']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from llmner.adapters.card import model_card
+from llmner.adapters.source import META_FILE, locate
+from llmner.errors import InputError
+
+__all__ = ["SUMS_FILE", "export_run", "push_to_hub", "sha256_lines", "verify_sums"]
+
+SUMS_FILE = "SHA256SUMS"
+
+
+def sha256_lines(files: dict[str, bytes]) -> list[str]:
+    """``sha256sum`` lines for ``{relative name: content}``, sorted by name."""
+    return [f"{hashlib.sha256(files[n]).hexdigest()}  {n}" for n in sorted(files)]
+
+
+def _sums(folder: Path) -> str:
+    files = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != SUMS_FILE
+    }
+    return "\n".join(sha256_lines(files)) + "\n"
+
+
+def verify_sums(folder: str | Path) -> list[str]:
+    """Names whose content no longer matches ``SHA256SUMS`` (an empty list: all good)."""
+    folder = Path(folder)
+    bad = []
+    for line in (folder / SUMS_FILE).read_text(encoding="utf-8").splitlines():
+        digest, name = line.split("  ", 1)
+        path = folder / name
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            bad.append(name)
+    return bad
+
+
+def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) -> Path:
+    """Write the shareable folder for a run directory (or its ``adapter/``).
+
+    Args:
+        run: a run directory, or an adapter folder that :func:`locate` understands.
+        output: the folder to write (must not exist or be empty).
+        repo_id: the hub repository the card's loading snippet names (default: a
+            placeholder).
+
+    Returns:
+        ``output``.
+    """
+    source = locate(run)
+    if source.kind != "adapter":
+        raise InputError("a merged model; expected a run directory or adapter", str(run))
+    output = Path(output)
+    if output.exists() and any(output.iterdir()):
+        raise InputError("the output folder exists and is not empty", str(output))
+    run_dir = source.path.parent if (source.path.parent / "config.yaml").exists() else None
+    metrics = {}
+    for candidate in (source.path / "metrics.json", run_dir and run_dir / "metrics.json"):
+        if candidate and candidate.exists():
+            metrics = json.loads(candidate.read_text(encoding="utf-8"))
+            break
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        for f in source.path.iterdir():
+            if f.is_file() and f.name not in ("README.md", SUMS_FILE):
+                shutil.copy2(f, tmp / f.name)
+        (tmp / META_FILE).write_text(yaml.safe_dump(source.meta, sort_keys=False), "utf-8")
+        if metrics:
+            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        card = model_card(source.meta, metrics, source.adapter_config(), repo_id)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        (tmp / SUMS_FILE).write_text(_sums(tmp), encoding="utf-8")
+        tmp.chmod(0o755)
+        if output.exists():
+            output.rmdir()
+        os.replace(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return output
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    return flag or bool(constants.HF_HUB_OFFLINE)
+
+
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
+    """Upload an exported folder to the hub repository ``repo_id``; returns its URL.
+
+    Raises:
+        InputError: offline (``HF_HUB_OFFLINE``), no network or no permission; the
+            folder is left untouched either way.
+    """
+    folder = Path(folder)
+    hint = f"the folder {folder} is ready; upload it later with `hf upload {repo_id} {folder}`"
+    if _offline():
+        raise InputError(f"cannot push to the hub: offline (HF_HUB_OFFLINE is set); {hint}")
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id)
+    except Exception as e:  # network, authentication and hub errors all end here
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot push to the hub ({first}); {hint}") from None
+    return str(getattr(info, "commit_url", f"https://huggingface.co/{repo_id}"))

@@ -1,0 +1,48 @@
+"""``llmner predict --adapter DIR --input FILE --output FILE``: entities with offsets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from llmner.errors import InputError
+from llmner.predict import INPUT_FORMATS
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="find entities in text, JSONL or CoNLL files",
+        description="Text input: one document a line (or --whole-file); JSONL: records with "
+        '"text"; both give JSONL {"text", "entities": [{"start", "end", "label", "text"}]}. '
+        "CoNLL input gives CoNLL (token, file tag, predicted tag) unless --output ends in "
+        ".jsonl. On the CPU a 4-bit adapter predicts with its weights dequantized once.",
+    )
+    parser.add_argument(
+        "--adapter", required=True, help="run directory, adapter, exported or merged folder"
+    )
+    parser.add_argument("--input", required=True, help="the file to read")
+    parser.add_argument("--output", required=True, help="the file to write")
+    parser.add_argument("--input-format", default="auto", choices=INPUT_FORMATS)
+    parser.add_argument(
+        "--whole-file", action="store_true", help="text input: the file is one document"
+    )
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--quantization", choices=["4bit", "8bit", "none"], help="default: as trained"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmner.predict import load, predict_file
+
+    if not Path(args.input).is_file():
+        raise InputError("no such file; expected a text, JSONL or CoNLL file", args.input)
+    ner = load(args.adapter, quantization=args.quantization, batch_size=args.batch_size)
+    out_format = "jsonl" if args.output.endswith((".jsonl", ".json")) else None
+    n = predict_file(ner, args.input, args.output, args.input_format, args.whole_file, out_format)
+    print(f"{n} records written to {args.output}")
+    return 0

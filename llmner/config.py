@@ -37,6 +37,9 @@ class FinetuneConfig:
     format: str = field(default="tagging", metadata={"help": "tagging or generative"})
     quantization: str = field(default="4bit", metadata={"help": "4bit (NF4), 8bit or none"})
     double_quant: bool = field(default=True, metadata={"help": "4-bit double quantization"})
+    quant_storage: str = field(
+        default="uint8", metadata={"help": "4-bit storage dtype: uint8, or bfloat16 for FSDP"}
+    )
     use_lora: bool = field(default=True, metadata={"help": "LoRA adapter; false trains in full"})
     lora_r: int = 16
     lora_alpha: int = 32
@@ -108,6 +111,8 @@ class FinetuneConfig:
             )
         if self.quantization != "none" and not self.use_lora:
             raise InputError("a quantized model can only be trained with LoRA (use_lora: true)")
+        if self.quant_storage not in ("uint8", "bfloat16", "float16", "float32"):
+            raise InputError(f"quant_storage {self.quant_storage!r}: expected uint8 or bfloat16")
         if self.echo and self.format != "tagging":
             raise InputError("echo is a tagging option; it does not apply to generative runs")
         if self.decode not in ("viterbi", "argmax"):

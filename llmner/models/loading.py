@@ -28,6 +28,10 @@ QUANTIZATIONS = ("4bit", "8bit", "none")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Names of freshly initialised heads that must be trained and saved with the adapter.
 _HEADS = ("score", "classifier")
+# Kept out of 4-bit/8-bit: the new heads, and the LM head. An explicit skip list replaces
+# transformers' default one (which holds ``lm_head``): without it a tied ``lm_head``
+# becomes a Linear4bit with no quantization state and fails at its first forward.
+_UNQUANTIZED = (*_HEADS, "lm_head")
 
 
 @dataclass
@@ -54,8 +58,13 @@ def _compute_dtype() -> torch.dtype:
     return torch.bfloat16
 
 
-def get_quantization_config(quantization: str, double_quant: bool = True, skip=()):
-    """A ``BitsAndBytesConfig`` for ``4bit`` (NF4) or ``8bit``; ``None`` for ``none``."""
+def get_quantization_config(quantization: str, double_quant: bool = True, skip=(),
+                            quant_storage: str = "uint8"):
+    """A ``BitsAndBytesConfig`` for ``4bit`` (NF4) or ``8bit``; ``None`` for ``none``.
+
+    ``quant_storage`` is the dtype 4-bit weights are stored in: ``uint8`` by default,
+    ``bfloat16`` for FSDP, which only shards floating-point tensors.
+    """
     if quantization not in QUANTIZATIONS:
         raise InputError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
     if quantization == "none":
@@ -69,7 +78,7 @@ def get_quantization_config(quantization: str, double_quant: bool = True, skip=(
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=double_quant,
         bnb_4bit_compute_dtype=_compute_dtype(),
-        bnb_4bit_quant_storage=torch.uint8,
+        bnb_4bit_quant_storage=getattr(torch, quant_storage),
         llm_int8_skip_modules=list(skip) or None,
     )
 
@@ -119,6 +128,7 @@ def load_base_model(
     double_quant: bool = True,
     device_map=None,
     dtype: torch.dtype | None = None,
+    quant_storage: str = "uint8",
 ):
     """Load a model for ``task`` ("token-classification" or "causal-lm").
 
@@ -129,7 +139,7 @@ def load_base_model(
 
     path = resolve_model(name_or_path)
     kwargs: dict = {}
-    qconfig = get_quantization_config(quantization, double_quant, skip=_HEADS)
+    qconfig = get_quantization_config(quantization, double_quant, skip=_UNQUANTIZED)
     if qconfig is not None:
         kwargs["quantization_config"] = qconfig
         kwargs["device_map"] = device_map or _default_device_map()
@@ -159,7 +169,14 @@ def load_base_model(
 
 
 def _default_device_map():
-    """bitsandbytes places quantized weights at load time: one device per process."""
+    """bitsandbytes places quantized weights at load time: one device per process (none
+    under FSDP or DeepSpeed ZeRO-3, which place the shards themselves)."""
+    import os
+
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        return None
+    if os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3":
+        return None
     if torch.cuda.is_available():
         from accelerate import PartialState
 

@@ -109,7 +109,7 @@ def _build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
     from peft import get_peft_model
 
     model = load_base_model(cfg.model_name_or_path, fmt_task, labels, cfg.quantization,
-                            cfg.double_quant)
+                            cfg.double_quant, quant_storage=cfg.quant_storage)
     layers = set_bidirectional(model, cfg.bidirectional)
     if cfg.quantization != "none" and cfg.gradient_checkpointing:
         from peft import prepare_model_for_kbit_training

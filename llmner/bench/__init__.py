@@ -1,0 +1,7 @@
+"""Throughput and memory benchmarks of llmner's training and generation paths on
+random-initialised models of realistic size (see ``recipes/bench_gpu.py``)."""
+
+from llmner.bench.runner import BenchPlan, peak_bf16_tflops, run_bench
+from llmner.bench.table import format_tables
+
+__all__ = ["BenchPlan", "format_tables", "peak_bf16_tflops", "run_bench"]

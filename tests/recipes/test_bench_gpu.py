@@ -1,0 +1,65 @@
+"""``recipes/bench_gpu.py --tiny`` runs every case on the CPU, so the GPU benchmark
+cannot rot between the rare runs on a GPU machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "recipes" / "bench_gpu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_bench_measures_every_case(recipe, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    args = recipe.make_parser().parse_args(
+        ["--tiny", "--out", str(out), "--workdir", str(tmp_path / "work")]
+    )
+    recipe.main(args)
+    results = json.loads(out.read_text())
+    cases = results["cases"]
+    train = [c for c in cases if c.get("kind") is None]
+    gen = [c for c in cases if c.get("kind") == "generation"]
+    assert [(c["quantization"], c["formulation"]) for c in train] == [
+        ("4bit", "tagging"),
+        ("4bit", "generative"),
+        ("none", "tagging"),
+        ("none", "generative"),
+    ]
+    assert all(c["status"] == "ok" for c in cases), [c.get("reason") for c in cases]
+    assert all(c["tokens_per_s"] > 0 and c["timed_steps"] == 2 for c in train)
+    assert all(c["seq_len"] == 32 for c in train)
+    assert [c["quantization"] for c in gen] == ["4bit", "none"]
+    assert all(c["sentences_per_s"] > 0 for c in gen)
+    assert results["environment"]["flops_per_token"].startswith("4 x matmul")
+    assert "| tiny | none | generative | 32 |" in capsys.readouterr().out
+
+
+def test_a_spent_budget_skips_and_records_cases(recipe, tmp_path):
+    out = tmp_path / "bench.json"
+    args = recipe.make_parser().parse_args(
+        [
+            "--tiny",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--budget-s",
+            "0",
+            "--quantizations",
+            "none",
+        ]
+    )
+    recipe.main(args)
+    cases = json.loads(out.read_text())["cases"]
+    assert len(cases) == 2 and all(c["status"] == "skipped" for c in cases)

@@ -29,7 +29,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="hidden 64, 2 layers, seq 32, 2 timed steps, fp32 (CPU test)",
     )
     p.add_argument("--sizes", default="1b,8b")
-    p.add_argument("--quantizations", default="4bit,none")
+    p.add_argument(
+        "--quantizations",
+        default="4bit,none",
+        help="4bit, 8bit, none, 4bit-bf16 (unquantized parts in bf16), 4bit-gc "
+        "(gradient checkpointing)",
+    )
     p.add_argument("--formulations", default="tagging,generative")
     p.add_argument("--seq-lens", default="128,512")
     p.add_argument("--tokens-per-step", type=int, default=4096)

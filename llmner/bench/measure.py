@@ -9,6 +9,7 @@ synchronises the GPU at each step end; the first ``warmup`` steps are left out.
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 
@@ -136,10 +137,12 @@ def generation_throughput(
     pad_id: int,
     end_id: int,
     seed: int = 0,
+    repeats: int = 3,
 ) -> dict:
     """Sentences/s of greedy batched generation (left padding, KV cache) from
-    ``num_prompts`` random prompts of ``prompt_len`` tokens, one batch, after one
-    untimed warm-up batch. Uses the generative format's ``generate`` when it imports.
+    ``num_prompts`` random prompts of ``prompt_len`` tokens in one batch: the median of
+    ``repeats`` runs after one untimed run of the same shapes.
+    Uses the generative format's ``generate`` when it imports.
     """
     try:
         from llmner.formats.generative.decoding import generate
@@ -150,14 +153,17 @@ def generation_throughput(
     g = torch.Generator().manual_seed(seed)
     prompts = torch.randint(3, vocab_size, (num_prompts, prompt_len), generator=g).tolist()
     kwargs = dict(pad_id=pad_id, end_ids=[end_id], batch_size=num_prompts)
-    generate(model, prompts[:2], [4, 4], **kwargs)
+    generate(model, prompts, [new_tokens] * num_prompts, **kwargs)  # warm-up, same shapes
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    _sync()
-    start = time.perf_counter()
-    outs = generate(model, prompts, [new_tokens] * num_prompts, **kwargs)
-    _sync()
-    seconds = time.perf_counter() - start
+    runs = []
+    for _ in range(repeats):
+        _sync()
+        start = time.perf_counter()
+        outs = generate(model, prompts, [new_tokens] * num_prompts, **kwargs)
+        _sync()
+        runs.append(time.perf_counter() - start)
+    seconds = statistics.median(runs)
     written = sum(len(o) for o in outs)
     return {
         "generation_source": source,

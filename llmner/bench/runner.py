@@ -31,6 +31,11 @@ from llmner.models.random_init import llama_config, parameter_counts, save_rando
 __all__ = ["BenchPlan", "peak_bf16_tflops", "run_bench"]
 
 LABELS = LabelSet(["PER", "LOC", "ORG", "MISC"])
+# Quantization variants: llmner's ``quantization`` values, plus two 4-bit set-ups:
+# ``4bit-bf16`` loads the parts left unquantized (embeddings, norms, heads) in bf16 instead
+# of load_base_model's float32 default; ``4bit-gc`` is the config's
+# ``gradient_checkpointing: true`` (peft's prepare_model_for_kbit_training + checkpointing).
+VARIANTS = ("4bit", "8bit", "none", "4bit-bf16", "4bit-gc")
 # Dense bf16 peak by the vendor's datasheets (SXM parts; the PCIe H100 is lower).
 _PEAKS = (("H100 PCIe", 756.0), ("H100", 989.0), ("H200", 989.0), ("A100", 312.0))
 
@@ -57,7 +62,7 @@ class BenchPlan:
 
     def __post_init__(self) -> None:
         for q in self.quantizations:
-            if q not in ("4bit", "8bit", "none"):
+            if q not in VARIANTS:
                 raise ValueError(f"unknown quantization {q!r}")
         for f in self.formulations:
             if f not in ("tagging", "generative"):
@@ -163,7 +168,8 @@ def _case_cfg(plan: BenchPlan, path: Path, quant: str, form: str, batch: int, ou
     return FinetuneConfig(
         model_name_or_path=str(path),
         format=form,
-        quantization=quant,
+        quantization=quant.split("-")[0],
+        gradient_checkpointing=quant == "4bit-gc",
         lora_r=plan.lora_r,
         lora_alpha=2 * plan.lora_r,
         max_steps=plan.warmup + plan.steps,
@@ -202,7 +208,10 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
     start = time.perf_counter()
     tokenizer = load_tokenizer(str(path))
     cfg = _case_cfg(plan, path, quant, form, 1, path.parent / "runs")
-    model, _ = _build_model(cfg, task, LABELS)
+    if quant == "4bit-bf16":
+        model = _build_bf16_rest(cfg, task)
+    else:
+        model, _ = _build_model(cfg, task, LABELS)
     load_s = time.perf_counter() - start
     log(f"loaded {size} {quant} {form} in {load_s:.1f}s")
     trainer = None
@@ -241,6 +250,17 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
         _free(trainer)
         trainer = None
     _free(model)
+
+
+def _build_bf16_rest(cfg: FinetuneConfig, task: str):
+    """``_build_model`` with the unquantized parts loaded in bf16 (``dtype`` argument)."""
+    from peft import get_peft_model
+
+    from llmner.models.loading import LoraOptions, get_peft_config, load_base_model
+
+    model = load_base_model(cfg.model_name_or_path, task, LABELS, "4bit", dtype=torch.bfloat16)
+    lora = LoraOptions(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+    return get_peft_model(model, get_peft_config(model, task, lora))
 
 
 def _generate_case(plan, env, model, config, base, save) -> None:

@@ -1,0 +1,114 @@
+"""Exporting: the shareable folder, its model card, checksums, and the offline push."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from llmner.adapters import export as export_mod
+from llmner.adapters.card import model_card
+from llmner.adapters.export import export_run, push_to_hub, verify_sums
+from llmner.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir, tmp_path_factory):
+    return export_run(run_dir, tmp_path_factory.mktemp("e") / "export", repo_id="me/tiny")
+
+
+def _header(card: str) -> dict:
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+def test_folder_holds_adapter_config_card_and_sums(exported, tmp_path):
+    for name in (
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "llmner.yaml",
+        "metrics.json",
+        "README.md",
+        "SHA256SUMS",
+    ):
+        assert (exported / name).is_file(), name
+    assert verify_sums(exported) == []
+    listed = [line.split("  ")[1] for line in (exported / "SHA256SUMS").read_text().splitlines()]
+    assert "README.md" in listed and "SHA256SUMS" not in listed
+    copy = shutil.copytree(exported, tmp_path / "copy")
+    (copy / "llmner.yaml").write_text((copy / "llmner.yaml").read_text() + "\n")
+    assert verify_sums(copy) == ["llmner.yaml"]
+
+
+def test_model_card_metadata_and_body(exported):
+    card = (exported / "README.md").read_text()
+    header = _header(card)
+    assert header["library_name"] == "peft"
+    assert header["base_model"] and header["datasets"] == ["tiny.conll"]
+    assert {"llmner", "ner", "lora"} <= set(header["tags"])
+    assert header["metrics"] == ["f1", "precision", "recall"]
+    for text in (
+        "## Labels",
+        "| PER |",
+        "## Training config",
+        "| learning_rate |",
+        "## Test scores",
+        "| f1 |",
+        'llmner.load("me/tiny")',
+        ".predict([",
+    ):
+        assert text in card, text
+
+
+def test_generative_card_names_prompt_and_hash():
+    meta = {
+        "model_name_or_path": "smollm2-135m",
+        "format": "generative",
+        "dataset": "bc5cdr",
+        "quantization": "4bit",
+        "prompt": "inline",
+        "labels": {"types": ["Chemical"], "descriptions": {"Chemical": "a drug"}},
+        "format_options": {"prompt_version": 2, "prompt_sha256": "ab" * 32},
+    }
+    card = model_card(meta, {"f1": 0.61})
+    header = _header(card)
+    assert header["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "qlora" in header["tags"] and header["pipeline_tag"] == "text-generation"
+    assert "- name: `inline`" in card and "- version: `2`" in card and "ab" * 32 in card
+    assert "| Chemical | a drug |" in card
+
+
+def test_push_offline_fails_cleanly_and_keeps_the_folder(exported, monkeypatch):
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network must not be contacted")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", no_network)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(InputError, match="offline") as e:
+        push_to_hub(exported, "me/tiny")
+    assert "\n" not in str(e.value) and str(exported) in str(e.value)
+    assert verify_sums(exported) == []
+
+
+def test_push_network_error_is_one_line(exported, monkeypatch):
+    class FailingApi:
+        def create_repo(self, *args, **kwargs):
+            raise ConnectionError("Name or service not known\nmore detail")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(export_mod, "_offline", lambda: False)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FailingApi)
+    with pytest.raises(InputError, match="Name or service not known") as e:
+        push_to_hub(exported, "me/tiny")
+    assert "\n" not in str(e.value)
+
+
+def test_export_refuses_non_empty_output(run_dir, tmp_path):
+    (tmp_path / "x").write_text("x")
+    with pytest.raises(InputError, match="not empty"):
+        export_run(run_dir, tmp_path)

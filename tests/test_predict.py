@@ -103,17 +103,19 @@ def _fresh_process_tags(folder, tmp_path) -> list[str]:
     return [line.split()[-1] for line in out.read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("quantization", ["none", "4bit"])
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("fp32", {}),
+        ("4bit", {"quantization": "4bit"}),
+        ("gen", {"format": "generative", "max_steps": 2}),
+    ],
+)
 def test_round_trip_train_export_fresh_process(
-    quantization, tmp_path_factory, tiny_llama_dir, tiny_llama_128_dir, tmp_path
+    name, overrides, tmp_path_factory, tiny_llama_dir, tiny_llama_128_dir, tmp_path
 ):
     """The exported adapter, loaded in a new process, tags the test set as the run did."""
-    model = tiny_llama_dir if quantization == "none" else tiny_llama_128_dir
-    run = tiny_run(
-        tmp_path_factory,
-        model,
-        quantization if quantization != "none" else "fp32",
-        quantization=quantization,
-    )
+    model = tiny_llama_128_dir if name == "4bit" else tiny_llama_dir
+    run = tiny_run(tmp_path_factory, model, name, **overrides)
     exported = export_run(run, tmp_path / "export")
     assert _fresh_process_tags(exported, tmp_path) == run_predictions(run)

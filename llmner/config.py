@@ -98,8 +98,10 @@ class FinetuneConfig:
     gradient_checkpointing: bool = False
     eval_dequantized: bool = field(
         default=True,
-        metadata={"help": "on the CPU, score 4-bit models with their NF4 weights dequantized "
-                  "once (same values, much faster)"},
+        metadata={
+            "help": "on the CPU, score 4-bit models with their NF4 weights dequantized "
+            "once (same values, much faster)"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -138,14 +140,18 @@ def load_config(path: str | Path) -> dict:
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise InputError(
-            f"not valid YAML ({getattr(e, 'problem', e)})", str(path), None if line is None else line + 1
+            f"not valid YAML ({getattr(e, 'problem', e)})",
+            str(path),
+            None if line is None else line + 1,
         ) from None
     if not isinstance(data, dict):
         raise InputError("expected a mapping of option names to values", path=str(path))
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
     for key in data:
         if key not in known:
-            line = next((i for i, s in enumerate(text.splitlines(), 1) if s.startswith(f"{key}:")), None)
+            line = next(
+                (i for i, s in enumerate(text.splitlines(), 1) if s.startswith(f"{key}:")), None
+            )
             raise InputError(f"unknown option {key!r}; see --help for the options", str(path), line)
     return data
 

@@ -1,7 +1,7 @@
 """Fine-tune a model for NER and score it: ``accelerate launch recipes/finetune.py``.
 
     accelerate launch recipes/finetune.py --config recipes/configs/smollm2-135m/tagging_qlora.yaml
-    accelerate launch recipes/finetune.py --format tagging --quantization none --max_train_samples 500
+    accelerate launch recipes/finetune.py --quantization none --max_train_samples 500
 
 Every option is a field of :class:`llmner.config.FinetuneConfig`; ``--config FILE.yaml``
 sets defaults that flags override. The run directory is ``--output_dir``.

@@ -24,7 +24,9 @@ def _tiny_tokenizer():
         special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    lines = [line.split()[0] for line in (ASSETS / "tiny.conll").read_text().splitlines() if line.strip()]
+    lines = [
+        line.split()[0] for line in (ASSETS / "tiny.conll").read_text().splitlines() if line.strip()
+    ]
     tok.train_from_iterator([" ".join(lines)] * 3, trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,

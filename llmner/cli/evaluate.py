@@ -26,10 +26,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from accelerate import PartialState
-
     from llmner.adapters.source import build_format_from, load_model, locate
     from llmner.data.loading import load_sentences
+    from llmner.distributed import state as distributed_state
     from llmner.errors import InputError
     from llmner.eval.evaluate import evaluate, write_predictions
     from llmner.train.run import peak_rss_mb, write_json_atomic
@@ -52,12 +51,14 @@ def run(args) -> int:
         seed=source.meta.get("seed"),
         eval_data=f"{args.data}:{args.split}" if is_named else str(args.data),
         peak_rss_mb=peak_rss_mb(),
-        num_processes=PartialState().num_processes,
+        num_processes=distributed_state().num_processes,
     )
     run_dir = source.path.parent if source.path.name == "adapter" else source.path
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.data).name}-{args.split if is_named else 'file'}")
+    name = re.sub(
+        r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.data).name}-{args.split if is_named else 'file'}"
+    )
     out = Path(args.output) if args.output else run_dir / "eval" / name
-    if PartialState().is_main_process:
+    if distributed_state().is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "metrics.json", metrics)
         write_predictions(out / "predictions.conll", sentences, pred)

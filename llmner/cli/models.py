@@ -17,9 +17,19 @@ def run(args) -> int:
     for m in MODELS.values():
         converted = "n/a"
         if m.gguf_file or m.assemble:
-            converted = "yes" if (cache_dir() / "models" / m.name / "config.json").exists() else "no"
-        rows.append((m.name, m.kind, "yes" if m.installed() else "no", converted, m.licence,
-                     m.hub_id if m.installed() else m.install))
+            converted = (
+                "yes" if (cache_dir() / "models" / m.name / "config.json").exists() else "no"
+            )
+        rows.append(
+            (
+                m.name,
+                m.kind,
+                "yes" if m.installed() else "no",
+                converted,
+                m.licence,
+                m.hub_id if m.installed() else m.install,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

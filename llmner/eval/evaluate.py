@@ -18,16 +18,19 @@ from llmner.formats.base import Prediction, TaskFormat
 __all__ = ["evaluate", "predict_sharded", "write_predictions"]
 
 
-def predict_sharded(fmt: TaskFormat, model, sentences: list[Sentence], batch_size: int) -> tuple[Prediction, list[int]]:
+def predict_sharded(
+    fmt: TaskFormat, model, sentences: list[Sentence], batch_size: int
+) -> tuple[Prediction, list[int]]:
     """Predict ``sentences`` across the processes of the current Accelerate state.
 
     Returns the gathered prediction (in input order, on every process) and the number of
     sentences each process scored.
     """
-    from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    state = PartialState()
+    from llmner.distributed import state as distributed_state
+
+    state = distributed_state()
     n, k = len(sentences), state.num_processes
     bounds = [(n * r) // k for r in range(k + 1)]
     shard = sentences[bounds[state.process_index] : bounds[state.process_index + 1]]
@@ -58,7 +61,9 @@ def _recompute_rates(m: dict) -> None:
             m[rate] = m[num] / m[den] if m[den] else 0.0
 
 
-def evaluate(fmt: TaskFormat, model, sentences: list[Sentence], batch_size: int = 32) -> tuple[dict, Prediction]:
+def evaluate(
+    fmt: TaskFormat, model, sentences: list[Sentence], batch_size: int = 32
+) -> tuple[dict, Prediction]:
     """Predict and score; returns metrics (seqeval scores, counts, speed) and predictions."""
     start = time.perf_counter()
     pred, per_process = predict_sharded(fmt, model, sentences, batch_size)

@@ -29,10 +29,17 @@ def side_by_side(runs: dict[str, dict]) -> str:
         cells = [t]
         for m in runs.values():
             v = m.get("per_type", {}).get(t)
-            cells += ["–"] * 3 if v is None else [f"{v[k]:.3f}" for k in ("precision", "recall", "f1")]
+            cells += (
+                ["–"] * 3 if v is None else [f"{v[k]:.3f}" for k in ("precision", "recall", "f1")]
+            )
         rows.append(cells)
-    rows.append(["overall"] + [f"{m[k]:.3f}" for m in runs.values() for k in ("precision", "recall", "f1")])
-    rows.append(["train s"] + [c for m in runs.values() for c in (f"{m.get('train_seconds', 0):.0f}", "", "")])
+    rows.append(
+        ["overall"] + [f"{m[k]:.3f}" for m in runs.values() for k in ("precision", "recall", "f1")]
+    )
+    rows.append(
+        ["train s"]
+        + [c for m in runs.values() for c in (f"{m.get('train_seconds', 0):.0f}", "", "")]
+    )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
     lines += [_row(r, widths) for r in rows]

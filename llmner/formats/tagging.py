@@ -43,7 +43,12 @@ def word_ids_from_offsets(
     for start, end in offsets:
         while w < len(word_spans) and word_spans[w][1] <= start:
             w += 1
-        if end > start and w < len(word_spans) and start < word_spans[w][1] and end > word_spans[w][0]:
+        if (
+            end > start
+            and w < len(word_spans)
+            and start < word_spans[w][1]
+            and end > word_spans[w][0]
+        ):
             out.append(w)
         else:
             out.append(None)
@@ -223,8 +228,12 @@ class TaggingFormat(TaskFormat):
             ids, wids = self._encode_words(words)
             labels = align_labels(wids, tags, self.labels.label2id, self.label_all_tokens)
             out.append(
-                {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels,
-                 "length": len(ids)}
+                {
+                    "input_ids": ids,
+                    "attention_mask": [1] * len(ids),
+                    "labels": labels,
+                    "length": len(ids),
+                }
             )
         return out
 

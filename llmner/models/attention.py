@@ -37,7 +37,9 @@ def _register() -> None:
 
 def attention_layers(model) -> list:
     """The self-attention modules of a decoder, bottom to top."""
-    return [m for _, m in model.named_modules() if hasattr(m, "is_causal") and hasattr(m, "layer_idx")]
+    return [
+        m for _, m in model.named_modules() if hasattr(m, "is_causal") and hasattr(m, "layer_idx")
+    ]
 
 
 def parse_layers(spec: str, num_layers: int) -> list[int]:

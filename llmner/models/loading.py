@@ -58,8 +58,9 @@ def _compute_dtype() -> torch.dtype:
     return torch.bfloat16
 
 
-def get_quantization_config(quantization: str, double_quant: bool = True, skip=(),
-                            quant_storage: str = "uint8"):
+def get_quantization_config(
+    quantization: str, double_quant: bool = True, skip=(), quant_storage: str = "uint8"
+):
     """A ``BitsAndBytesConfig`` for ``4bit`` (NF4) or ``8bit``; ``None`` for ``none``.
 
     ``quant_storage`` is the dtype 4-bit weights are stored in: ``uint8`` by default,
@@ -104,7 +105,9 @@ def get_peft_config(model, task: str, lora: LoraOptions):
 
 
 def _default_targets(model) -> list[str]:
-    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    names = {
+        n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+    }
     targets = [t for t in DEFAULT_TARGETS if t in names]
     if not targets:  # BERT-style encoders
         targets = [t for t in ("query", "key", "value", "dense") if t in names]
@@ -178,7 +181,7 @@ def _default_device_map():
     if os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3":
         return None
     if torch.cuda.is_available():
-        from accelerate import PartialState
+        from llmner.distributed import state as distributed_state
 
-        return {"": PartialState().local_process_index}
+        return {"": distributed_state().local_process_index}
     return {"": "cpu"}

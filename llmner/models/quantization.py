@@ -44,7 +44,7 @@ def _dequantized_weight(layer) -> torch.Tensor:
         return bnb.functional.dequantize_4bit(data, state).float()
     state = layer.state  # Linear8bitLt
     if getattr(layer.weight, "SCB", None) is not None:
-        return (layer.weight.data.float() * layer.weight.SCB.float()[:, None] / 127.0)
+        return layer.weight.data.float() * layer.weight.SCB.float()[:, None] / 127.0
     return layer.weight.data.float() * state.SCB.float()[:, None] / 127.0
 
 
@@ -89,7 +89,6 @@ def dequantize_for_inference(model) -> int:
     if hasattr(model, "is_loaded_in_4bit"):
         model.is_loaded_in_4bit = False
     return replaced
-
 
 
 def restore_cpu_4bit_layout(model) -> int:

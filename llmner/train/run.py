@@ -41,14 +41,18 @@ __all__ = ["load_data", "run_finetune", "peak_rss_mb", "write_json_atomic"]
 
 def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
     """Train, validation and test sentences (each cut to its ``max_*_samples``)."""
-    limits = {"train": cfg.max_train_samples, "validation": cfg.max_eval_samples,
-              "test": cfg.max_predict_samples}
+    limits = {
+        "train": cfg.max_train_samples,
+        "validation": cfg.max_eval_samples,
+        "test": cfg.max_predict_samples,
+    }
     files = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
     splits = {}
     for split, explicit in files.items():
         source = explicit or cfg.dataset
-        sentences = load_sentences(source, split=None if explicit else split,
-                                   strict=cfg.strict_tags)
+        sentences = load_sentences(
+            source, split=None if explicit else split, strict=cfg.strict_tags
+        )
         n = limits[split]
         splits[split] = sentences if n is None else sentences[:n]
     labels = labels_for(cfg.train_file or cfg.dataset, splits["train"])
@@ -108,26 +112,37 @@ def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):
 def _build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
     from peft import get_peft_model
 
-    model = load_base_model(cfg.model_name_or_path, fmt_task, labels, cfg.quantization,
-                            cfg.double_quant, quant_storage=cfg.quant_storage)
+    model = load_base_model(
+        cfg.model_name_or_path,
+        fmt_task,
+        labels,
+        cfg.quantization,
+        cfg.double_quant,
+        quant_storage=cfg.quant_storage,
+    )
     layers = set_bidirectional(model, cfg.bidirectional)
     if cfg.quantization != "none" and cfg.gradient_checkpointing:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     if cfg.use_lora:
-        lora = LoraOptions(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout,
-                           tuple(t for t in cfg.lora_target_modules.split(",") if t))
+        lora = LoraOptions(
+            cfg.lora_r,
+            cfg.lora_alpha,
+            cfg.lora_dropout,
+            tuple(t for t in cfg.lora_target_modules.split(",") if t),
+        )
         model = get_peft_model(model, get_peft_config(model, fmt_task, lora))
     return model, layers
 
 
 def run_finetune(cfg: FinetuneConfig) -> dict:
     """Train, keep the best adapter, score it on the test split, write the run directory."""
-    from accelerate import PartialState
     from transformers import EarlyStoppingCallback, set_seed
 
-    state = PartialState()
+    from llmner.distributed import state as distributed_state
+
+    state = distributed_state()
     set_seed(cfg.seed)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,9 +159,15 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
     if args.load_best_model_at_end and cfg.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(cfg.early_stopping_patience))
     trainer = NERTrainer(
-        model=model, args=args, train_dataset=train_ds, data_collator=counter,
-        processing_class=tokenizer, callbacks=callbacks, ner_format=fmt,
-        eval_dataset=splits["validation"] or None, eval_sentences=splits["validation"],
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        data_collator=counter,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        ner_format=fmt,
+        eval_dataset=splits["validation"] or None,
+        eval_sentences=splits["validation"],
         head_learning_rate=cfg.head_learning_rate,
     )
     if state.is_main_process:
@@ -161,7 +182,7 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
     state.wait_for_everyone()
     eval_model = trainer.model
     eval_path = "quantized"
-    if (cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model)):
+    if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
         eval_path = "dequantized-fp32 (NF4 values, LoRA merged)"
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
@@ -199,7 +220,11 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
 def _describe(fmt) -> dict:
     d = dict(fmt.describe())
     d.pop("format", None)
-    return {"format_options": d} if "prompt" not in d else {"prompt": d.pop("prompt"), "format_options": d}
+    return (
+        {"format_options": d}
+        if "prompt" not in d
+        else {"prompt": d.pop("prompt"), "format_options": d}
+    )
 
 
 def _count_trainable(model) -> int:
@@ -207,10 +232,11 @@ def _count_trainable(model) -> int:
 
 
 def _sum_over_processes(value: int) -> int:
-    from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    if PartialState().num_processes == 1:
+    from llmner.distributed import state as distributed_state
+
+    if distributed_state().num_processes == 1:
         return value
     return int(sum(gather_object([value])))
 

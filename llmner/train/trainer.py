@@ -32,8 +32,14 @@ class NERTrainer(Trainer):
             ``None`` uses the ordinary learning rate.
     """
 
-    def __init__(self, *args, ner_format: TaskFormat, eval_sentences: list[Sentence],
-                 head_learning_rate: float | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        ner_format: TaskFormat,
+        eval_sentences: list[Sentence],
+        head_learning_rate: float | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.ner_format = ner_format
         self.eval_sentences = eval_sentences

@@ -77,8 +77,12 @@ def test_encode_labels_only_first_subtokens(tokenizer):
 
 
 def test_echo_labels_only_the_second_copy(tokenizer):
-    plain = TaggingFormat(LABELS, tokenizer).encode_sentence(Sentence(["Alice", "ran"], ["B-PER", "O"]))[0]
-    echo = TaggingFormat(LABELS, tokenizer, echo=True).encode_sentence(Sentence(["Alice", "ran"], ["B-PER", "O"]))[0]
+    plain = TaggingFormat(LABELS, tokenizer).encode_sentence(
+        Sentence(["Alice", "ran"], ["B-PER", "O"])
+    )[0]
+    echo = TaggingFormat(LABELS, tokenizer, echo=True).encode_sentence(
+        Sentence(["Alice", "ran"], ["B-PER", "O"])
+    )[0]
     assert len(echo["input_ids"]) > len(plain["input_ids"])
     first_copy = echo["labels"][: len(plain["input_ids"])]
     assert all(label == -100 for label in first_copy)

@@ -7,8 +7,15 @@ from llmner.models.attention import parse_layers, set_bidirectional
 
 def tiny(layers=3):
     torch.manual_seed(0)
-    cfg = LlamaConfig(hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
-                      num_key_value_heads=2, intermediate_size=64, vocab_size=100, num_labels=3)
+    cfg = LlamaConfig(
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        vocab_size=100,
+        num_labels=3,
+    )
     return LlamaForTokenClassification(cfg).eval()
 
 

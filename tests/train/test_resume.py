@@ -1,0 +1,119 @@
+"""A run killed with SIGKILL mid-epoch resumes from its last complete checkpoint and ends
+exactly where an uninterrupted run ends."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from llmner.config import FinetuneConfig
+from llmner.errors import InputError
+from llmner.train.run import run_finetune
+from llmner.train.trainer import COMPLETE_MARK, latest_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+KILLER = """
+import os, signal, sys
+from transformers import TrainerCallback
+from llmner.config import parse_args
+from llmner.train.run import run_finetune
+
+class KillAt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == int(os.environ["KILL_AT_STEP"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+run_finetune(parse_args(sys.argv[1:]), callbacks=[KillAt()])
+"""
+
+
+def options(model, conll, out):
+    # 12 sentences, batch 2: 6 steps an epoch, 2 epochs; checkpoints every 4 steps.
+    return dict(
+        model_name_or_path=str(model),
+        train_file=str(conll),
+        validation_file=str(conll),
+        test_file=str(conll),
+        quantization="none",
+        output_dir=str(out),
+        num_train_epochs=2,
+        per_device_train_batch_size=2,
+        learning_rate=5e-3,
+        lora_r=4,
+        lora_dropout=0.1,
+        eval_strategy="steps",
+        eval_steps=4,
+        early_stopping_patience=0,
+        seed=3,
+        save_total_limit=5,
+    )
+
+
+def as_flags(opts: dict) -> list[str]:
+    return [x for k, v in opts.items() for x in (f"--{k}", str(v))]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_path):
+    straight = run_finetune(FinetuneConfig(**options(tiny_llama_dir, tiny_conll, tmp_path / "a")))
+
+    out = tmp_path / "b"
+    env = {**os.environ, "KILL_AT_STEP": "5", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", KILLER, *as_flags(options(tiny_llama_dir, tiny_conll, out))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert latest_checkpoint(out / "checkpoints").name == "checkpoint-4"
+    assert not (out / "metrics.json").exists() and not (out / "adapter").exists()
+
+    resumed = run_finetune(
+        FinetuneConfig(**options(tiny_llama_dir, tiny_conll, out), resume_from_checkpoint="latest")
+    )
+    assert resumed["train_steps"] == straight["train_steps"] == 12
+    assert resumed["f1"] == straight["f1"]
+    assert resumed["best_validation_f1"] == straight["best_validation_f1"]
+    a = load_file(tmp_path / "a" / "adapter" / "adapter_model.safetensors")
+    b = load_file(out / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    assert (tmp_path / "a" / "predictions.conll").read_text() == (
+        out / "predictions.conll"
+    ).read_text()
+
+
+def test_a_checkpoint_without_the_completion_mark_is_never_resumed(tmp_path):
+    folder = tmp_path / "checkpoints"
+    for step in (4, 8):
+        (folder / f"checkpoint-{step}").mkdir(parents=True)
+    (folder / "checkpoint-4" / COMPLETE_MARK).write_text("complete\n")
+    assert latest_checkpoint(folder).name == "checkpoint-4"  # 8 was being written when killed
+
+
+def test_resume_without_checkpoints_is_a_clear_error(tiny_llama_dir, tiny_conll, tmp_path):
+    cfg = FinetuneConfig(
+        **options(tiny_llama_dir, tiny_conll, tmp_path), resume_from_checkpoint="latest"
+    )
+    with pytest.raises(InputError, match="no complete checkpoint to resume from"):
+        run_finetune(cfg)
+
+
+def test_resume_from_a_half_written_checkpoint_is_refused(tiny_llama_dir, tiny_conll, tmp_path):
+    half = tmp_path / "checkpoints" / "checkpoint-8"
+    half.mkdir(parents=True)
+    (half / "adapter_model.safetensors").write_bytes(b"\x00" * 10)
+    cfg = FinetuneConfig(
+        **options(tiny_llama_dir, tiny_conll, tmp_path), resume_from_checkpoint=str(half)
+    )
+    with pytest.raises(InputError, match="not a complete llmner checkpoint"):
+        run_finetune(cfg)

@@ -131,9 +131,12 @@ def locate(path: str | Path) -> ModelSource:
     )
 
 
-def build_format_from(source: ModelSource, tokenizer, max_length: int | None = None):
+def build_format_from(
+    source: ModelSource, tokenizer, max_length: int | None = None, constrained: bool | None = None
+):
     """The run's format, rebuilt from its recorded options (a generative run's prompt
-    pinned to the recorded version)."""
+    pinned to the recorded version); ``constrained`` overrides a generative run's
+    decoding mode."""
     from llmner.config import FinetuneConfig
     from llmner.formats import build_format
 
@@ -148,6 +151,8 @@ def build_format_from(source: ModelSource, tokenizer, max_length: int | None = N
         kwargs = {
             k: opts[k] for k in ("constrained", "alignment", "describe_labels", "seed") if k in opts
         }
+        if constrained is not None:
+            kwargs["constrained"] = constrained
         return GenerativeFormat(
             source.labels, tokenizer, **({"prompt": prompt} if prompt else {}), **kwargs
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 __all__ = ["register"]
 
 
@@ -22,6 +24,12 @@ def register(sub) -> None:
     p.add_argument("--output", default=None, help="where to write (default RUN/eval/NAME)")
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--max_samples", type=int, default=None)
+    p.add_argument(
+        "--constrained",
+        choices=["true", "false"],
+        default=None,
+        help="generative runs: constrained decoding on or off (default: as trained)",
+    )
     p.set_defaults(func=run)
 
 
@@ -42,7 +50,8 @@ def run(args) -> int:
     if not sentences:
         raise InputError("no sentences to score", path=args.data)
     model, tokenizer = load_model(source)
-    fmt = build_format_from(source, tokenizer)
+    constrained = None if args.constrained is None else args.constrained == "true"
+    fmt = build_format_from(source, tokenizer, constrained=constrained)
     metrics, pred = evaluate(fmt, model, sentences, args.batch_size)
     metrics.update(
         model=source.meta.get("model_name_or_path"),
@@ -52,6 +61,7 @@ def run(args) -> int:
         eval_data=f"{args.data}:{args.split}" if is_named else str(args.data),
         peak_rss_mb=peak_rss_mb(),
         num_processes=distributed_state().num_processes,
+        format_options=fmt.describe(),
     )
     run_dir = source.path.parent if source.path.name == "adapter" else source.path
     name = re.sub(
@@ -62,6 +72,8 @@ def run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "metrics.json", metrics)
         write_predictions(out / "predictions.conll", sentences, pred)
+        meta = {**source.meta, "format_options": fmt.describe(), "evaluated_on": metrics["eval_data"]}
+        (out / "config.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
         print(
             f"{out}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
             f"R {metrics['recall']:.4f}) on {len(sentences)} sentences, per process "

@@ -4,7 +4,9 @@
     accelerate launch recipes/finetune.py --quantization none --max_train_samples 500
 
 Every option is a field of :class:`llmner.config.FinetuneConfig`; ``--config FILE.yaml``
-sets defaults that flags override. The run directory is ``--output_dir``.
+sets defaults that flags override. The run directory is ``--output_dir``. A mistake in the
+input (a missing file, a malformed line, an unknown option) prints one line and exits with
+status 2; ``--debug`` shows the traceback instead.
 """
 
 import sys
@@ -15,11 +17,14 @@ from llmner.train.run import run_finetune
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     try:
         cfg = parse_args(argv)
         metrics = run_finetune(cfg)
     except InputError as e:
-        if "--debug" in (argv or sys.argv):
+        if debug:
             raise
         print(f"finetune: error: {e}", file=sys.stderr)
         return 2

@@ -117,7 +117,10 @@ def _default_targets(model) -> list[str]:
 def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
+    except OSError as e:
+        raise InputError(f"cannot load the tokenizer of {name_or_path!r}: {e}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

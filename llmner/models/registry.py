@@ -104,6 +104,12 @@ def resolve_model(name_or_path: str) -> str:
     and cached); existing folders pass through; other strings are taken as hub ids.
     """
     if name_or_path not in MODELS:
+        looks_local = name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1
+        if looks_local and not Path(name_or_path).expanduser().exists():
+            raise InputError(
+                f"model folder {name_or_path!r} does not exist; expected a model name "
+                f"({', '.join(sorted(MODELS))}), a hub id such as org/name, or a folder"
+            )
         return name_or_path
     entry = MODELS[name_or_path]
     folder = entry.package_folder()

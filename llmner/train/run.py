@@ -211,6 +211,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         train_tokens=tokens,
         train_tokens_per_second=tokens / train_seconds if train_seconds else 0.0,
         train_loss=result.training_loss,
+        num_truncated_train_examples=getattr(fmt, "num_truncated", 0),
         train_steps=result.global_step,
         trainable_parameters=sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
         or _count_trainable(model),

@@ -72,7 +72,11 @@ def run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "metrics.json", metrics)
         write_predictions(out / "predictions.conll", sentences, pred)
-        meta = {**source.meta, "format_options": fmt.describe(), "evaluated_on": metrics["eval_data"]}
+        meta = {
+            **source.meta,
+            "format_options": fmt.describe(),
+            "evaluated_on": metrics["eval_data"],
+        }
         (out / "config.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
         print(
             f"{out}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "

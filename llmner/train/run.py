@@ -24,6 +24,7 @@ import torch
 from llmner.config import FinetuneConfig, save_config
 from llmner.data.loading import labels_for, load_sentences
 from llmner.data.types import LabelSet, Sentence
+from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate, write_predictions
 from llmner.formats import build_format
 from llmner.models.attention import set_bidirectional
@@ -34,7 +35,6 @@ from llmner.models.loading import (
     load_tokenizer,
 )
 from llmner.models.quantization import dequantize_for_inference, is_quantized
-from llmner.errors import InputError
 from llmner.train.trainer import (
     COMPLETE_MARK,
     CSVLoggerCallback,
@@ -160,8 +160,6 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     splits, labels = load_data(cfg)
     tokenizer = load_tokenizer(cfg.model_name_or_path)
-    from llmner.formats.base import TaskFormat  # noqa: F401  (for type readers)
-
     fmt = build_format(cfg, labels, tokenizer, train_sentences=splits["train"])
     model, bidir_layers = _build_model(cfg, fmt.task, labels)
     train_ds = fmt.encode(splits["train"])

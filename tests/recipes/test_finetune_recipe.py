@@ -11,15 +11,22 @@ RECIPE = str(REPO / "recipes" / "finetune.py")
 
 
 def run(*args):
-    return subprocess.run([sys.executable, RECIPE, *args], capture_output=True, text=True,
-                          timeout=300, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
-                                            "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [sys.executable, RECIPE, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
 
 
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--model_name_or_path", "/no/such/model"], "model folder '/no/such/model' does not exist"),
+        (
+            ["--model_name_or_path", "/no/such/model"],
+            "model folder '/no/such/model' does not exist",
+        ),
         (["--train_file", "/no/such/train.txt"], "/no/such/train.txt: no such file"),
         (["--format", "spans"], "format 'spans' is unknown"),
         (["--config", "/no/such.yaml"], "/no/such.yaml: config file not found"),

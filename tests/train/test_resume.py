@@ -1,7 +1,6 @@
 """A run killed with SIGKILL mid-epoch resumes from its last complete checkpoint and ends
 exactly where an uninterrupted run ends."""
 
-import json
 import os
 import signal
 import subprocess

@@ -55,7 +55,7 @@ def _plain_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
         lin.weight.copy_(weight)
         if bias is not None:
             lin.bias.copy_(bias.float())
-    return lin
+    return lin.requires_grad_(False)
 
 
 @torch.no_grad()

@@ -189,6 +189,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - start
     tokens = _sum_over_processes(counter.tokens)
+    trainable = _count_trainable(trainer.model)
     if state.is_main_process:
         _save_adapter(trainer.model, tokenizer, out / "adapter")
     state.wait_for_everyone()
@@ -211,8 +212,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         train_loss=result.training_loss,
         num_truncated_train_examples=getattr(fmt, "num_truncated", 0),
         train_steps=result.global_step,
-        trainable_parameters=sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-        or _count_trainable(model),
+        trainable_parameters=trainable,
         peak_rss_mb=peak_rss_mb(),
         num_processes=state.num_processes,
         eval_path=eval_path,

@@ -44,6 +44,8 @@ def test_dequantized_model_matches_the_4bit_model(quantized_lora):
         after = quantized_lora(input_ids=ids).logits
     assert n == 2 * 7  # every projection of both layers
     assert not is_quantized(quantized_lora)
+    frozen = [n for n, p in quantized_lora.named_parameters() if "layers" in n and p.requires_grad]
+    assert not frozen, "dequantized layers are for inference: nothing in them is trainable"
     # 4-bit layers compute in bfloat16; the dequantized ones in float32.
     assert torch.allclose(before, after, atol=3e-2), (before - after).abs().max()
     assert torch.equal(before.argmax(-1), after.argmax(-1))

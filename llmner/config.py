@@ -100,7 +100,7 @@ class FinetuneConfig:
         default=True,
         metadata={
             "help": "on the CPU, score 4-bit models with their NF4 weights dequantized "
-            "once (same values, much faster)"
+            "once (same values; faster where bitsandbytes has no fast CPU kernel)"
         },
     )
 

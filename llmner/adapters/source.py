@@ -149,7 +149,9 @@ def build_format_from(
         if prompt and opts.get("prompt_version") and ".v" not in prompt:
             prompt = f"{prompt}.v{opts['prompt_version']}"
         kwargs = {
-            k: opts[k] for k in ("constrained", "alignment", "describe_labels", "seed") if k in opts
+            k: opts[k]
+            for k in ("constrained", "alignment", "describe_labels", "seed", "window_words")
+            if k in opts
         }
         if constrained is not None:
             kwargs["constrained"] = constrained

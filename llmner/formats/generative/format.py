@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datasets import Dataset
 
+from llmner.data.schemes import repair_iob2
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.formats.base import Prediction, TaskFormat
@@ -63,6 +64,10 @@ class GenerativeFormat(TaskFormat):
         describe_labels: show each type's description in the prompt.
         seed: seeds the choice of examples.
         max_length: truncate training examples to this many tokens (answer tail first).
+        window_words: sentences longer than this many words are cut into pieces: for
+            training into consecutive pieces, for prediction into overlapping windows whose
+            tags are merged (each word takes its tag from the window where it has the most
+            context), so no word is left untagged. Counts in ``metrics`` are per piece.
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -86,6 +91,7 @@ class GenerativeFormat(TaskFormat):
         describe_labels: bool = False,
         seed: int = 0,
         max_length: int | None = None,
+        window_words: int = 128,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:
@@ -98,6 +104,9 @@ class GenerativeFormat(TaskFormat):
         self.describe_labels = describe_labels
         self.seed = seed
         self.max_length = max_length
+        if window_words < 1:
+            raise InputError(f"window_words must be positive, got {window_words}")
+        self.window_words = window_words
         self.examples = choose_examples(train_sentences or [], examples, seed)
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
 
@@ -109,10 +118,22 @@ class GenerativeFormat(TaskFormat):
         """The rendered template for ``sentence`` (the user turn)."""
         return self.template.render(sentence.text, self.labels, self.examples, self.describe_labels)
 
+    def _pieces(self, sentence: Sentence, overlap: bool) -> list[tuple[int, int]]:
+        from llmner.formats.tagging import windows
+
+        return windows([1] * len(sentence), self.window_words, 0.5 if overlap else 1.0)
+
     def encode(self, sentences: list[Sentence]) -> Dataset:
         """Training features; raises if truncation would leave an example no label."""
         rows, lost = [], []
-        for s in sentences:
+        pieces = [
+            Sentence(
+                s.tokens[a:b], s.tags[a:b], id=s.id if (a, b) == (0, len(s)) else f"{s.id}[{a}:{b}]"
+            )
+            for s in sentences
+            for a, b in self._pieces(s, overlap=False)
+        ]
+        for s in pieces:
             prompt = self.builder.prompt_ids(self.user_prompt(s))
             answer = self.builder.answer_ids(render_answer(s, self.answer_format))
             try:
@@ -185,8 +206,21 @@ class GenerativeFormat(TaskFormat):
         return Prediction(tags, rates(counts))
 
     def predict(self, model, sentences: list[Sentence], batch_size: int = 32) -> Prediction:
-        texts = self.generate_texts(model, sentences, batch_size)
-        return self.tags_from_texts(sentences, texts)
+        """Tags for ``sentences``; long ones are predicted in overlapping windows."""
+        spans = [(i, a, b) for i, s in enumerate(sentences) for a, b in self._pieces(s, True)]
+        pieces = [Sentence(sentences[i].tokens[a:b], sentences[i].tags[a:b]) for i, a, b in spans]
+        texts = self.generate_texts(model, pieces, batch_size)
+        piece_pred = self.tags_from_texts(pieces, texts)
+        if len(pieces) == len(sentences):
+            return piece_pred
+        tags = [["O"] * len(s) for s in sentences]
+        context = [[-1] * len(s) for s in sentences]
+        for (i, a, b), piece_tags in zip(spans, piece_pred.tags):
+            for w, tag in enumerate(piece_tags):
+                margin = min(w, b - a - 1 - w)
+                if margin > context[i][a + w]:
+                    context[i][a + w], tags[i][a + w] = margin, tag
+        return Prediction([repair_iob2(t) for t in tags], piece_pred.metrics)
 
     def describe(self) -> dict:
         return {
@@ -197,6 +231,7 @@ class GenerativeFormat(TaskFormat):
             "answer_format": self.answer_format,
             "constrained": self.constrained,
             "alignment": self.alignment,
+            "window_words": self.window_words,
             "examples": len(self.examples),
             "describe_labels": self.describe_labels,
             "seed": self.seed,

@@ -102,3 +102,26 @@ def test_examples_need_training_sentences(labels, smol_tokenizer):
     with pytest.raises(InputError, match="only 0"):
         pool = [Sentence(["a"], ["O"])]
         GenerativeFormat(labels, smol_tokenizer, examples=1, train_sentences=pool)
+
+
+def test_long_sentences_train_in_consecutive_pieces(labels, smol_tokenizer):
+    words = ["Ann", "saw", "Rome", "."] * 10  # 40 words
+    tags = ["B-PER", "O", "B-LOC", "O"] * 10
+    fmt = GenerativeFormat(labels, smol_tokenizer, window_words=16)
+    ds = fmt.encode([Sentence(words, tags, id="long")])
+    assert len(ds) == 3  # 16 + 16 + 8 words, no overlap in training
+
+
+def test_every_word_of_a_long_sentence_gets_a_tag(labels, smol_tokenizer, tiny_llama):
+    words = ["Ann", "saw", "Rome", "."] * 50  # 200 words
+    fmt = GenerativeFormat(labels, smol_tokenizer, window_words=16)
+    pred = fmt.predict(tiny_llama, [Sentence(words, ["O"] * 200)], batch_size=32)
+    assert len(pred.tags) == 1 and len(pred.tags[0]) == 200
+    assert pred.metrics["num_outputs"] > 200 // 16, "overlapping windows, counted per piece"
+    assert (
+        pred.metrics["num_parse_failures"] == 0 and pred.metrics["num_hallucinated_mentions"] == 0
+    )
+    prev = "O"
+    for tag in pred.tags[0]:  # merged windows still form valid IOB2
+        assert not (tag.startswith("I-") and prev[2:] != tag[2:])
+        prev = tag

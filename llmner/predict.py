@@ -57,8 +57,12 @@ def sentences_from_text(text: str, max_words: int | None = None) -> list[list[To
     return [s for s in out if s]
 
 
-def entities_from_tags(text: str, tokens: list[Token], tags: list[str]) -> list[dict]:
-    """Entities with character offsets into ``text`` from one tag per token.
+def entities_from_tags(
+    text: str, tokens: list[Token], tags: list[str], scores: dict | None = None
+) -> list[dict]:
+    """Entities with character offsets into ``text`` from one tag per token; with
+    ``scores`` (``{(first token, end token): confidence}``), each entity found there gets
+    a ``score``.
 
     Example:
         >>> t = "Ada met Bo Li."
@@ -68,7 +72,10 @@ def entities_from_tags(text: str, tokens: list[Token], tags: list[str]) -> list[
     out = []
     for label, first, last in tags_to_spans(tags):
         start, end = tokens[first].start, tokens[last - 1].end
-        out.append({"start": start, "end": end, "label": label, "text": text[start:end]})
+        entity = {"start": start, "end": end, "label": label, "text": text[start:end]}
+        if scores and (first, last) in scores:
+            entity["score"] = round(float(scores[(first, last)]), 4)
+        out.append(entity)
     return out
 
 
@@ -108,8 +115,9 @@ class NERModel:
     def predict(self, texts: list[str] | str) -> list[list[dict]]:
         """Entities in each text: dicts with ``start``, ``end``, ``label`` and ``text``.
 
-        A single string is taken as a list of one text. Generative models give no
-        per-entity score through their format's ``predict``, so no ``score`` key is set.
+        A single string is taken as a list of one text. Entities of generative models
+        carry a ``score``: the geometric mean probability of the answer tokens that wrote
+        the entity (see ``mention_confidences``).
         """
         if isinstance(texts, str):
             texts = [texts]
@@ -119,10 +127,14 @@ class NERModel:
             for i, text in enumerate(texts)
             for toks in sentences_from_text(text, max_words)
         ]
-        tags = self.tag([_as_sentence(toks, texts[i]) for i, toks in pieces])
+        sentences = [_as_sentence(toks, texts[i]) for i, toks in pieces]
+        if not sentences:
+            return [[] for _ in texts]
+        pred = self.format.predict(self.model, sentences, batch_size=self.batch_size)
+        scores = pred.scores or [None] * len(pred.tags)
         out: list[list[dict]] = [[] for _ in texts]
-        for (i, toks), t in zip(pieces, tags):
-            out[i].extend(entities_from_tags(texts[i], toks, t))
+        for (i, toks), t, sc in zip(pieces, pred.tags, scores):
+            out[i].extend(entities_from_tags(texts[i], toks, t, sc))
         return out
 
 

@@ -119,3 +119,17 @@ def test_round_trip_train_export_fresh_process(
     run = tiny_run(tmp_path_factory, model, name, **overrides)
     exported = export_run(run, tmp_path / "export")
     assert _fresh_process_tags(exported, tmp_path) == run_predictions(run)
+
+
+def test_generative_entities_carry_a_score_and_tagging_ones_do_not(
+    tmp_path_factory, tiny_llama_dir, ner
+):
+    gen = load(
+        tiny_run(tmp_path_factory, tiny_llama_dir, "gen-scores", format="generative", max_steps=2)
+    )
+    texts = ["Alice visited Paris and Berlin with Bob .", "Rome ."]
+    entities = [e for doc in gen.predict(texts) for e in doc]
+    assert entities, "the tiny run writes some entities"
+    assert all(0.0 < e["score"] <= 1.0 for e in entities)
+    tagged = [e for doc in ner.predict(texts) for e in doc]
+    assert not any("score" in e for e in tagged)

@@ -18,10 +18,13 @@ __all__ = ["Prediction", "TaskFormat"]
 @dataclass
 class Prediction:
     """Predicted IOB2 tags, one list per input sentence, plus format-specific counts
-    (e.g. parse failures) that go into ``metrics.json`` as they are."""
+    (e.g. parse failures) that go into ``metrics.json`` as they are, and, where the
+    format has them, a confidence per entity: ``scores[i][(start, end)]`` for the entity
+    on tokens ``start:end`` of sentence ``i``."""
 
     tags: list[list[str]]
     metrics: dict = field(default_factory=dict)
+    scores: list[dict] | None = None
 
 
 class TaskFormat(ABC):

@@ -41,6 +41,7 @@ class AlignResult:
     tags: list[str]
     spans: list[tuple[str, int, int]]
     counts: dict[str, int] = field(default_factory=dict)
+    scores: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 def _fold(text: str) -> str:
@@ -119,7 +120,11 @@ def _choose(cands, mention: Mention, cursor: int, taken: list[tuple[int, int]]):
 
 
 def align_mentions(
-    tokens: list[str], mentions: list[Mention], types: list[str], mode: str = "strict"
+    tokens: list[str],
+    mentions: list[Mention],
+    types: list[str],
+    mode: str = "strict",
+    mention_scores: list[float | None] | None = None,
 ) -> AlignResult:
     """IOB2 tags for ``tokens`` from ``mentions``, with counts of unusable mentions.
 
@@ -139,7 +144,8 @@ def align_mentions(
     counts = {"mentions": len(mentions), "hallucinated": 0, "unknown_type": 0, "overlapping": 0}
     chosen: list[tuple[str, int, int]] = []
     cursor = 0
-    for mention in mentions:
+    scores: dict[tuple[int, int], float] = {}
+    for i, mention in enumerate(mentions):
         etype = canonical.get(mention.type.strip().lower())
         if etype is None:
             counts["unknown_type"] += 1
@@ -150,6 +156,8 @@ def align_mentions(
             continue
         start, end, _ = _choose(cands, mention, cursor, [c[1:] for c in chosen])
         chosen.append((etype, start, end))
+        if mention_scores is not None and mention_scores[i] is not None:
+            scores[(start, end)] = mention_scores[i]
         cursor = end
     kept: list[tuple[str, int, int]] = []
     for etype, start, end in sorted(chosen, key=lambda s: (s[1], -(s[2] - s[1]))):
@@ -157,4 +165,5 @@ def align_mentions(
             counts["overlapping"] += 1
             continue
         kept.append((etype, start, end))
-    return AlignResult(spans_to_tags(kept, len(tokens)), kept, counts)
+    kept_scores = {(a, b): scores[(a, b)] for _, a, b in kept if (a, b) in scores}
+    return AlignResult(spans_to_tags(kept, len(tokens)), kept, counts, kept_scores)

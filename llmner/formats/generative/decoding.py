@@ -143,6 +143,31 @@ class ConstrainedAnswers(LogitsProcessor):
         return scores + mask
 
 
+class TokenLogProbs:
+    """Records the log-probability of each chosen token (a ``LogitsProcessor`` placed
+    last, so the probabilities are those of the distribution actually decoded from, after
+    constraints). Keeps one step's distribution at a time, not all of them."""
+
+    def __init__(self, prompt_len: int):
+        self.prompt_len = prompt_len
+        self.previous: torch.Tensor | None = None
+        self.values: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
+        if self.previous is not None:
+            self.values.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.previous = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, sequences: torch.LongTensor) -> torch.Tensor:
+        """(rows, new tokens) log-probabilities of the generated tokens."""
+        if self.previous is not None and sequences.shape[1] > self.prompt_len + len(self.values):
+            self.values.append(self.previous.gather(1, sequences[:, -1:]).squeeze(1))
+        if not self.values:
+            return torch.zeros((sequences.shape[0], 0))
+        return torch.stack(self.values, dim=1).cpu()
+
+
 @torch.inference_mode()
 def generate(
     model,
@@ -154,17 +179,20 @@ def generate(
     batch_size: int = 32,
     automata: list[Automaton] | None = None,
     trie: VocabTrie | None = None,
+    logprobs: list[list[float]] | None = None,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.
 
     Prompts are sorted by length (longest first, so memory trouble shows at once) and
     left-padded in batches; each batch runs one cached ``model.generate`` that stops when
     every row wrote an end marker or the largest ``max_new_tokens`` of the batch is
-    reached. With ``automata`` (and ``trie``), decoding is constrained row by row.
+    reached. With ``automata`` (and ``trie``), decoding is constrained row by row. When a
+    list is passed as ``logprobs``, it is filled with each answer's token log-probabilities.
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
+    logprob_rows: list[list[float]] = [[] for _ in prompts]
     model.eval()
     for b in range(0, len(order), batch_size):
         rows = order[b : b + batch_size]
@@ -178,6 +206,9 @@ def generate(
         if automata is not None:
             rows_automata = [automata[i] for i in rows]
             processors.append(ConstrainedAnswers(rows_automata, trie, end_ids, width))
+        recorder = TokenLogProbs(width) if logprobs is not None else None
+        if recorder is not None:
+            processors.append(recorder)
         config = GenerationConfig(
             max_new_tokens=max(max_new_tokens[i] for i in rows),
             do_sample=False,
@@ -192,8 +223,13 @@ def generate(
             generation_config=config,
             logits_processor=processors,
         )
+        scores = recorder.finish(gen) if recorder is not None else None
         for r, i in enumerate(rows):
             new = gen[r, width:].tolist()
             cut = next((k for k, t in enumerate(new) if t in end_ids), len(new))
             out[i] = new[:cut]
+            if scores is not None:
+                logprob_rows[i] = scores[r, :cut].tolist()
+    if logprobs is not None:
+        logprobs[:] = logprob_rows
     return out

@@ -21,7 +21,7 @@ from llmner.formats.generative.encode import CompletionCollator, PromptBuilder, 
 from llmner.formats.generative.parse import parse_answer
 from llmner.formats.generative.templates import choose_examples, load_template
 
-__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "rates"]
+__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "mention_confidences", "rates"]
 
 DEFAULT_PROMPT = "inline"
 
@@ -46,6 +46,39 @@ def rates(counts: dict[str, int]) -> dict[str, float | int]:
         "num_mentions": counts["mentions"],
         "num_outputs": counts["outputs"],
     }
+
+
+def mention_confidences(
+    answer: str, token_scores: list[tuple[int, float]], mentions: list
+) -> list[float | None]:
+    """A confidence per mention: exp of the mean log-probability of the answer tokens
+    overlapping the mention's text, found left to right in ``answer``; ``None`` when the
+    text cannot be found (e.g. escaped characters).
+
+    Example:
+        >>> from llmner.formats.generative.parse import Mention
+        >>> conf = mention_confidences("<PER>Ann</PER> ran", [(5, 0.0), (8, -1.0), (18, 0.0)],
+        ...                            [Mention("PER", "Ann")])
+        >>> round(conf[0], 3)
+        0.368
+    """
+    import math
+
+    out: list[float | None] = []
+    cursor = 0
+    for mention in mentions:
+        pos = answer.find(mention.text, cursor)
+        if pos < 0 or not mention.text:
+            out.append(None)
+            continue
+        end, start_char, values = pos + len(mention.text), 0, []
+        for char_end, logprob in token_scores:
+            if char_end > pos and start_char < end:
+                values.append(logprob)
+            start_char = char_end
+        out.append(math.exp(sum(values) / len(values)) if values else None)
+        cursor = end
+    return out
 
 
 class GenerativeFormat(TaskFormat):
@@ -159,14 +192,21 @@ class GenerativeFormat(TaskFormat):
             return automaton.max_bytes() + 1
         return 2 * len(self.builder._ids(sentence.text)) + 8 * len(sentence) + 8
 
-    def generate_texts(self, model, sentences: list[Sentence], batch_size: int = 32):
-        """The raw answers for ``sentences`` (in order), end marker removed."""
+    def generate_texts(
+        self, model, sentences: list[Sentence], batch_size: int = 32, token_scores=None
+    ):
+        """The raw answers for ``sentences`` (in order), end marker removed.
+
+        When a list is passed as ``token_scores`` it is filled, per answer, with
+        ``(end character, log-probability)`` for each generated token.
+        """
         prompts = [self.builder.prompt_ids(self.user_prompt(s)) for s in sentences]
         automata = trie = None
         if self.constrained:
             types = self.labels.types
             automata = [build_automaton(s, self.answer_format, types) for s in sentences]
             trie = VocabTrie.of(self.tokenizer)
+        logprobs = [] if token_scores is not None else None
         ids = generate(
             model,
             prompts,
@@ -176,11 +216,23 @@ class GenerativeFormat(TaskFormat):
             batch_size=batch_size,
             automata=automata,
             trie=trie,
+            logprobs=logprobs,
         )
+        if token_scores is not None:
+            token_scores[:] = [
+                [(len(self.builder.decode(x[: k + 1])), lp[k]) for k in range(len(lp))]
+                for x, lp in zip(ids, logprobs)
+            ]
         return [self.builder.decode(x) for x in ids]
 
-    def tags_from_texts(self, sentences: list[Sentence], texts: list[str]) -> Prediction:
-        """Parse and align answers; ``metrics`` holds every count (see :func:`rates`)."""
+    def tags_from_texts(
+        self, sentences: list[Sentence], texts: list[str], token_scores=None
+    ) -> Prediction:
+        """Parse and align answers; ``metrics`` holds every count (see :func:`rates`).
+
+        With ``token_scores`` (from :meth:`generate_texts`), each entity also gets a
+        confidence: the geometric mean probability of the answer tokens that wrote it.
+        """
         counts = dict.fromkeys(
             [
                 "outputs",
@@ -192,25 +244,30 @@ class GenerativeFormat(TaskFormat):
             ],
             0,
         )
-        tags = []
-        for sentence, text in zip(sentences, texts):
+        tags, scores = [], []
+        for n, (sentence, text) in enumerate(zip(sentences, texts)):
             parsed = parse_answer(text, self.answer_format)
+            confidences = None
+            if token_scores is not None:
+                confidences = mention_confidences(text, token_scores[n], parsed.mentions)
             aligned = align_mentions(
-                sentence.tokens, parsed.mentions, self.labels.types, self.alignment
+                sentence.tokens, parsed.mentions, self.labels.types, self.alignment, confidences
             )
+            scores.append(aligned.scores)
             counts["outputs"] += 1
             counts["parse_failures"] += parsed.failed
             for key, value in aligned.counts.items():
                 counts[key] += value
             tags.append(aligned.tags)
-        return Prediction(tags, rates(counts))
+        return Prediction(tags, rates(counts), scores if token_scores is not None else None)
 
     def predict(self, model, sentences: list[Sentence], batch_size: int = 32) -> Prediction:
         """Tags for ``sentences``; long ones are predicted in overlapping windows."""
         spans = [(i, a, b) for i, s in enumerate(sentences) for a, b in self._pieces(s, True)]
         pieces = [Sentence(sentences[i].tokens[a:b], sentences[i].tags[a:b]) for i, a, b in spans]
-        texts = self.generate_texts(model, pieces, batch_size)
-        piece_pred = self.tags_from_texts(pieces, texts)
+        token_scores: list = []
+        texts = self.generate_texts(model, pieces, batch_size, token_scores)
+        piece_pred = self.tags_from_texts(pieces, texts, token_scores)
         if len(pieces) == len(sentences):
             return piece_pred
         tags = [["O"] * len(s) for s in sentences]
@@ -220,7 +277,11 @@ class GenerativeFormat(TaskFormat):
                 margin = min(w, b - a - 1 - w)
                 if margin > context[i][a + w]:
                     context[i][a + w], tags[i][a + w] = margin, tag
-        return Prediction([repair_iob2(t) for t in tags], piece_pred.metrics)
+        scores: list[dict] = [{} for _ in sentences]
+        for (i, a, _), piece_scores in zip(spans, piece_pred.scores or []):
+            for (start, end), value in piece_scores.items():
+                scores[i].setdefault((a + start, a + end), value)
+        return Prediction([repair_iob2(t) for t in tags], piece_pred.metrics, scores)
 
     def describe(self) -> dict:
         return {

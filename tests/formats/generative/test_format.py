@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from llmner.data.schemes import tags_to_spans
 from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.formats.generative import GenerativeFormat
@@ -125,3 +126,26 @@ def test_every_word_of_a_long_sentence_gets_a_tag(labels, smol_tokenizer, tiny_l
     for tag in pred.tags[0]:  # merged windows still form valid IOB2
         assert not (tag.startswith("I-") and prev[2:] != tag[2:])
         prev = tag
+
+
+def test_entities_get_a_confidence_between_0_and_1(labels, sentences, smol_tokenizer, tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    pred = fmt.predict(tiny_llama, sentences, batch_size=4)
+    assert pred.scores is not None and len(pred.scores) == len(sentences)
+    for tags, scores in zip(pred.tags, pred.scores):
+        spans = {(a, b) for _, a, b in tags_to_spans(tags)}
+        assert set(scores) <= spans, "a score belongs to a predicted entity"
+        assert all(0.0 < v <= 1.0 for v in scores.values())
+
+
+def test_token_log_probabilities_are_those_of_the_decoded_tokens(
+    labels, smol_tokenizer, tiny_llama
+):
+    fmt = GenerativeFormat(labels, smol_tokenizer, constrained=False)
+    sentence = [Sentence(["Ann", "ran"], ["B-PER", "O"])]
+    token_scores: list = []
+    texts = fmt.generate_texts(tiny_llama, sentence, 1, token_scores)
+    (steps,) = token_scores
+    assert steps and all(lp <= 0.0 for _, lp in steps)
+    assert [end for end, _ in steps] == sorted(end for end, _ in steps)
+    assert steps[-1][0] == len(texts[0])

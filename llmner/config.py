@@ -179,11 +179,8 @@ def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
 def save_config(cfg: FinetuneConfig, path: str | Path, extra: dict | None = None) -> None:
     """Write the resolved config (plus ``extra`` facts such as the label set) as YAML,
     atomically."""
-    import os
+    from llmner.io import write_text_atomic
 
     data = cfg.to_dict()
     data.update(extra or {})
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False))

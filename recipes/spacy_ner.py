@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from llmner.data.schemes import spans_to_tags, tags_to_spans
 from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.eval.scoring import score
+from llmner.io import peak_rss_mb
 from llmner.report.runs import write_run
 
 MODEL_NAME = "spacy-blank-en-cnn"
@@ -156,11 +156,6 @@ def trainable_parameters(nlp) -> int:
                     seen.add((node.id, name))
                     total += int(node.get_param(name).size)
     return total
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(args: argparse.Namespace) -> Path:

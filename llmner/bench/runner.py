@@ -297,7 +297,7 @@ def run_bench(
     plan: BenchPlan, json_path: Path | None = None, log: Callable[[str], None] = lambda s: None
 ) -> dict:
     """Run every case of ``plan``; returns (and writes to ``json_path``) the results."""
-    from llmner.train.run import write_json_atomic
+    from llmner.io import write_json_atomic
 
     env = _environment(plan)
     env["_start"] = time.perf_counter()

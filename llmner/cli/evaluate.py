@@ -39,7 +39,7 @@ def run(args) -> int:
     from llmner.distributed import state as distributed_state
     from llmner.errors import InputError
     from llmner.eval.evaluate import evaluate, write_predictions
-    from llmner.train.run import peak_rss_mb, write_json_atomic
+    from llmner.io import peak_rss_mb, write_json_atomic, write_text_atomic
 
     source = locate(args.run)
     labels = source.labels
@@ -77,7 +77,7 @@ def run(args) -> int:
             "format_options": fmt.describe(),
             "evaluated_on": metrics["eval_data"],
         }
-        (out / "config.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
+        write_text_atomic(out / "config.yaml", yaml.safe_dump(meta, sort_keys=False))
         print(
             f"{out}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
             f"R {metrics['recall']:.4f}) on {len(sentences)} sentences, per process "

@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import resource
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate, write_predictions
 from llmner.formats import build_format
+from llmner.io import peak_rss_mb, write_json_atomic
 from llmner.models.attention import set_bidirectional
 from llmner.models.loading import (
     LoraOptions,
@@ -43,7 +42,7 @@ from llmner.train.trainer import (
     latest_checkpoint,
 )
 
-__all__ = ["load_data", "run_finetune", "peak_rss_mb", "write_json_atomic"]
+__all__ = ["load_data", "run_finetune"]
 
 
 def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
@@ -64,17 +63,6 @@ def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]
         splits[split] = sentences if n is None else sentences[:n]
     labels = labels_for(cfg.train_file or cfg.dataset, splits["train"])
     return splits, labels
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):

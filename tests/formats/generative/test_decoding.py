@@ -1,0 +1,98 @@
+"""Batched generation: a shared prompt prefix computed once gives the answers of unpadded,
+one-at-a-time generation; the constrained processor masks per row."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from llmner.formats.generative import GenerativeFormat
+from llmner.formats.generative.decoding import MIN_SHARED_PREFIX, generate, shared_prefix_length
+
+
+def test_shared_prefix_leaves_every_prompt_a_token_of_its_own():
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 5]]) == 3
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
+    assert shared_prefix_length([[1, 2, 3]]) == 2
+    assert shared_prefix_length([[7, 2], [1, 2]]) == 0
+    assert shared_prefix_length([]) == 0
+
+
+def _prompts(fmt, sentences):
+    return [fmt.builder.prompt_ids(fmt.user_prompt(s)) for s in sentences]
+
+
+def _reference(model, prompt, new_tokens, end_ids):
+    """Greedy continuation of one unpadded prompt, token by token, no cache."""
+    ids = list(prompt)
+    for _ in range(new_tokens):
+        with torch.no_grad():
+            nxt = int(model(input_ids=torch.tensor([ids])).logits[0, -1].argmax())
+        if nxt in end_ids:
+            break
+        ids.append(nxt)
+    return ids[len(prompt) :]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_prefix_reuse_gives_the_answers_of_unpadded_prompts(
+    labels, sentences, smol_tokenizer, tiny_llama, batch_size
+):
+    fmt = GenerativeFormat(labels, smol_tokenizer, constrained=False)
+    prompts = _prompts(fmt, sentences)
+    assert shared_prefix_length(prompts) >= MIN_SHARED_PREFIX
+    kwargs = dict(pad_id=fmt.builder.pad_id, end_ids=fmt.builder.end_ids, batch_size=batch_size)
+    reused = generate(tiny_llama, prompts, [6] * len(prompts), **kwargs)
+    plain = generate(tiny_llama, prompts, [6] * len(prompts), reuse_prefix=False, **kwargs)
+    expected = [_reference(tiny_llama, p, 6, fmt.builder.end_ids) for p in prompts]
+    assert reused == expected
+    assert plain == expected
+
+
+def test_shared_prefix_runs_once(labels, sentences, smol_tokenizer, tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer, constrained=False)
+    prompts = _prompts(fmt, sentences)
+    shared = shared_prefix_length(prompts)
+    seen: list[tuple[int, int]] = []
+    hook = tiny_llama.model.embed_tokens.register_forward_hook(
+        lambda module, args, output: seen.append(tuple(args[0].shape))
+    )
+    try:
+        generate(
+            tiny_llama,
+            prompts,
+            [1] * len(prompts),
+            pad_id=fmt.builder.pad_id,
+            end_ids=fmt.builder.end_ids,
+            batch_size=2,
+        )
+    finally:
+        hook.remove()
+    width = max(len(p) for p in prompts)
+    assert seen[0] == (1, shared)  # the prefix, once
+    assert len(seen) == 1 + (len(prompts) + 1) // 2  # then one forward per batch
+    assert all(rows <= 2 and length <= width - shared for rows, length in seen[1:])
+
+
+def test_constrained_answers_agree_with_and_without_prefix_reuse(
+    labels, sentences, smol_tokenizer, tiny_llama
+):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    texts = fmt.generate_texts(tiny_llama, sentences, 3)
+    fmt_plain = GenerativeFormat(labels, smol_tokenizer)
+    prompts = _prompts(fmt_plain, sentences)
+    from llmner.formats.generative.constrain import build_automaton
+    from llmner.formats.generative.decoding import VocabTrie
+
+    ids = generate(
+        tiny_llama,
+        prompts,
+        [fmt.max_new_tokens(s) for s in sentences],
+        pad_id=fmt.builder.pad_id,
+        end_ids=fmt.builder.end_ids,
+        batch_size=1,
+        automata=[build_automaton(s, fmt.answer_format, labels.types) for s in sentences],
+        trie=VocabTrie.of(smol_tokenizer),
+        reuse_prefix=False,
+    )
+    assert texts == [fmt.builder.decode(x) for x in ids]

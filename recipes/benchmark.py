@@ -32,6 +32,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default="", help="comma list of config names (default: all)")
     p.add_argument("--spacy_seconds", type=int, default=300, help="0 skips spaCy")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--unconstrained",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score generative runs without constrained decoding",
+    )
     return p
 
 
@@ -78,7 +84,8 @@ def main(argv=None) -> int:
         config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
         unconstrained = out / f"{name}-unconstrained"
         if (
-            config.get("format") == "generative"
+            args.unconstrained
+            and config.get("format") == "generative"
             and (target / "metrics.json").exists()
             and not (unconstrained / "metrics.json").exists()
         ):

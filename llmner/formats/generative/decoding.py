@@ -198,6 +198,17 @@ def shared_prefix_length(prompts: list[list[int]]) -> int:
     return max(n, 0)
 
 
+def _sliding_window(model) -> int | None:
+    """The model's attention window when some layers attend to a window only."""
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "get_text_config"):
+        config = config.get_text_config()
+    window = getattr(config, "sliding_window", None)
+    if not window or getattr(config, "use_sliding_window", True) is False:
+        return None
+    return int(window)
+
+
 def _prefix_cache(model, prefix: list[int], device):
     """The KV cache of ``prefix`` (batch of one) and the ``generate`` keyword that takes
     it (``cache`` in recent transformers 5 releases, ``past_key_values`` before)."""
@@ -234,6 +245,8 @@ def generate(
     starts from a copy of that cache, and the padding goes between the shared prefix and
     each row's own tokens (``[prefix][pad...][own tokens]``), where the attention mask
     hides it and the position ids skip it, so the answers are those of unpadded prompts.
+    Models whose sliding attention window is shorter than prompt plus answer pad on the
+    left instead (padding inside the window would hide real tokens).
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     device = next(model.parameters()).device
@@ -241,6 +254,10 @@ def generate(
     logprob_rows: list[list[float]] = [[] for _ in prompts]
     model.eval()
     shared = shared_prefix_length(prompts) if reuse_prefix else 0
+    window = _sliding_window(model)
+    # padding inside the sequence would take places in a sliding window
+    if window is not None and prompts and max(map(len, prompts)) + max(max_new_tokens) > window:
+        shared = 0
     prefix_cache = cache_key = None
     if shared >= MIN_SHARED_PREFIX:
         prefix_cache, cache_key = _prefix_cache(model, prompts[0][:shared], device)

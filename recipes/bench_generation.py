@@ -56,6 +56,11 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --adapter: load the base as 4bit, 8bit or none (default: as trained)",
     )
+    p.add_argument(
+        "--no-reuse-prefix",
+        action="store_true",
+        help="also time every path without the shared-prefix cache, in the same process",
+    )
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
 
@@ -99,6 +104,12 @@ def main(args: argparse.Namespace) -> dict:
     model, fmt = load(args, spec.labels)
     sizes = [int(b) for b in str(args.batch_size).split(",")]
     result = time_generation(fmt, model, sentences, sizes, args.repeats)
+    if args.no_reuse_prefix:
+        fmt.reuse_prefix = False
+        result["without_prefix_reuse"] = time_generation(
+            fmt, model, sentences, sizes, args.repeats
+        )
+        fmt.reuse_prefix = True
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),

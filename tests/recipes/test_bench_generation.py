@@ -24,7 +24,7 @@ def test_random_init_model_times_naive_and_every_batch_size(recipe, tiny_llama_d
     out = tmp_path / "gen.json"
     args = recipe.make_parser().parse_args(
         ["--model", str(tiny_llama_dir), "--random-init", "--sentences", "6", "--repeats", "1"]
-        + ["--batch-size", "2,6", "--max-words", "12", "--out", str(out)]
+        + ["--batch-size", "2,6", "--max-words", "12", "--out", str(out), "--no-reuse-prefix"]
     )
     result = recipe.main(args)
     assert json.loads(out.read_text()) == result
@@ -38,3 +38,6 @@ def test_random_init_model_times_naive_and_every_batch_size(recipe, tiny_llama_d
         )
         # constrained greedy decoding in float32: left padding must not change the answers
         assert entry["answers_differing"] == 0
+    plain = result["without_prefix_reuse"]
+    assert [b["batch_size"] for b in plain["batched"]] == [2, 6]
+    assert plain["naive_sentences_per_s"] > 0

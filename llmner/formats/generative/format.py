@@ -101,6 +101,9 @@ class GenerativeFormat(TaskFormat):
             training into consecutive pieces, for prediction into overlapping windows whose
             tags are merged (each word takes its tag from the window where it has the most
             context), so no word is left untagged. Counts in ``metrics`` are per piece.
+        reuse_prefix: run the prompt prefix that every sentence shares once per
+            ``generate_texts`` call and start each batch from its cache (see
+            :func:`~llmner.formats.generative.decoding.generate`).
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -125,6 +128,7 @@ class GenerativeFormat(TaskFormat):
         seed: int = 0,
         max_length: int | None = None,
         window_words: int = 128,
+        reuse_prefix: bool = True,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:
@@ -140,6 +144,7 @@ class GenerativeFormat(TaskFormat):
         if window_words < 1:
             raise InputError(f"window_words must be positive, got {window_words}")
         self.window_words = window_words
+        self.reuse_prefix = reuse_prefix
         self.examples = choose_examples(train_sentences or [], examples, seed)
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
 
@@ -217,6 +222,7 @@ class GenerativeFormat(TaskFormat):
             automata=automata,
             trie=trie,
             logprobs=logprobs,
+            reuse_prefix=self.reuse_prefix,
         )
         if token_scores is not None:
             token_scores[:] = [

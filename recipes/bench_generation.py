@@ -106,9 +106,7 @@ def main(args: argparse.Namespace) -> dict:
     result = time_generation(fmt, model, sentences, sizes, args.repeats)
     if args.no_reuse_prefix:
         fmt.reuse_prefix = False
-        result["without_prefix_reuse"] = time_generation(
-            fmt, model, sentences, sizes, args.repeats
-        )
+        result["without_prefix_reuse"] = time_generation(fmt, model, sentences, sizes, args.repeats)
         fmt.reuse_prefix = True
     result.update(
         sentences=len(sentences),

@@ -11,7 +11,7 @@ __all__ = ["time_generation"]
 
 
 def time_generation(
-    fmt, model, sentences: list[Sentence], batch_sizes: int | list[int], repeats: int = 3
+    fmt, model, sentences: list[Sentence], batch_sizes: list[int], repeats: int = 3
 ) -> dict:
     """Sentences per second of ``fmt.generate_texts`` (median of ``repeats`` runs) for the
     naive path (one ``generate`` per sentence) and the batched path at each batch size,
@@ -24,7 +24,7 @@ def time_generation(
     ``speedup``, ``answers_differing``). The first call (building the vocabulary trie and
     warming the kernels) is not timed.
     """
-    sizes = [batch_sizes] if isinstance(batch_sizes, int) else list(batch_sizes)
+    sizes = list(batch_sizes)
     fmt.generate_texts(model, sentences[: max(sizes)], max(sizes))
 
     def timed(size: int) -> tuple[float, list[str]]:

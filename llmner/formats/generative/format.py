@@ -189,11 +189,13 @@ class GenerativeFormat(TaskFormat):
     def collator(self) -> CompletionCollator:
         return CompletionCollator(self.builder.pad_id)
 
-    def max_new_tokens(self, sentence: Sentence) -> int:
-        """The answer budget: the longest well-formed answer, in bytes (constrained), or
-        twice the sentence's tokens plus room for marks (unconstrained)."""
-        automaton = build_automaton(sentence, self.answer_format, self.labels.types)
+    def max_new_tokens(self, sentence: Sentence, automaton=None) -> int:
+        """The answer budget: the longest well-formed answer, in bytes (constrained; pass
+        the sentence's ``automaton`` when it is built already), or twice the sentence's
+        tokens plus room for marks (unconstrained)."""
         if self.constrained:
+            if automaton is None:
+                automaton = build_automaton(sentence, self.answer_format, self.labels.types)
             return automaton.max_bytes() + 1
         return 2 * len(self.builder._ids(sentence.text)) + 8 * len(sentence) + 8
 
@@ -211,11 +213,15 @@ class GenerativeFormat(TaskFormat):
             types = self.labels.types
             automata = [build_automaton(s, self.answer_format, types) for s in sentences]
             trie = VocabTrie.of(self.tokenizer)
+        budgets = [
+            self.max_new_tokens(s, a)
+            for s, a in zip(sentences, automata or [None] * len(sentences))
+        ]
         logprobs = [] if token_scores is not None else None
         ids = generate(
             model,
             prompts,
-            [self.max_new_tokens(s) for s in sentences],
+            budgets,
             pad_id=self.builder.pad_id,
             end_ids=self.builder.end_ids,
             batch_size=batch_size,

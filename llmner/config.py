@@ -47,6 +47,13 @@ class FinetuneConfig:
     lora_target_modules: str = field(
         default="", metadata={"help": "comma list; empty means every attention/MLP projection"}
     )
+    num_layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "keep only the first K decoder layers (the head reads layer K); the "
+            "rest are never loaded"
+        },
+    )
     # tagging options
     echo: bool = field(default=False, metadata={"help": "feed the sentence twice, tag the copy"})
     bidirectional: str = field(
@@ -95,7 +102,26 @@ class FinetuneConfig:
     resume_from_checkpoint: str | None = field(
         default=None, metadata={"help": "a checkpoint folder, or 'latest'"}
     )
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata={"help": "recompute activations in the backward pass: less memory, slower"},
+    )
+    max_tokens_per_batch: int | None = field(
+        default=None,
+        metadata={
+            "help": "token budget of one training or prediction batch, padding included; "
+            "batches are filled by length and each optimizer step keeps "
+            "per_device_train_batch_size x gradient_accumulation_steps sentences. "
+            "Default on the CPU: 512, or the longest example; off on a GPU; 0 turns it off"
+        },
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata={
+            "help": "bfloat16 autocast for training and evaluation. Default: on where the "
+            "device computes bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX)"
+        },
+    )
     eval_dequantized: bool = field(
         default=True,
         metadata={
@@ -122,6 +148,13 @@ class FinetuneConfig:
         for name in ("learning_rate", "num_train_epochs", "per_device_train_batch_size"):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.num_layers is not None and self.num_layers < 1:
+            raise InputError(f"num_layers must be at least 1, got {self.num_layers}")
+        if self.max_tokens_per_batch is not None and self.max_tokens_per_batch < 0:
+            raise InputError(
+                f"max_tokens_per_batch must be positive (or 0 for off), got "
+                f"{self.max_tokens_per_batch}"
+            )
         if self.eval_strategy not in ("epoch", "steps", "no"):
             raise InputError(f"eval_strategy {self.eval_strategy!r}: expected epoch, steps or no")
 

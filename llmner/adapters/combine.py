@@ -74,6 +74,7 @@ def _check_compatible(sources: list[ModelSource], paths: list) -> None:
 
     differ([describe_base(s.meta) or s.base_model() for s in sources], "base model")
     differ([s.format for s in sources], "format")
+    differ([s.meta.get("num_layers") for s in sources], "num_layers")
     if sources[0].format == "tagging":
         for key in _SAME_OPTIONS:
             differ([(s.meta.get("format_options") or {}).get(key) for s in sources], key)
@@ -163,7 +164,9 @@ def combine_adapters(
     for s in sources:
         descriptions = {**s.labels.descriptions, **descriptions}
     labels = LabelSet(union_types([s.labels.types for s in sources]), descriptions)
-    base = load_base_model(first.base_model(), first.task, labels, "none")
+    base = load_base_model(
+        first.base_model(), first.task, labels, "none", num_layers=first.meta.get("num_layers")
+    )
     names = [f"source{i}" for i in range(len(sources))]
     model = None
     for name, source in zip(names, sources):

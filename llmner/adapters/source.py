@@ -200,6 +200,7 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
             quant,
             source.meta.get("double_quant", True),
             dtype=dtype,
+            num_layers=source.meta.get("num_layers"),
         )
         model = PeftModel.from_pretrained(base, source.path)
         if not torch.cuda.is_available() and is_quantized(model):

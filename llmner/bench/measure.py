@@ -2,7 +2,7 @@
 
 Training goes through the path ``run_finetune`` takes: the config's
 ``TrainingArguments`` (bf16 autocast on a GPU), the model built by the run's own
-``_build_model`` (``load_base_model`` + ``get_peft_config``), the format's collator and
+``build_model`` (``load_base_model`` + ``get_peft_config``), the format's collator and
 :class:`~llmner.train.trainer.NERTrainer`. Steps are timed by a callback that
 synchronises the GPU at each step end; the first ``warmup`` steps are left out.
 """
@@ -74,9 +74,9 @@ def flops_per_token(matmul_params: int, num_layers: int, hidden: int, seq_len: i
 def _training_args(cfg: FinetuneConfig, out: Path):
     from transformers.trainer_utils import SaveStrategy
 
-    from llmner.train.run import _training_arguments
+    from llmner.train.run import training_arguments
 
-    args = _training_arguments(cfg, out, has_eval=False)
+    args = training_arguments(cfg, out, has_eval=False)
     args.save_strategy = SaveStrategy.NO  # no checkpoint at the end of the timed steps
     args.report_to = []
     args.disable_tqdm = True

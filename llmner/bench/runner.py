@@ -199,7 +199,7 @@ def _mfu(case: dict, flops: dict, peak: float | None) -> None:
 def _run_group(plan, env, path, size, quant, form, save, log) -> None:
     """Load one model, train it at each length, generate (generative only)."""
     from llmner.models.loading import load_tokenizer
-    from llmner.train.run import _build_model
+    from llmner.train.run import build_model
 
     config = llama_config(size)
     task = "token-classification" if form == "tagging" else "causal-lm"
@@ -211,7 +211,7 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
     if quant == "4bit-bf16":
         model = _build_bf16_rest(cfg, task)
     else:
-        model, _ = _build_model(cfg, task, LABELS)
+        model, _ = build_model(cfg, task, LABELS)
     load_s = time.perf_counter() - start
     log(f"loaded {size} {quant} {form} in {load_s:.1f}s")
     trainer = None
@@ -253,7 +253,7 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
 
 
 def _build_bf16_rest(cfg: FinetuneConfig, task: str):
-    """``_build_model`` with the unquantized parts loaded in bf16 (``dtype`` argument)."""
+    """``build_model`` with the unquantized parts loaded in bf16 (``dtype`` argument)."""
     from peft import get_peft_model
 
     from llmner.models.loading import LoraOptions, get_peft_config, load_base_model

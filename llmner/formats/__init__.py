@@ -11,6 +11,7 @@ def build_format(cfg, labels, tokenizer, train_sentences=None) -> TaskFormat:
     """The format a :class:`~llmner.config.FinetuneConfig` asks for."""
     if cfg.format == "tagging":
         from llmner.formats.tagging import TaggingFormat
+        from llmner.models.numerics import resolve_token_budget
 
         return TaggingFormat(
             labels,
@@ -20,6 +21,7 @@ def build_format(cfg, labels, tokenizer, train_sentences=None) -> TaskFormat:
             max_length=cfg.max_seq_length,
             decode=cfg.decode,
             bidirectional=cfg.bidirectional,
+            max_tokens_per_batch=resolve_token_budget(getattr(cfg, "max_tokens_per_batch", None)),
         )
     if cfg.format == "generative":
         from llmner.formats.generative import GenerativeFormat

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from llmner.data.batching import pack_by_tokens
 from llmner.data.types import LabelSet, Sentence
 from llmner.formats.base import Prediction, TaskFormat
 
@@ -154,6 +155,8 @@ class TaggingFormat(TaskFormat):
         label_all_tokens: label every sub-token, not only the first of each word.
         max_length: sub-token budget per window, both copies included.
         decode: ``viterbi`` (best valid IOB2 sequence) or ``argmax``.
+        max_tokens_per_batch: token budget of a prediction batch, padding included
+            (at most ``batch_size`` windows still); ``None`` batches by count only.
     """
 
     name = "tagging"
@@ -168,6 +171,7 @@ class TaggingFormat(TaskFormat):
         max_length: int = 256,
         decode: str = "viterbi",
         bidirectional: str = "none",
+        max_tokens_per_batch: int | None = None,
     ) -> None:
         super().__init__(labels, tokenizer)
         if decode not in ("viterbi", "argmax"):
@@ -177,6 +181,7 @@ class TaggingFormat(TaskFormat):
         self.max_length = max_length
         self.decode = decode
         self.bidirectional = bidirectional
+        self.max_tokens_per_batch = max_tokens_per_batch
 
     def describe(self) -> dict:
         return {
@@ -207,11 +212,20 @@ class TaggingFormat(TaskFormat):
         )
 
     def _word_lengths(self, words: list[str]) -> list[int]:
-        _, wids = self._encode_words(words)
+        """Sub-tokens of each word in the tagged copy; a token of no word (a lone space
+        before digits, say) counts with the next word, so windows never overflow."""
+        ids, wids = self._encode_words(words)
         counts = [0] * len(words)
-        for w in wids:
-            if w is not None:
-                counts[w] += 1
+        tagged = wids[len(ids) // 2 :] if self.echo else wids
+        pending = 0
+        for w in tagged:
+            if w is None:
+                pending += 1
+            else:
+                counts[w] += 1 + pending
+                pending = 0
+        if counts:
+            counts[-1] += pending
         return counts
 
     def _windows(self, sentence: Sentence) -> list[tuple[int, int]]:
@@ -264,8 +278,17 @@ class TaggingFormat(TaskFormat):
         device = next(model.parameters()).device
         model.eval()
         pad = self.tokenizer.pad_token_id
-        for b in range(0, len(order), batch_size):
-            batch = [items[i] for i in order[b : b + batch_size]]
+        lengths = [len(items[i][3]) for i in order]
+        budget = max([self.max_tokens_per_batch or 0, *lengths]) if lengths else 0
+        if self.max_tokens_per_batch:
+            groups = pack_by_tokens(lengths, budget, max_examples=batch_size)
+        else:
+            groups = [
+                list(range(b, min(b + batch_size, len(order))))
+                for b in range(0, len(order), batch_size)
+            ]
+        for group in groups:
+            batch = [items[order[j]] for j in group]
             width = max(len(it[3]) for it in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)

@@ -6,6 +6,8 @@ The quantization and LoRA helpers mirror trl's ``get_quantization_config`` and
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -22,7 +24,10 @@ __all__ = [
     "get_peft_config",
     "get_quantization_config",
     "head_module_names",
+    "model_num_layers",
 ]
+
+logger = logging.getLogger(__name__)
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -135,11 +140,15 @@ def load_base_model(
     device_map=None,
     dtype: torch.dtype | None = None,
     quant_storage: str = "uint8",
+    num_layers: int | None = None,
 ):
     """Load a model for ``task`` ("token-classification" or "causal-lm").
 
     For token classification the head is sized to ``labels`` and kept out of
     quantization, so that it trains in full precision and is saved with the adapter.
+
+    ``num_layers`` keeps only the first K decoder layers: the rest are never loaded, so
+    they cost neither time nor memory, and the final norm and the head read layer K.
     """
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
@@ -154,6 +163,8 @@ def load_base_model(
         kwargs["dtype"] = dtype or _unquantized_dtype(quant_storage)
     elif dtype is not None:
         kwargs["dtype"] = dtype
+    if num_layers:
+        kwargs.update(_truncated_layers(path, num_layers))
     if task == "token-classification":
         if labels is None:
             raise ValueError("token classification needs a label set")
@@ -168,12 +179,82 @@ def load_base_model(
     else:
         raise ValueError(f"unknown task {task!r}")
     try:
-        model = cls.from_pretrained(path, **kwargs)
+        with _quiet_load_report():
+            model, info = cls.from_pretrained(path, output_loading_info=True, **kwargs)
     except OSError as e:
         raise InputError(f"cannot load model {name_or_path!r}: {e}") from None
+    _report_loading(name_or_path, info, task, num_layers)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = model.config.eos_token_id
     return model
+
+
+@contextlib.contextmanager
+def _quiet_load_report():
+    """transformers logs a table of every new or unused weight at each load; llmner says
+    what matters in one line instead (:func:`_report_loading`)."""
+    from transformers.utils import logging as hf_logging
+
+    log = hf_logging.get_logger("transformers.modeling_utils")
+    level = log.level
+    log.setLevel(hf_logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _report_loading(name: str, info: dict, task: str, num_layers: int | None) -> None:
+    """One line per surprise: weights missing beyond the new head, or unused beyond the
+    dropped layers and the LM head a tagging model does not need."""
+    heads = tuple(f"{h}." for h in _HEADS)
+    missing = [k for k in info.get("missing_keys", ()) if not k.startswith(heads)]
+    unexpected = [
+        k
+        for k in info.get("unexpected_keys", ())
+        if not k.startswith("lm_head.") and not (num_layers and ".layers." in k)
+    ]
+    if task == "token-classification":
+        logger.info("%s: the token-classification head is new and is trained", name)
+    if missing:
+        logger.warning(
+            "%s: %d weights were not in the checkpoint (%s, ...)", name, len(missing), missing[0]
+        )
+    if unexpected:
+        logger.warning(
+            "%s: %d checkpoint weights were not used (%s, ...)",
+            name,
+            len(unexpected),
+            unexpected[0],
+        )
+
+
+def model_num_layers(name_or_path: str) -> int | None:
+    """The number of decoder (or encoder) layers of a model, read from its config only."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(resolve_model(name_or_path))
+    config = getattr(config, "text_config", None) or config
+    return getattr(config, "num_hidden_layers", None)
+
+
+def _truncated_layers(path: str, num_layers: int) -> dict:
+    """``from_pretrained`` overrides that build only the first ``num_layers`` layers.
+
+    Weights of the dropped layers are then simply not loaded. Models that list a type
+    per layer (sliding or full attention) keep the first ``num_layers`` entries.
+    """
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path)
+    total = getattr(config, "num_hidden_layers", None)
+    if total is None or not 1 <= num_layers <= total:
+        raise InputError(f"num_layers {num_layers} is outside 1..{total}, the layers of {path}")
+    out: dict = {"num_hidden_layers": num_layers}
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types:
+        out["layer_types"] = list(layer_types)[:num_layers]
+    return out
 
 
 def _unquantized_dtype(quant_storage: str) -> torch.dtype:

@@ -20,29 +20,44 @@ from pathlib import Path
 import torch
 
 from llmner.config import FinetuneConfig, save_config
+from llmner.data.batching import TokenBudgetSampler
 from llmner.data.loading import labels_for, load_sentences
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate, write_predictions
 from llmner.formats import build_format
-from llmner.io import peak_rss_mb, write_json_atomic
+from llmner.io import peak_rss_mb, reset_peak_rss, write_json_atomic
 from llmner.models.attention import set_bidirectional
 from llmner.models.loading import (
     LoraOptions,
     get_peft_config,
     load_base_model,
     load_tokenizer,
+    model_num_layers,
 )
+from llmner.models.numerics import resolve_bf16, resolve_token_budget
 from llmner.models.quantization import dequantize_for_inference, is_quantized
 from llmner.train.trainer import (
     COMPLETE_MARK,
+    CheckpointMarkCallback,
     CSVLoggerCallback,
     NERTrainer,
+    StepTimer,
     TokenCounter,
     latest_checkpoint,
+    token_classification_loss,
 )
 
-__all__ = ["load_data", "run_finetune"]
+TOKEN_CLS = "token-classification"
+
+__all__ = [
+    "build_model",
+    "check_num_layers",
+    "load_data",
+    "run_finetune",
+    "token_budget_sampler",
+    "training_arguments",
+]
 
 
 def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
@@ -65,10 +80,23 @@ def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]
     return splits, labels
 
 
-def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):
+def training_arguments(
+    cfg: FinetuneConfig,
+    out: Path,
+    has_eval: bool,
+    bf16: bool | None = None,
+    sampler: TokenBudgetSampler | None = None,
+):
+    """``TrainingArguments`` for a run; with a token-budget ``sampler``, its micro-batches
+    per step replace ``gradient_accumulation_steps`` (the sentences per step are kept)."""
     from transformers import TrainingArguments
 
     cuda = torch.cuda.is_available()
+    bf16 = resolve_bf16(cfg.bf16) if bf16 is None else bf16
+    batch, accumulation = cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps
+    if sampler is not None:
+        accumulation = sampler.accumulation_steps
+        batch = -(-sampler.sentences_per_step // accumulation)  # for Trainer's log only
     evaluate_during = has_eval and cfg.eval_strategy != "no"
     return TrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -78,9 +106,9 @@ def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):
         weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_ratio,  # a float below 1 is a fraction of the steps
         lr_scheduler_type=cfg.lr_scheduler_type,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_train_batch_size=batch,
         per_device_eval_batch_size=cfg.per_device_eval_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        gradient_accumulation_steps=accumulation,
         seed=cfg.seed,
         data_seed=cfg.seed,
         eval_strategy=cfg.eval_strategy if evaluate_during else "no",
@@ -94,7 +122,7 @@ def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):
         logging_steps=cfg.logging_steps,
         report_to=["tensorboard"] if importlib.util.find_spec("tensorboard") else [],
         use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
+        bf16=bf16,
         train_sampling_strategy="group_by_length",
         length_column_name="length",
         ddp_find_unused_parameters=False,
@@ -104,7 +132,37 @@ def _training_arguments(cfg: FinetuneConfig, out: Path, has_eval: bool):
     )
 
 
-def _build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
+def check_num_layers(cfg: FinetuneConfig) -> None:
+    """Refuse a ``num_layers`` the model does not have, from its config alone."""
+    if cfg.num_layers is None:
+        return
+    total = model_num_layers(cfg.model_name_or_path)
+    if total is not None and not 1 <= cfg.num_layers <= total:
+        raise InputError(
+            f"--num_layers {cfg.num_layers}: {cfg.model_name_or_path} has {total} layers; "
+            f"expected 1..{total}"
+        )
+
+
+def token_budget_sampler(cfg: FinetuneConfig, lengths: list[int]) -> TokenBudgetSampler | None:
+    """The run's token-budget sampler (``None`` when the budget is off); a budget below
+    the longest training window is refused."""
+    longest = max(lengths, default=0)
+    budget = resolve_token_budget(cfg.max_tokens_per_batch, longest=longest)
+    if not budget:
+        return None
+    if longest > budget:
+        raise InputError(
+            f"--max_tokens_per_batch {budget} is below the longest training window "
+            f"({longest} tokens); expected at least {longest}, or a smaller max_seq_length"
+        )
+    per_step = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps
+    return TokenBudgetSampler(lengths, per_step, budget, seed=cfg.seed)
+
+
+def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
+    """The base model of ``cfg`` for ``fmt_task``, quantized as asked, with its LoRA
+    adapter; returns ``(model, bidirectional layers)``."""
     from peft import get_peft_model
 
     model = load_base_model(
@@ -114,6 +172,7 @@ def _build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
         cfg.quantization,
         cfg.double_quant,
         quant_storage=cfg.quant_storage,
+        num_layers=cfg.num_layers,
     )
     layers = set_bidirectional(model, cfg.bidirectional)
     if cfg.quantization != "none" and cfg.gradient_checkpointing:
@@ -137,6 +196,10 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     Args:
         cfg: the run's configuration.
         callbacks: extra ``TrainerCallback`` objects.
+
+    ``train_seconds`` counts optimizer steps only; in-training evaluation and the rest
+    (checkpoint saves, logging) are reported apart, and ``peak_rss_mb`` is this run's own
+    peak even when an earlier run shared the process.
     """
     from transformers import EarlyStoppingCallback, set_seed
 
@@ -144,16 +207,23 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
 
     state = distributed_state()
     set_seed(cfg.seed)
+    reset_peak_rss()
+    bf16 = resolve_bf16(cfg.bf16)
+    check_num_layers(cfg)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     splits, labels = load_data(cfg)
     tokenizer = load_tokenizer(cfg.model_name_or_path)
     fmt = build_format(cfg, labels, tokenizer, train_sentences=splits["train"])
-    model, bidir_layers = _build_model(cfg, fmt.task, labels)
     train_ds = fmt.encode(splits["train"])
+    sampler = token_budget_sampler(cfg, train_ds["length"])
+    model, bidir_layers = build_model(cfg, fmt.task, labels)
     counter = TokenCounter(fmt.collator())
-    callbacks = [CSVLoggerCallback(out / "log.csv"), *(callbacks or [])]
-    args = _training_arguments(cfg, out, bool(splits["validation"]))
+    timer = StepTimer()
+    callbacks = [CSVLoggerCallback(out / "log.csv"), CheckpointMarkCallback(), timer] + (
+        callbacks or []
+    )
+    args = training_arguments(cfg, out, bool(splits["validation"]), bf16, sampler)
     if args.load_best_model_at_end and cfg.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(cfg.early_stopping_patience))
     trainer = NERTrainer(
@@ -167,6 +237,8 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         eval_dataset=splits["validation"] or None,
         eval_sentences=splits["validation"],
         head_learning_rate=cfg.head_learning_rate,
+        train_sampler=sampler,
+        compute_loss_func=token_classification_loss if fmt.task == TOKEN_CLS else None,
     )
     if state.is_main_process:
         save_config(cfg, out / "config.yaml", {"labels": labels.to_dict(), **_describe(fmt)})
@@ -175,8 +247,10 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     resume = _resolve_resume(cfg.resume_from_checkpoint, out / "checkpoints")
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
-    train_seconds = time.perf_counter() - start
+    wall_seconds = time.perf_counter() - start
+    train_peak = peak_rss_mb()
     tokens = _sum_over_processes(counter.tokens)
+    padded = _sum_over_processes(counter.padded_tokens)
     trainable = _count_trainable(trainer.model)
     if state.is_main_process:
         _save_adapter(trainer.model, tokenizer, out / "adapter")
@@ -186,7 +260,10 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
         eval_path = "dequantized-fp32 (NF4 values, LoRA merged)"
+    # Scored as `llmner predict` and `llmner.load` run it (no autocast), so that a run's
+    # predictions are the ones its adapter gives anywhere; bf16 applies to training.
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
+    train_seconds = timer.seconds or wall_seconds
     metrics.update(
         model=cfg.model_name_or_path,
         format=cfg.format,
@@ -195,14 +272,26 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         num_train_sentences=len(splits["train"]),
         num_train_examples=len(train_ds),
         train_seconds=train_seconds,
+        train_wall_seconds=wall_seconds,
+        train_eval_seconds=trainer.eval_seconds,
+        train_save_and_other_seconds=max(wall_seconds - train_seconds - trainer.eval_seconds, 0),
         train_tokens=tokens,
+        train_padded_tokens=padded,
         train_tokens_per_second=tokens / train_seconds if train_seconds else 0.0,
         train_loss=result.training_loss,
         num_truncated_train_examples=getattr(fmt, "num_truncated", 0),
         train_steps=result.global_step,
         trainable_parameters=trainable,
+        train_peak_rss_mb=train_peak,
         peak_rss_mb=peak_rss_mb(),
         num_processes=state.num_processes,
+        bf16=bf16,
+        max_tokens_per_batch=sampler.max_tokens if sampler else None,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        sentences_per_step=len(train_ds) * args.num_train_epochs / max(result.global_step, 1)
+        if cfg.max_steps <= 0
+        else cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps,
+        num_layers=cfg.num_layers or model_num_layers(cfg.model_name_or_path),
         eval_path=eval_path,
         eval_data=str(cfg.test_file or f"{cfg.dataset}:test"),
         best_validation_f1=trainer.state.best_metric,

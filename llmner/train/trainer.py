@@ -9,6 +9,7 @@ windows), not on the loss of a padded eval batch.
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 from transformers import Trainer, TrainerCallback
@@ -18,7 +19,16 @@ from llmner.eval.evaluate import evaluate
 from llmner.formats.base import TaskFormat
 from llmner.models.quantization import restore_cpu_4bit_layout
 
-__all__ = ["COMPLETE_MARK", "CSVLoggerCallback", "NERTrainer", "TokenCounter", "latest_checkpoint"]
+__all__ = [
+    "COMPLETE_MARK",
+    "CSVLoggerCallback",
+    "CheckpointMarkCallback",
+    "NERTrainer",
+    "StepTimer",
+    "TokenCounter",
+    "latest_checkpoint",
+    "token_classification_loss",
+]
 
 COMPLETE_MARK = "llmner-complete"
 
@@ -47,6 +57,9 @@ class NERTrainer(Trainer):
         eval_sentences: the validation sentences.
         head_learning_rate: learning rate of the head parameters (``score``/``classifier``);
             ``None`` uses the ordinary learning rate.
+        train_sampler: a batch sampler for training
+            (:class:`~llmner.data.batching.TokenBudgetSampler`); ``None`` uses
+            ``Trainer``'s own sampling.
     """
 
     def __init__(
@@ -55,12 +68,29 @@ class NERTrainer(Trainer):
         ner_format: TaskFormat,
         eval_sentences: list[Sentence],
         head_learning_rate: float | None = None,
+        train_sampler=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.ner_format = ner_format
         self.eval_sentences = eval_sentences
         self.head_learning_rate = head_learning_rate
+        self.train_sampler = train_sampler
+        self.eval_seconds = 0.0
+
+    def get_train_dataloader(self):
+        """``Trainer``'s loader, or one that takes its batches from ``train_sampler``."""
+        if self.train_sampler is None:
+            return super().get_train_dataloader()
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(
+            self.train_dataset,
+            batch_sampler=self.train_sampler,
+            collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+        )
+        return self.accelerator.prepare(loader)
 
     def create_optimizer(self, model=None):
         if self.optimizer is None and self.head_learning_rate is not None:
@@ -81,22 +111,14 @@ class NERTrainer(Trainer):
             return self.optimizer
         return super().create_optimizer(model) if model is not None else super().create_optimizer()
 
-    def _save_checkpoint(self, model, trial):
-        """Save as ``Trainer`` does, then mark the checkpoint complete: a checkpoint
-        without the mark (the process was killed while saving) is never resumed from."""
-        super()._save_checkpoint(model, trial)
-        if self.args.should_save:
-            folder = Path(self._get_output_dir(trial=trial))
-            folder = folder / f"checkpoint-{self.state.global_step}"
-            if folder.is_dir():
-                (folder / COMPLETE_MARK).write_text("complete\n", encoding="utf-8")
-
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"):
         was_training = self.model.training
+        start = time.perf_counter()
         metrics, _ = evaluate(
             self.ner_format, self.model, self.eval_sentences, self.args.per_device_eval_batch_size
         )
         restore_cpu_4bit_layout(self.model)
+        self.eval_seconds += time.perf_counter() - start
         if was_training:
             self.model.train()
         out = {
@@ -113,17 +135,72 @@ def _is_head(name: str) -> bool:
     return ".score." in name or ".classifier." in name or name.startswith(("score.", "classifier."))
 
 
+def token_classification_loss(outputs, labels, num_items_in_batch=None):
+    """Cross-entropy over labelled sub-tokens, divided by the labelled sub-tokens of the
+    whole optimizer step (``num_items_in_batch``), for ``Trainer(compute_loss_func=...)``.
+
+    transformers' token-classification models accept loss keyword arguments but do not
+    pass ``num_items_in_batch`` to their loss: under gradient accumulation ``Trainer``
+    then neither normalises by the step's tokens nor divides by the accumulation steps,
+    and the loss (and gradient) grows with the number of micro-batches. This is that
+    normalisation, written here because the model's own loss omits it.
+    """
+    import torch.nn.functional as F
+
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+    loss = F.cross_entropy(
+        logits.float().view(-1, logits.shape[-1]),
+        labels.view(-1).to(logits.device),
+        ignore_index=-100,
+        reduction="sum",
+    )
+    if num_items_in_batch is None:
+        return loss / labels.ne(-100).sum().clamp(min=1)
+    return loss / num_items_in_batch
+
+
 class TokenCounter:
-    """Wraps a collator and counts the non-padding tokens it batches."""
+    """Wraps a collator and counts the tokens it batches: ``tokens`` without padding,
+    ``padded_tokens`` with it (what the model computes on)."""
 
     def __init__(self, collate) -> None:
         self.collate = collate
         self.tokens = 0
+        self.padded_tokens = 0
 
     def __call__(self, features):
         batch = self.collate(features)
         self.tokens += int(batch["attention_mask"].sum())
+        self.padded_tokens += batch["attention_mask"].numel()
         return batch
+
+
+class CheckpointMarkCallback(TrainerCallback):
+    """Marks each checkpoint complete once ``Trainer`` has saved it: a checkpoint without
+    the mark (the process was killed while saving) is never resumed from."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if args.should_save:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                (folder / COMPLETE_MARK).write_text("complete\n", encoding="utf-8")
+
+
+class StepTimer(TrainerCallback):
+    """Seconds spent in optimizer steps (forward, backward, update), without the
+    evaluations, logging and checkpoint saves that ``Trainer`` runs between steps."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start: float | None = None
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._start is not None:
+            self.seconds += time.perf_counter() - self._start
+            self._start = None
 
 
 class CSVLoggerCallback(TrainerCallback):

@@ -8,9 +8,11 @@ peak RSS and F1, over several seeds, each run in a fresh process.
 
 Each seed is one ``recipes/finetune.py`` run of ``--repo`` (this checkout by default; an
 older commit checked out elsewhere gives the "before" of a change), so peak memory is the
-run's own. Runs whose ``metrics.json`` exists are kept (the bench resumes). ``NAME.json``
-holds every run's figures and their medians; ``--table`` turns all of them into one
-markdown table. Further ``--flag value`` pairs go to every run.
+run's own. Runs whose ``metrics.json`` exists are kept (the bench resumes).
+``OUT/NAME/bench.json`` holds every run's figures and their medians; ``--table`` turns
+the runs' own ``metrics.json`` files into one markdown table, and ``--collect DEST``
+copies the files a figure rests on (no predictions, no adapters). Further
+``--flag value`` pairs go to every run.
 """
 
 import argparse
@@ -28,6 +30,7 @@ KEYS = (
     "eval_sentences_per_second",
     "peak_rss_mb",
     "train_peak_rss_mb",
+    "peak_gpu_memory_mb",
     "f1",
 )
 
@@ -38,7 +41,8 @@ def run_seed(repo: Path, config: str, out: Path, seed: int, extra: list[str]) ->
     if not metrics.exists():
         cmd = [sys.executable, "recipes/finetune.py", "--config", str(Path(config).resolve())]
         cmd += ["--output_dir", str(out.resolve()), "--seed", str(seed), *extra]
-        env = {**os.environ, "PYTHONPATH": str(repo.resolve())}
+        path = [str(repo.resolve()), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
         log = (out.parent / f"{out.name}.log").resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as f:
@@ -94,7 +98,8 @@ def bench(args, extra: list[str]) -> dict:
         "runs": runs,
         **summarise(runs),
     }
-    (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(result, indent=2) + "\n"
+    (out / args.name / "bench.json").write_text(text, encoding="utf-8")
     return result
 
 
@@ -106,22 +111,45 @@ def _commit(repo: Path) -> str:
 
 
 def table(folder: Path) -> str:
-    """One row per ``NAME.json`` in ``folder``."""
+    """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
+    run directories), computed from the runs' own ``metrics.json``."""
     rows = [
-        "| run | commit | extra flags | train tok/s | eval sent/s | peak RSS "
-        "| F1 (mean ± sd) | seeds |",
+        "| run | code | flags beyond the config | train tok/s | eval sent/s | peak RSS "
+        "| test F1 (mean ± sd) | seeds |",
         "|---|---|---|---:|---:|---:|---|---:|",
     ]
-    for path in sorted(folder.glob("*.json")):
-        r = json.loads(path.read_text(encoding="utf-8"))
+    for meta_path in sorted(folder.glob("*/bench.json")):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        runs = [
+            json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted(meta_path.parent.glob("seed*/metrics.json"))
+        ]
+        r = summarise(runs)
         rows.append(
-            f"| {r['name']} | {r['repo_commit']} | {' '.join(r['extra_args']) or '–'} "
+            f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
             f"| {r['median_train_tokens_per_second']:.0f} "
             f"| {r.get('median_eval_sentences_per_second', 0):.1f} "
             f"| {r['median_peak_rss_mb'] / 1024:.2f} GB "
-            f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(r['runs'])} |"
+            f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(runs)} |"
         )
     return "\n".join(rows)
+
+
+def collect(out: Path, dest: Path) -> None:
+    """Copy what a published figure rests on (``bench.json``, each run's ``config.yaml``
+    and ``metrics.json``; no predictions, no adapters) from ``out`` to ``dest``, with the
+    machine's own paths made relative."""
+    root = str(out.resolve())
+    for meta in out.glob("*/bench.json"):
+        for src in [
+            meta,
+            *meta.parent.glob("seed*/config.yaml"),
+            *meta.parent.glob("seed*/metrics.json"),
+        ]:
+            target = dest / src.relative_to(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = src.read_text(encoding="utf-8").replace(root, str(out))
+            target.write_text(text, encoding="utf-8")
 
 
 def main(argv=None) -> int:
@@ -132,9 +160,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="13,14,15")
     parser.add_argument("--repo", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--table", metavar="DIR", help="print the table of a bench folder")
+    parser.add_argument(
+        "--collect", metavar="DEST", help="copy the run files of --out to DEST, then stop"
+    )
     args, extra = parser.parse_known_args(argv)
     if args.table:
         print(table(Path(args.table)))
+        return 0
+    if args.collect:
+        collect(Path(args.out), Path(args.collect))
         return 0
     if not args.config:
         parser.error("--config is required (or --table DIR)")

@@ -42,6 +42,7 @@ from llmner.train.trainer import (
     CheckpointMarkCallback,
     CSVLoggerCallback,
     NERTrainer,
+    ReleaseFreedMemory,
     StepTimer,
     TokenCounter,
     latest_checkpoint,
@@ -205,6 +206,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
 
     from llmner.distributed import state as distributed_state
 
+    extra_callbacks = callbacks
     state = distributed_state()
     set_seed(cfg.seed)
     reset_peak_rss()
@@ -220,9 +222,9 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     model, bidir_layers = build_model(cfg, fmt.task, labels)
     counter = TokenCounter(fmt.collator())
     timer = StepTimer()
-    callbacks = [CSVLoggerCallback(out / "log.csv"), CheckpointMarkCallback(), timer] + (
-        callbacks or []
-    )
+    release = [] if torch.cuda.is_available() else [ReleaseFreedMemory()]
+    callbacks = [CSVLoggerCallback(out / "log.csv"), CheckpointMarkCallback(), *release, timer]
+    callbacks += extra_callbacks or []
     args = training_arguments(cfg, out, bool(splits["validation"]), bf16, sampler)
     if args.load_best_model_at_end and cfg.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(cfg.early_stopping_patience))

@@ -9,9 +9,7 @@ import pytest
 from llmner.data.loading import load_sentences, load_splits
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = next(
-    (p for p in (Path("/work/shared/data"), REPO.parent / "shared" / "data") if p.is_dir()), None
-)
+SHARED = REPO.parent / "shared" / "data" if (REPO.parent / "shared" / "data").is_dir() else None
 
 # From shared/data/README.md: train / dev / test, -DOCSTART- blocks left out.
 COUNTS = {

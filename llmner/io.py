@@ -9,7 +9,13 @@ import os
 import resource
 from pathlib import Path
 
-__all__ = ["peak_rss_mb", "reset_peak_rss", "write_json_atomic", "write_text_atomic"]
+__all__ = [
+    "peak_rss_mb",
+    "release_freed_memory",
+    "reset_peak_rss",
+    "write_json_atomic",
+    "write_text_atomic",
+]
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -23,6 +29,20 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def write_json_atomic(path: str | Path, data: dict) -> None:
     """``data`` as indented, key-sorted JSON, written atomically."""
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def release_freed_memory() -> None:
+    """Collect unreachable Python objects and hand the C heap's free pages back to the
+    system (glibc's ``malloc_trim``; a no-op where there is none)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    if trim is not None:
+        trim(0)
 
 
 def reset_peak_rss() -> bool:

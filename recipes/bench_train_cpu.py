@@ -104,21 +104,32 @@ def bench(args, extra: list[str]) -> dict:
 
 
 def _commit(repo: Path) -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes); ``unknown`` for a
+    folder that is not the top of a git checkout."""
+    if not (repo / ".git").exists():
+        return "unknown"
     done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        ["git", "describe", "--always", "--dirty"], cwd=repo, capture_output=True, text=True
     )
-    return done.stdout.strip()
+    return done.stdout.strip() or "unknown"
 
 
 def table(folder: Path) -> str:
     """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
     run directories), computed from the runs' own ``metrics.json``."""
+    entries = sorted(folder.glob("*/bench.json"))
+    gpu = any(
+        "peak_gpu_memory_mb" in json.loads(p.read_text(encoding="utf-8"))["runs"][0]
+        and json.loads(p.read_text(encoding="utf-8"))["runs"][0]["peak_gpu_memory_mb"]
+        for p in entries
+    )
+    memory = "peak GPU memory" if gpu else "peak RSS"
     rows = [
-        "| run | code | flags beyond the config | train tok/s | eval sent/s | peak RSS "
-        "| test F1 (mean ± sd) | seeds |",
+        "| run | code | flags beyond the config | train tok/s | eval sent/s | "
+        f"{memory} | test F1 (mean ± sd) | seeds |",
         "|---|---|---|---:|---:|---:|---|---:|",
     ]
-    for meta_path in sorted(folder.glob("*/bench.json")):
+    for meta_path in entries:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         runs = [
             json.loads(p.read_text(encoding="utf-8"))
@@ -129,10 +140,42 @@ def table(folder: Path) -> str:
             f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
             f"| {r['median_train_tokens_per_second']:.0f} "
             f"| {r.get('median_eval_sentences_per_second', 0):.1f} "
-            f"| {r['median_peak_rss_mb'] / 1024:.2f} GB "
+            f"| {r['median_peak_gpu_memory_mb' if gpu else 'median_peak_rss_mb'] / 1024:.2f} GB "
             f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(runs)} |"
         )
     return "\n".join(rows)
+
+
+def pooled_tags(entry: Path) -> tuple[list, list]:
+    """Gold and predicted tags of every seed of a bench entry, pooled in seed order."""
+    gold, pred = [], []
+    for path in sorted(entry.glob("seed*/predictions.conll")):
+        for block in path.read_text(encoding="utf-8").split("\n\n"):
+            rows = [line.split() for line in block.splitlines() if line.strip()]
+            if rows:
+                gold.append([r[-2] for r in rows])
+                pred.append([r[-1] for r in rows])
+    return gold, pred
+
+
+def bootstrap(out: Path, a: str, b: str) -> dict:
+    """Paired bootstrap of B's strict F1 against A's over the pooled (seed, sentence)
+    pairs of two bench entries run with the same seeds on the same sentences."""
+    from llmner.report.bootstrap import paired_bootstrap
+
+    gold_a, pred_a = pooled_tags(out / a)
+    gold_b, pred_b = pooled_tags(out / b)
+    if gold_a != gold_b or not gold_a:
+        raise RuntimeError(f"{a} and {b} were not scored on the same sentences and seeds")
+    r = paired_bootstrap(gold_a, pred_a, pred_b, n_resamples=1000, seed=0)
+    return {
+        "a": a,
+        "b": b,
+        "sentences": len(gold_a),
+        "delta_f1": r.delta,
+        "ci95": [r.low, r.high],
+        "p_value": r.p_value,
+    }
 
 
 def collect(out: Path, dest: Path) -> None:
@@ -163,7 +206,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--collect", metavar="DEST", help="copy the run files of --out to DEST, then stop"
     )
+    parser.add_argument(
+        "--bootstrap", nargs=2, metavar=("A", "B"), help="paired bootstrap of two entries"
+    )
     args, extra = parser.parse_known_args(argv)
+    if args.bootstrap:
+        print(json.dumps(bootstrap(Path(args.out), *args.bootstrap), indent=2))
+        return 0
     if args.table:
         print(table(Path(args.table)))
         return 0

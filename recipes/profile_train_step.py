@@ -2,6 +2,7 @@
 
     python recipes/profile_train_step.py --config recipes/configs/quickstart/decoder.yaml \\
         --out runs/profile.json [--steps 4] [--flag value ...]
+    python recipes/profile_train_step.py --table NAME=runs/profile.json ...
 
 Builds the config's model, format and batches as ``recipes/finetune.py`` does (token-
 budget batches where the budget is on, else random batches of
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from llmner.bench.profile import profile_steps, rss_mb
+from llmner.bench.profile import profile_steps, profile_table, rss_mb
 from llmner.config import parse_args
 from llmner.data.batching import TokenBudgetSampler
 from llmner.errors import InputError
@@ -50,7 +51,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/profile.json")
     parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument(
+        "--table", nargs="+", metavar="NAME=FILE", help="print profiles side by side, then stop"
+    )
     args, overrides = parser.parse_known_args(argv)
+    if args.table:
+        named = dict(item.split("=", 1) for item in args.table)
+        print(profile_table({k: json.loads(Path(v).read_text()) for k, v in named.items()}))
+        return 0
     try:
         cfg = parse_args(overrides)
         bf16 = resolve_bf16(cfg.bf16)

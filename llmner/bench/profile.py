@@ -16,7 +16,7 @@ import torch
 
 from llmner.io import peak_rss_mb, reset_peak_rss
 
-__all__ = ["breakdown", "profile_steps", "rss_mb"]
+__all__ = ["breakdown", "profile_steps", "profile_table", "rss_mb"]
 
 _MATMUL = ("aten::mm", "aten::addmm", "aten::bmm")
 _GROUPS = (
@@ -108,6 +108,10 @@ def profile_steps(model, optimizer, batches: list[dict], collate, bf16: bool) ->
             padded += batch["attention_mask"].numel()
     events = prof.key_averages(group_by_input_shape=True)
     parts = breakdown(events, rank, mlp, labels)
+    ops: dict[str, float] = {}
+    for e in events:
+        ops[e.key] = ops.get(e.key, 0.0) + e.self_cpu_time_total / 1e6
+    top = dict(sorted(ops.items(), key=lambda kv: -kv[1])[:15])
     wall = sum(phases.values())
     parts["Python and framework overhead"] = max(wall - sum(parts.values()), 0.0)
     return {
@@ -117,6 +121,45 @@ def profile_steps(model, optimizer, batches: list[dict], collate, bf16: bool) ->
         "wall_seconds": wall,
         "phases_seconds": phases,
         "parts_seconds": dict(sorted(parts.items(), key=lambda kv: -kv[1])),
+        "top_operators_seconds": top,
         "rss_before_steps_mb": before,
         "peak_rss_steps_mb": peak_rss_mb(),
     }
+
+
+def profile_table(named: dict[str, dict]) -> str:
+    """Markdown: each profile's operator time per 1,000 tokens and share, then memory.
+
+    Example:
+        >>> p = {"tokens": 1000, "wall_seconds": 2.0, "parts_seconds": {"head": 0.5},
+        ...      "memory_mb": {"optimizer state": 8.0}}
+        >>> profile_table({"a": p}).splitlines()[2]
+        '| head | 0.50 s (25%) |'
+    """
+    names = list(named)
+    parts: list[str] = []
+    for p in named.values():
+        parts += [k for k in p["parts_seconds"] if k not in parts]
+    head = "| part | " + " | ".join(names) + " |"
+    rows = [head, "|---|" + "---:|" * len(names)]
+    for part in parts:
+        cells = []
+        for p in named.values():
+            sec = p["parts_seconds"].get(part, 0.0) * 1000 / p["tokens"]
+            cells.append(
+                f"{sec:.2f} s ({100 * p['parts_seconds'].get(part, 0.0) / p['wall_seconds']:.0f}%)"
+            )
+        rows.append(f"| {part} | " + " | ".join(cells) + " |")
+    rows.append(
+        "| **step, per 1,000 tokens** | "
+        + " | ".join(f"**{p['wall_seconds'] * 1000 / p['tokens']:.2f} s**" for p in named.values())
+        + " |"
+    )
+    memory: list[str] = []
+    for p in named.values():
+        memory += [k for k in p["memory_mb"] if k not in memory]
+    rows += ["", "| memory | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for what in memory:
+        cells = [f"{p['memory_mb'].get(what, 0.0):,.0f} MB" for p in named.values()]
+        rows.append(f"| {what} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)

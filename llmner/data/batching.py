@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.data import Sampler
 
@@ -106,7 +108,12 @@ class TokenBudgetSampler(Sampler[list[int]]):
         self.accumulation_steps = accumulation_steps_for(
             self.lengths, sentences_per_step, max_tokens
         )
-        self._len = len(pack_by_tokens(sorted(self.lengths), max_tokens))
+        # A budget larger than a whole step's tokens would merge steps: cap the batches at
+        # a step's share, so the effective batch holds whatever the budget.
+        mean = sum(self.lengths) / max(len(self.lengths), 1)
+        share = math.ceil(sentences_per_step * mean / self.accumulation_steps)
+        self.batch_tokens = min(max_tokens, max(share, max(self.lengths, default=1)))
+        self._len = len(pack_by_tokens(sorted(self.lengths), self.batch_tokens))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -118,6 +125,6 @@ class TokenBudgetSampler(Sampler[list[int]]):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(len(self.lengths), generator=g).tolist()
         order.sort(key=self.lengths.__getitem__)  # stable: equal lengths stay shuffled
-        batches = pack_by_tokens([self.lengths[i] for i in order], self.max_tokens)
+        batches = pack_by_tokens([self.lengths[i] for i in order], self.batch_tokens)
         for b in torch.randperm(len(batches), generator=g).tolist():
             yield [order[j] for j in batches[b]]

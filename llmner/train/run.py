@@ -26,7 +26,7 @@ from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate, write_predictions
 from llmner.formats import build_format
-from llmner.io import peak_rss_mb, reset_peak_rss, write_json_atomic
+from llmner.io import peak_rss_mb, release_freed_memory, reset_peak_rss, write_json_atomic
 from llmner.models.attention import set_bidirectional
 from llmner.models.loading import (
     LoraOptions,
@@ -209,6 +209,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     extra_callbacks = callbacks
     state = distributed_state()
     set_seed(cfg.seed)
+    release_freed_memory()  # what an earlier run in this process left behind
     reset_peak_rss()
     bf16 = resolve_bf16(cfg.bf16)
     check_num_layers(cfg)

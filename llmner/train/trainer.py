@@ -198,8 +198,7 @@ class ReleaseFreedMemory(TrainerCallback):
         import ctypes.util
 
         name = ctypes.util.find_library("c")
-        lib = ctypes.CDLL(name) if name else None
-        self._trim = getattr(lib, "malloc_trim", None)
+        self._trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._trim is not None:

@@ -62,3 +62,11 @@ def test_accumulation_keeps_the_effective_batch_in_tokens():
     sampler = TokenBudgetSampler([64] * 160, sentences_per_step=16, max_tokens=512)
     per_step = sum(len(b) for b in list(sampler)[: sampler.accumulation_steps])
     assert per_step == 16
+
+
+def test_a_budget_beyond_a_step_does_not_merge_steps():
+    """16 sentences of 64 tokens make a step of 1,024 tokens: a budget of 4,096 must not
+    put 64 sentences in one step."""
+    sampler = TokenBudgetSampler([64] * 160, sentences_per_step=16, max_tokens=4096)
+    assert sampler.accumulation_steps == 1
+    assert all(len(b) == 16 for b in sampler)

@@ -52,6 +52,8 @@ def test_bench_runs_each_seed_resumes_tables_and_collects(tiny_yaml, tmp_path, m
     first = (out / "tiny" / "seed1" / "metrics.json").stat().st_mtime
     assert bench.main([*argv, "--lora_dropout", "0"]) == 0  # resumes: nothing is rerun
     assert (out / "tiny" / "seed1" / "metrics.json").stat().st_mtime == first
+    same = bench.bootstrap(out, "tiny", "tiny")
+    assert same["sentences"] == 2 * 12 and same["delta_f1"] == 0 and same["p_value"] == 1
     table = bench.table(out)
     assert "| tiny |" in table and table.count("\n") == 2
     dest = tmp_path / "published"
@@ -82,3 +84,28 @@ def test_profile_breaks_a_step_into_parts(tiny_yaml, tmp_path):
     assert {"LoRA products", "LoRA dropout (random masks)", "optimizer (AdamW)"} <= set(parts)
     assert sum(parts.values()) == pytest.approx(result["wall_seconds"], rel=0.05)
     assert result["tokens"] > 0 and result["max_tokens_per_batch"] == 64
+
+
+RESULTS = ROOT / "recipes" / "results" / "train-cost"
+
+
+@pytest.mark.skipif(not RESULTS.is_dir(), reason="no committed training-cost results")
+def test_committed_tables_are_the_scripts_output_on_the_committed_run_files():
+    """Every table in the results page is regenerated from the run files beside it."""
+    import re
+
+    bench, profile = _load("bench_train_cpu"), _load("profile_train_step")
+    page = (RESULTS / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- table: (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
+    assert blocks, "the results page holds no generated table"
+    for source, text in blocks:
+        kind, _, arg = source.partition(" ")
+        if kind == "bench":
+            assert text == bench.table(RESULTS / arg), source
+        else:
+            from llmner.bench.profile import profile_table
+
+            named = dict(item.split("=", 1) for item in arg.split())
+            runs = {k: json.loads((RESULTS / v).read_text()) for k, v in named.items()}
+            assert text == profile_table(runs), source
+    assert profile is not None

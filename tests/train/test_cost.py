@@ -114,3 +114,33 @@ def test_loss_is_a_mean_over_the_steps_labelled_tokens():
     torch.testing.assert_close(halves, whole)
     expected = torch.nn.functional.cross_entropy(logits.view(-1, 3), labels.view(-1))
     torch.testing.assert_close(whole, expected)
+
+
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--num_layers", "9"], "--num_layers 9: "),
+        (["--max_tokens_per_batch", "8"], "--max_tokens_per_batch 8 is below the longest"),
+        (["--bf16", "true"], "--bf16 true: this CPU"),
+    ],
+)
+def test_recipe_refuses_bad_cost_options_in_one_line(
+    flags, says, tiny_llama_dir, tiny_conll, tmp_path, capsys, monkeypatch
+):
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setattr("llmner.models.numerics.cpu_bf16_supported", lambda: False)
+    monkeypatch.setattr(
+        "llmner.train.run.build_model",
+        lambda *a, **k: pytest.fail("the model was loaded before the options were checked"),
+    )
+    path = Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
+    spec = importlib.util.spec_from_file_location("finetune", path)
+    finetune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(finetune)
+    argv = ["--model_name_or_path", str(tiny_llama_dir), "--train_file", str(tiny_conll)]
+    argv += ["--quantization", "none", "--output_dir", str(tmp_path), *flags]
+    assert finetune.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0]

@@ -13,6 +13,7 @@ __all__ = [
     "peak_rss_mb",
     "release_freed_memory",
     "reset_peak_rss",
+    "trim_heap",
     "write_json_atomic",
     "write_text_atomic",
 ]
@@ -31,18 +32,30 @@ def write_json_atomic(path: str | Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; a no-op
+    where there is none)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def release_freed_memory() -> None:
-    """Collect unreachable Python objects and hand the C heap's free pages back to the
-    system (glibc's ``malloc_trim``; a no-op where there is none)."""
-    import ctypes
-    import ctypes.util
+    """Collect unreachable Python objects, then :func:`trim_heap`."""
     import gc
 
     gc.collect()
+    trim_heap()
+
+
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    if trim is not None:
-        trim(0)
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 def reset_peak_rss() -> bool:

@@ -118,19 +118,15 @@ def table(folder: Path) -> str:
     """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
     run directories), computed from the runs' own ``metrics.json``."""
     entries = sorted(folder.glob("*/bench.json"))
-    gpu = any(
-        "peak_gpu_memory_mb" in json.loads(p.read_text(encoding="utf-8"))["runs"][0]
-        and json.loads(p.read_text(encoding="utf-8"))["runs"][0]["peak_gpu_memory_mb"]
-        for p in entries
-    )
+    metas = [json.loads(p.read_text(encoding="utf-8")) for p in entries]
+    gpu = any(m["runs"][0].get("peak_gpu_memory_mb") for m in metas)
     memory = "peak GPU memory" if gpu else "peak RSS"
     rows = [
         "| run | code | flags beyond the config | train tok/s | eval sent/s | "
         f"{memory} | test F1 (mean ± sd) | seeds |",
         "|---|---|---|---:|---:|---:|---|---:|",
     ]
-    for meta_path in entries:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    for meta_path, meta in zip(entries, metas):
         runs = [
             json.loads(p.read_text(encoding="utf-8"))
             for p in sorted(meta_path.parent.glob("seed*/metrics.json"))

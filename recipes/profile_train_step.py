@@ -65,8 +65,9 @@ def main(argv=None) -> int:
         splits, labels = load_data(cfg)
         tokenizer = load_tokenizer(cfg.model_name_or_path)
         fmt = build_format(cfg, labels, tokenizer, train_sentences=splits["train"])
-        train_ds = fmt.encode(splits["train"]).remove_columns(["length"])
-        sampler = token_budget_sampler(cfg, fmt.encode(splits["train"])["length"])
+        encoded = fmt.encode(splits["train"])
+        sampler = token_budget_sampler(cfg, encoded["length"])
+        train_ds = encoded.remove_columns(["length"])
     except InputError as e:
         print(f"profile_train_step: error: {e}", file=sys.stderr)
         return 2

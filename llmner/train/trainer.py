@@ -17,6 +17,7 @@ from transformers import Trainer, TrainerCallback
 from llmner.data.types import Sentence
 from llmner.eval.evaluate import evaluate
 from llmner.formats.base import TaskFormat
+from llmner.io import trim_heap
 from llmner.models.quantization import restore_cpu_4bit_layout
 
 __all__ = [
@@ -193,16 +194,8 @@ class ReleaseFreedMemory(TrainerCallback):
     the memory still in use rather than from the previous steps' leftovers. Linux and
     glibc only; elsewhere it does nothing."""
 
-    def __init__(self) -> None:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        self._trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-
     def on_step_end(self, args, state, control, **kwargs):
-        if self._trim is not None:
-            self._trim(0)
+        trim_heap()
 
 
 class StepTimer(TrainerCallback):

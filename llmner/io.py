@@ -1,16 +1,30 @@
-"""Small file helpers shared by runs, commands and recipes: atomic writes (a kill never
-leaves half a file that a later load accepts) and the process's peak memory. No heavy
-imports, so recipes that do not train (the spaCy peer) can use them too."""
+"""Small file helpers shared by runs, commands and recipes: reading a user's text file,
+atomic writes (a kill never leaves half a file or folder that a later load accepts) and
+the process's peak memory. No heavy imports, so recipes that do not train (the spaCy
+peer) can use them too.
+
+Files and folders that a later step loads are written with :func:`atomic_file` (one
+file) or :func:`atomic_dir` (a folder: a model, an adapter, an export).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import resource
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from llmner.errors import InputError
+
 __all__ = [
+    "atomic_dir",
+    "atomic_file",
     "peak_rss_mb",
+    "read_input_text",
     "release_freed_memory",
     "reset_peak_rss",
     "trim_heap",
@@ -19,17 +33,120 @@ __all__ = [
 ]
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+def read_input_text(path: str | Path, file_kind: str, content: str) -> str:
+    """The text of a user's input file: UTF-8, a leading byte-order mark dropped.
+
+    Args:
+        path: the file.
+        file_kind: what the file should be, for the error when it is missing
+            (``"a CoNLL column file"``).
+        content: what it should hold, for the error when it is empty
+            (``"CoNLL sentences"``).
+
+    Raises:
+        InputError: no such file; bytes that are not UTF-8 (naming the line of the
+            first); a file of whitespace only.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file; expected {file_kind}", str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(
+            f"bytes at offset {e.start} are not UTF-8; expected UTF-8 text", str(path), line
+        ) from None
+    if not text.strip():
+        raise InputError(f"the file is empty; expected {content}", str(path))
+    return text
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Write one file atomically: yields a temporary path beside ``path`` to write to.
+
+    When the ``with`` block ends without an exception the temporary file replaces
+    ``path`` in one rename; when it raises, the temporary file is removed and ``path``
+    is left as it was. A kill in between leaves ``path`` whole (old or new) and at most
+    a stale ``NAME.tmp`` beside it, which the next write replaces.
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json_atomic(path: str | Path, data: dict) -> None:
     """``data`` as indented, key-sorted JSON, written atomically."""
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+@contextmanager
+def atomic_dir(target: str | Path, keep_existing: bool = False) -> Iterator[Path]:
+    """Write a folder atomically: yields a new, empty temporary folder beside ``target``.
+
+    Write everything into the yielded folder. When the ``with`` block ends without an
+    exception the folder becomes ``target`` (mode ``0o755``): an existing ``target`` is
+    first renamed aside to ``.NAME.*.old``, then removed after the swap. When the block
+    raises, the temporary folder is removed and ``target`` is left as it was. So
+    ``target`` is never half-written: a kill leaves the old folder or the complete new
+    one (or, killed between the two renames, the old one at ``.NAME.*.old``), plus at
+    most a hidden ``.NAME.*.tmp`` folder. Each call has its own temporary folder, so two
+    processes writing the same ``target`` do not mix their files.
+
+    Args:
+        target: the folder to write; its parent is created if missing.
+        keep_existing: if ``target`` exists when the block ends (another process wrote
+            it meanwhile), keep it and discard what was written.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> with atomic_dir(root / "adapter") as tmp:
+        ...     _ = (tmp / "weights").write_text("new")
+        >>> [p.name for p in root.iterdir()], (root / "adapter" / "weights").read_text()
+        (['adapter'], 'new')
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if keep_existing and target.exists():
+            shutil.rmtree(tmp)
+            return
+        tmp.chmod(0o755)  # mkdtemp makes it private to its owner
+        _swap(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Rename ``new`` to ``target``, an existing ``target`` set aside first (a rename
+    cannot replace a folder that holds files) and put back if the swap fails."""
+    old = new.with_suffix(".old")
+    if target.exists():
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old.exists():
+            os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def trim_heap() -> None:

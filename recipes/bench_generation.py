@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from llmner.bench.generation import time_generation
 from llmner.data.conll import read_conll
 from llmner.data.registry import get_dataset
 from llmner.formats.generative import GenerativeFormat
-from llmner.formats.generative.bench import time_generation
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from llmner.config import parse_args
 from llmner.errors import InputError
-from llmner.eval.table import side_by_side
+from llmner.report.side_by_side import side_by_side
 from llmner.train.run import run_finetune
 
 CONFIGS = Path(__file__).parent / "configs" / "quickstart"

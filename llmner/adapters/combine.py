@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from llmner.adapters.merge import _write_atomic
+from llmner.adapters.merge import save_model_folder
 from llmner.adapters.source import ModelSource, describe_base, locate
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
@@ -210,7 +210,7 @@ def combine_adapters(
     )
     if method in ("ties", "dare_ties", "dare_linear", "magnitude_prune"):
         meta["combine_density"] = density
-    _write_atomic(Path(output), final, tokenizer, meta)
+    save_model_folder(output, final, tokenizer, meta)
     return Path(output)
 
 

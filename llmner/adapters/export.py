@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -26,6 +25,7 @@ import yaml
 from llmner.adapters.card import model_card
 from llmner.adapters.source import META_FILE, locate
 from llmner.errors import InputError
+from llmner.io import atomic_dir
 
 __all__ = ["SUMS_FILE", "export_run", "push_to_hub", "sha256_lines", "verify_sums"]
 
@@ -82,9 +82,7 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
         if candidate and candidate.exists():
             metrics = json.loads(candidate.read_text(encoding="utf-8"))
             break
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
-    try:
+    with atomic_dir(output) as tmp:
         for f in source.path.iterdir():
             if f.is_file() and f.name not in ("README.md", SUMS_FILE):
                 shutil.copy2(f, tmp / f.name)
@@ -94,13 +92,6 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
         card = model_card(source.meta, metrics, source.adapter_config(), repo_id)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         (tmp / SUMS_FILE).write_text(_sums(tmp), encoding="utf-8")
-        tmp.chmod(0o755)
-        if output.exists():
-            output.rmdir()
-        os.replace(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return output
 
 

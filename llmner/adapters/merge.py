@@ -10,8 +10,6 @@ predictions are very close to, but not always identical with, the 4-bit adapter'
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,8 +17,9 @@ import yaml
 
 from llmner.adapters.source import META_FILE, locate
 from llmner.errors import InputError
+from llmner.io import atomic_dir
 
-__all__ = ["DTYPES", "merge_adapter", "merge_model"]
+__all__ = ["DTYPES", "merge_adapter", "merge_model", "save_model_folder"]
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -85,21 +84,14 @@ def merge_adapter(adapter: str | Path, output: str | Path, dtype: str = "float32
         quantization="none",
         trained_quantization=source.quantization,
     )
-    _write_atomic(output, merged, tokenizer, meta)
+    save_model_folder(output, merged, tokenizer, meta)
     return output
 
 
-def _write_atomic(output: Path, model, tokenizer, meta: dict) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
-    try:
+def save_model_folder(output: str | Path, model, tokenizer, meta: dict) -> None:
+    """Write ``output`` atomically: the model's and tokenizer's ``save_pretrained`` files
+    and ``meta`` as ``llmner.yaml`` (what :func:`llmner.load` reads)."""
+    with atomic_dir(output) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
-        tmp.chmod(0o755)
-        if output.exists():
-            output.rmdir()
-        tmp.replace(output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

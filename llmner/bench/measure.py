@@ -141,15 +141,11 @@ def generation_throughput(
 ) -> dict:
     """Sentences/s of greedy batched generation (left padding, KV cache) from
     ``num_prompts`` random prompts of ``prompt_len`` tokens in one batch: the median of
-    ``repeats`` runs after one untimed run of the same shapes.
-    Uses the generative format's ``generate`` when it imports.
+    ``repeats`` runs after one untimed run of the same shapes, with the generative
+    format's own (unconstrained) ``generate``.
     """
-    try:
-        from llmner.formats.generative.decoding import generate
+    from llmner.formats.generative.decoding import generate
 
-        source = "llmner.formats.generative.decoding.generate (unconstrained)"
-    except ImportError as e:
-        generate, source = _plain_generate, f"model.generate (generative format: {e})"
     g = torch.Generator().manual_seed(seed)
     prompts = torch.randint(3, vocab_size, (num_prompts, prompt_len), generator=g).tolist()
     kwargs = dict(pad_id=pad_id, end_ids=[end_id], batch_size=num_prompts)
@@ -166,7 +162,7 @@ def generation_throughput(
     seconds = statistics.median(runs)
     written = sum(len(o) for o in outs)
     return {
-        "generation_source": source,
+        "generation_source": "llmner.formats.generative.decoding.generate (unconstrained)",
         "prompts": num_prompts,
         "prompt_len": prompt_len,
         "max_new_tokens": new_tokens,
@@ -175,29 +171,3 @@ def generation_throughput(
         "new_tokens_per_s": written / seconds,
         "generation_peak_allocated_gib": gpu_memory()["peak_allocated_gib"],
     }
-
-
-def _plain_generate(model, prompts, max_new_tokens, *, pad_id, end_ids, batch_size):
-    """Left-padded greedy generation with the KV cache, for when the format is missing."""
-    device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    attn = torch.zeros_like(ids)
-    for r, p in enumerate(prompts):
-        ids[r, width - len(p) :] = torch.tensor(p)
-        attn[r, width - len(p) :] = 1
-    model.eval()
-    gen = model.generate(
-        input_ids=ids.to(device),
-        attention_mask=attn.to(device),
-        max_new_tokens=max(max_new_tokens),
-        do_sample=False,
-        use_cache=True,
-        eos_token_id=list(end_ids),
-        pad_token_id=pad_id,
-    )
-    outs = []
-    for row in gen[:, width:].tolist():
-        cut = next((k for k, t in enumerate(row) if t in end_ids), len(row))
-        outs.append(row[:cut])
-    return outs

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from llmner.bench.measure import flops_per_token, generation_throughput, train_throughput
-from llmner.bench.synthetic import generative_features, generative_source, tagging_features
+from llmner.bench.synthetic import generative_features, tagging_features
 from llmner.config import FinetuneConfig
 from llmner.data.types import LabelSet
 from llmner.models.random_init import llama_config, parameter_counts, save_random_model
@@ -109,7 +109,8 @@ def _environment(plan: BenchPlan) -> dict:
         "flops_per_token": "4 x matmul parameters (frozen base: forward + backward through "
         "activations, no weight gradients; LoRA products left out) + "
         "12 x layers x hidden x seq (attention, no causal halving)",
-        "generative_source": generative_source(),
+        "generative_source": "llmner.formats.generative.encode (encode_example, "
+        "CompletionCollator)",
         "plan": asdict(plan),
     }
 
@@ -134,33 +135,13 @@ def _free(*objs) -> None:
         torch.cuda.empty_cache()
 
 
-class _Stack:
-    """Stacks equal-length features (the fallback when the generative format is absent)."""
-
-    def __call__(self, features):
-        keys = ("input_ids", "attention_mask", "labels")
-        return {k: torch.tensor([f[k] for f in features]) for k in keys}
-
-
-class _MinimalCausal:
-    task, name = "causal-lm", "generative-minimal"
-
-    def __init__(self, tokenizer) -> None:
-        self.tokenizer = tokenizer
-
-    def collator(self):
-        return _Stack()
-
-
 def _format(formulation: str, tokenizer, seq_len: int):
     if formulation == "tagging":
         from llmner.formats.tagging import TaggingFormat
 
         return TaggingFormat(LABELS, tokenizer, max_length=seq_len)
-    try:
-        from llmner.formats.generative import GenerativeFormat
-    except ImportError:
-        return _MinimalCausal(tokenizer)
+    from llmner.formats.generative import GenerativeFormat
+
     return GenerativeFormat(LABELS, tokenizer, max_length=seq_len)
 
 

@@ -4,14 +4,16 @@ Token ids are drawn uniformly from the model's vocabulary (never all zeros or on
 repeated id). Tagging features carry a label on every token, as a sentence whose words
 are single tokens would; generative features go through the generative format's own
 :func:`~llmner.formats.generative.encode.encode_example` (prompt labelled ``-100``, the
-answer kept) when that package imports, else through a copy of the same rule.
+answer kept).
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["generative_features", "generative_source", "tagging_features"]
+from llmner.formats.generative.encode import encode_example
+
+__all__ = ["generative_features", "tagging_features"]
 
 
 def tagging_features(
@@ -33,26 +35,6 @@ def tagging_features(
     ]
 
 
-def _encode_example(prompt: list[int], answer: list[int]) -> dict:
-    """Fallback with the rule of ``encode_example``: the prompt is masked, the answer kept."""
-    ids = prompt + answer
-    return {
-        "input_ids": ids,
-        "attention_mask": [1] * len(ids),
-        "labels": [-100] * len(prompt) + answer,
-        "length": len(ids),
-    }
-
-
-def generative_source() -> str:
-    """Which code builds generative features and batches on this installation."""
-    try:
-        from llmner.formats.generative.encode import CompletionCollator  # noqa: F401
-    except ImportError as e:  # e.g. ``datasets`` missing
-        return f"minimal causal-LM batch (generative format not importable: {e})"
-    return "llmner.formats.generative.encode (encode_example, CompletionCollator)"
-
-
 def generative_features(
     n: int, seq_len: int, vocab_size: int, answer_len: int = 32, end_id: int = 1, seed: int = 0
 ) -> list[dict]:
@@ -64,17 +46,11 @@ def generative_features(
         >>> f["labels"][:5], len(f["input_ids"])
         ([-100, -100, -100, -100, -100], 8)
     """
-    try:
-        from llmner.formats.generative.encode import encode_example
-    except ImportError:
-        encode_example = None
     answer_len = min(answer_len, seq_len - 1)
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(3, vocab_size, (n, seq_len), generator=g).tolist()
     out = []
     for row in ids:
         prompt, answer = row[: seq_len - answer_len], row[seq_len - answer_len : -1] + [end_id]
-        out.append(
-            encode_example(prompt, answer) if encode_example else _encode_example(prompt, answer)
-        )
+        out.append(encode_example(prompt, answer))
     return out

@@ -27,7 +27,7 @@ from itertools import combinations
 from pathlib import Path
 
 from llmner.data.conll import ConllStats
-from llmner.data.loading import SPLITS, _is_dataset_name, load_sentences
+from llmner.data.loading import SPLITS, is_dataset_name, load_sentences
 from llmner.data.registry import get_dataset
 from llmner.data.schemes import tags_to_spans
 from llmner.data.types import Sentence
@@ -171,7 +171,7 @@ def check_paths(
     splits: dict[str, list[Sentence]] = {}
     stats: dict[str, ConllStats] = {}
     for path in paths:
-        if _is_dataset_name(path):
+        if is_dataset_name(path):
             spec = get_dataset(path)
             sources = {
                 f"{spec.name}/{split}": spec.split_path(split)

@@ -17,6 +17,7 @@ from pathlib import Path
 from llmner.data.schemes import SCHEMES, invalid_transitions, repair_iob2, to_iob2
 from llmner.data.types import Sentence
 from llmner.errors import InputError
+from llmner.io import read_input_text
 
 __all__ = ["read_conll", "write_conll", "ConllStats"]
 
@@ -46,23 +47,6 @@ class ConllStats:
         return [where for where, _, _ in self.repairs]
 
 
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise InputError("no such file; expected a CoNLL column file", path=str(path))
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(
-            f"bytes at offset {e.start} are not UTF-8; expected UTF-8 text", str(path), line
-        ) from None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise InputError("the file is empty; expected CoNLL sentences", path=str(path))
-    return text
-
-
 def _detect_scheme(tags: list[str]) -> str:
     prefixes = {t[0] for t in tags if t != "O"}
     return "bioes" if prefixes & set("ESLU") else "iob2"
@@ -89,7 +73,8 @@ def read_conll(
         InputError: naming the file and line of the first malformed line.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_input_text(path, "a CoNLL column file", "CoNLL sentences")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if scheme != "auto" and scheme not in SCHEMES:
         raise InputError(f"unknown tag scheme {scheme!r}; expected auto or one of {SCHEMES}")
     blocks: list[tuple[list[int], list[str], list[str]]] = []

@@ -31,14 +31,14 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from llmner.data.align import ALIGNMENT_MODES, snap_span, touched_tokens
 from llmner.data.schemes import spans_to_tags, tags_to_spans
 from llmner.data.text import Token, gaps_to_spaces, tokenize
 from llmner.data.types import Sentence
 from llmner.errors import InputError
+from llmner.io import read_input_text
 
-__all__ = ["ALIGNMENTS", "read_jsonl", "record_to_sentence", "sentence_to_record", "write_jsonl"]
-
-ALIGNMENTS = ("strict", "expand", "contract")
+__all__ = ["read_jsonl", "record_to_sentence", "sentence_to_record", "write_jsonl"]
 
 
 def read_jsonl(
@@ -51,9 +51,10 @@ def read_jsonl(
     Args:
         path: the file.
         labels: if given, a span whose label is not among them is an error.
-        alignment: what to do with a span boundary inside a word: ``strict`` refuses it,
-            ``expand`` grows the span to whole words, ``contract`` shrinks it to the words
-            fully inside (an error if none is).
+        alignment: what to do with a span boundary inside a word
+            (:func:`llmner.data.align.snap_span`): ``strict`` refuses it, ``expand``
+            grows the span to whole words, ``contract`` shrinks it to the words fully
+            inside (an error if none is).
 
     Raises:
         InputError: naming the file and line of the first bad record: invalid JSON, no
@@ -74,25 +75,9 @@ def read_jsonl(
     return sentences
 
 
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise InputError("no such file; expected a JSONL file", str(path))
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(
-            f"bytes at offset {e.start} are not UTF-8; expected UTF-8 text", str(path), line
-        ) from None
-    if not text.strip():
-        raise InputError("the file is empty; expected JSON records", str(path))
-    return text
-
-
 def _records(path: Path) -> Iterator[tuple[int, object]]:
     """``(line, record)`` pairs; a JSON list (Label Studio's export) or lines of JSON."""
-    text = _read_text(path)
+    text = read_input_text(path, "a JSONL file", "JSON records")
     if text.lstrip().startswith("["):
         yield from _json_list(path, text)
         return
@@ -182,10 +167,11 @@ def record_to_sentence(
     Raises:
         InputError: without a location (the caller adds file and line).
     """
-    if alignment not in ALIGNMENTS:
-        raise ValueError(f"unknown alignment {alignment!r}; expected one of {ALIGNMENTS}")
+    if alignment not in ALIGNMENT_MODES:
+        raise ValueError(f"unknown alignment {alignment!r}; expected one of {ALIGNMENT_MODES}")
     text, raw = _text_and_spans(rec)
     tokens = tokenize(text)
+    offsets = [(t.start, t.end) for t in tokens]
     spans = []
     prev = None
     for start, end, label in sorted(set(map(_checked(text, labels), raw)), key=lambda s: s[:2]):
@@ -196,7 +182,10 @@ def record_to_sentence(
                 "expected non-overlapping spans"
             )
         prev = (start, end, label)
-        spans.append((label, *_align(text, tokens, start, end, label, alignment)))
+        span = snap_span(offsets, start, end, alignment)
+        if span is None:
+            raise _unaligned(text, tokens, start, end, label)
+        spans.append((label, *span))
     return Sentence(
         [t.text for t in tokens],
         spans_to_tags(spans, len(tokens)),
@@ -227,26 +216,17 @@ def _checked(text: str, labels: list[str] | None):
     return check
 
 
-def _align(
-    text: str, tokens: list[Token], start: int, end: int, label: str, alignment: str
-) -> tuple[int, int]:
-    """Token indices ``(first, last + 1)`` of the characters ``start..end``."""
-    inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
-    if not inside:
-        raise InputError(
+def _unaligned(text: str, tokens: list[Token], start: int, end: int, label: str) -> InputError:
+    """Why the characters ``start..end`` align to no word."""
+    touched = touched_tokens([(t.start, t.end) for t in tokens], start, end)
+    if not touched:
+        return InputError(
             f"span {start}..{end} {text[start:end]!r} ({label}) covers no word; "
             "expected a span over words"
         )
-    first, last = tokens[inside[0]], tokens[inside[-1]]
-    split = [t for t in (first, last) if t.start < start or t.end > end]
-    if not split or alignment == "expand":
-        return inside[0], inside[-1] + 1
-    if alignment == "contract":
-        whole = [i for i in inside if tokens[i].start >= start and tokens[i].end <= end]
-        if whole:
-            return whole[0], whole[-1] + 1
-    word = split[0]
-    raise InputError(
+    edges = (tokens[touched[0]], tokens[touched[-1]])
+    word = next(t for t in edges if t.start < start or t.end > end)
+    return InputError(
         f"span {start}..{end} {text[start:end]!r} ({label}) splits the word "
         f"{word.text!r} at {word.start}..{word.end}; expected span boundaries "
         "on word boundaries"

@@ -28,7 +28,7 @@ from llmner.data.registry import BUNDLED, get_dataset
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 
-__all__ = ["SPLITS", "labels_for", "load_sentences", "load_splits"]
+__all__ = ["SPLITS", "is_dataset_name", "labels_for", "load_sentences", "load_splits"]
 
 SPLITS = ("train", "validation", "test")
 _ALIASES = {"dev": "validation", "valid": "validation", "val": "validation"}
@@ -41,7 +41,9 @@ def _types(labels: LabelSet | Iterable[str] | None) -> list[str] | None:
     return list(labels.types) if isinstance(labels, LabelSet) else list(labels)
 
 
-def _is_dataset_name(source: str | Path) -> bool:
+def is_dataset_name(source: str | Path) -> bool:
+    """Whether ``source`` names a dataset with splits (a bundled name or a folder) rather
+    than one file."""
     return str(source) in BUNDLED or Path(source).is_dir()
 
 
@@ -74,7 +76,7 @@ def load_sentences(
         return from_hf_dataset(source, strict=strict)
     if isinstance(source, str) and source.startswith("hf:"):
         return load_hf(source[3:], split or "train", strict=strict)
-    if _is_dataset_name(source):
+    if is_dataset_name(source):
         spec = get_dataset(str(source))
         if split is None:
             raise InputError(f"{source} is a dataset; name a split, one of {list(SPLITS)}")
@@ -119,7 +121,7 @@ def load_splits(
         }
     out = {}
     for split in splits:
-        if _is_dataset_name(source) and not get_dataset(str(source)).split_path(split).exists():
+        if is_dataset_name(source) and not get_dataset(str(source)).split_path(split).exists():
             if split == "train":
                 raise InputError(f"{source} has no training split (train.txt)")
             continue

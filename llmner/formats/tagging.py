@@ -26,8 +26,9 @@ import torch
 from llmner.data.batching import pack_by_tokens
 from llmner.data.types import LabelSet, Sentence
 from llmner.formats.base import Prediction, TaskFormat
+from llmner.formats.windows import windows
 
-__all__ = ["TaggingFormat", "align_labels", "viterbi_bio", "word_ids_from_offsets", "windows"]
+__all__ = ["TaggingFormat", "align_labels", "viterbi_bio", "word_ids_from_offsets"]
 
 
 def word_ids_from_offsets(
@@ -118,31 +119,6 @@ def viterbi_bio(logprobs: np.ndarray, labels: list[str]) -> list[str]:
     for b in reversed(back):
         best.append(int(b[best[-1]]))
     return [labels[i] for i in reversed(best)]
-
-
-def windows(lengths: list[int], budget: int, stride_fraction: float = 0.5) -> list[tuple[int, int]]:
-    """Overlapping word windows whose sub-token lengths fit ``budget``.
-
-    Example:
-        >>> windows([1, 1, 1], budget=10)
-        [(0, 3)]
-        >>> windows([2, 2, 2, 2, 2], budget=5)
-        [(0, 2), (1, 3), (2, 4), (3, 5)]
-    """
-    n = len(lengths)
-    if sum(lengths) <= budget:
-        return [(0, n)]
-    out, start = [], 0
-    while True:
-        end, used = start, 0
-        while end < n and used + lengths[end] <= budget:
-            used += lengths[end]
-            end += 1
-        end = max(end, start + 1)  # one word longer than the budget still gets a window
-        out.append((start, end))
-        if end >= n:
-            return out
-        start = max(start + 1, start + int((end - start) * stride_fraction))
 
 
 class TaggingFormat(TaskFormat):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from llmner.io import atomic_dir
+
 __all__ = [
     "LLAMA_SHAPES",
     "llama_config",
@@ -144,11 +146,10 @@ def save_random_model(
     torch.manual_seed(seed)
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(llama_config(shape), dtype=dtype)
-    tmp = folder.with_name(folder.name + ".tmp")
-    model.save_pretrained(tmp)
-    make_tokenizer().save_pretrained(tmp)
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(tmp)
+        make_tokenizer().save_pretrained(tmp)
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
-    tmp.rename(folder)
     return folder

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from llmner.errors import InputError
+from llmner.io import atomic_dir
 
 __all__ = ["MODELS", "ModelEntry", "cache_dir", "get_model", "resolve_model"]
 
@@ -143,16 +142,7 @@ def _convert_gguf(entry: ModelEntry, folder: Path, target: Path) -> None:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=target.parent))
-    try:
+    # keep_existing: another process may have converted it meanwhile
+    with atomic_dir(target, keep_existing=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if target.exists():  # another process converted it meanwhile
-            shutil.rmtree(tmp)
-        else:
-            tmp.chmod(0o755)
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

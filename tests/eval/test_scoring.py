@@ -1,7 +1,6 @@
 import pytest
 
 from llmner.eval.scoring import score
-from llmner.eval.table import side_by_side
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "B-PER"]]
 
@@ -39,13 +38,3 @@ def test_misaligned_inputs_are_refused():
         score([["O", "O"]], [["O"]])
     with pytest.raises(ValueError, match="1 gold sentences but 2 predicted"):
         score([["O"]], [["O"], ["O"]])
-
-
-def test_side_by_side_lists_every_type_of_every_run():
-    a = score(GOLD, GOLD) | {"train_seconds": 3.0}
-    b = score([["B-X"]], [["B-X"]]) | {"train_seconds": 9.0}
-    table = side_by_side({"a": a, "b": b})
-    lines = table.splitlines()
-    assert lines[0].startswith("| type") and "a F1" in lines[0] and "b F1" in lines[0]
-    assert any(line.startswith("| X ") and "–" in line for line in lines)
-    assert lines[-1].startswith("| train s") and "9" in lines[-1]

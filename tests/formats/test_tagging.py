@@ -3,13 +3,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from llmner.data.types import LabelSet, Sentence
-from llmner.formats.tagging import (
-    TaggingFormat,
-    align_labels,
-    viterbi_bio,
-    windows,
-    word_ids_from_offsets,
-)
+from llmner.formats.tagging import TaggingFormat, align_labels, viterbi_bio, word_ids_from_offsets
 from llmner.models.loading import load_base_model
 
 LABELS = LabelSet(["LOC", "PER"])
@@ -56,16 +50,6 @@ def test_viterbi_equals_argmax_when_argmax_is_valid():
     labels = LABELS.bio_labels
     lp = np.log(np.array([[0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6]]))
     assert viterbi_bio(lp, labels) == ["B-PER", "I-PER"]
-
-
-@pytest.mark.parametrize("n, budget", [(1, 3), (10, 4), (50, 7), (13, 100)])
-def test_windows_cover_every_word(n, budget):
-    spans = windows([2] * n, budget)
-    covered = set()
-    for s, e in spans:
-        assert e > s
-        covered.update(range(s, e))
-    assert covered == set(range(n))
 
 
 def test_encode_labels_only_first_subtokens(tokenizer):

@@ -2,7 +2,8 @@
 
 Matching ignores whitespace (the model may write ``U.S .`` as ``U.S.``) and, when no
 exact match exists, letter case. A match must respect token boundaries according to the
-alignment mode, as in spacy-llm:
+alignment mode, as in spacy-llm; the rule is :func:`llmner.data.align.snap_span`'s, the
+one the JSONL reader uses for annotated offsets:
 
 * ``strict``: the match starts at a token start and ends at a token end;
 * ``contract``: keep the tokens lying wholly inside the match;
@@ -26,12 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llmner.data.align import ALIGNMENT_MODES, snap_span
 from llmner.data.schemes import spans_to_tags
 from llmner.formats.generative.parse import Mention
 
 __all__ = ["ALIGNMENT_MODES", "AlignResult", "align_mentions", "find_spans"]
-
-ALIGNMENT_MODES = ("strict", "contract", "expand")
 
 
 @dataclass
@@ -48,13 +48,14 @@ def _fold(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-def _compact(tokens: list[str]) -> tuple[str, list[int], list[int]]:
-    starts, ends, pos = [], [], 0
+def _compact(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The tokens joined without whitespace, and each token's offsets in that string."""
+    offsets, pos = [], 0
     for tok in tokens:
-        starts.append(pos)
+        start = pos
         pos += sum(1 for c in tok if not c.isspace())
-        ends.append(pos)
-    return "".join("".join(tok.split()) for tok in tokens), starts, ends
+        offsets.append((start, pos))
+    return "".join("".join(tok.split()) for tok in tokens), offsets
 
 
 def _occurrences(haystack: str, needle: str) -> list[int]:
@@ -63,18 +64,6 @@ def _occurrences(haystack: str, needle: str) -> list[int]:
         out.append(p)
         p = haystack.find(needle, p + 1)
     return out
-
-
-def _snap(p: int, q: int, starts: list[int], ends: list[int], mode: str):
-    if mode == "strict":
-        if p in starts and q in ends:
-            return starts.index(p), ends.index(q) + 1
-        return None
-    if mode == "contract":
-        inside = [i for i, (a, b) in enumerate(zip(starts, ends)) if a >= p and b <= q]
-    else:
-        inside = [i for i, (a, b) in enumerate(zip(starts, ends)) if a < q and b > p]
-    return (inside[0], inside[-1] + 1) if inside else None
 
 
 def find_spans(tokens: list[str], text: str, mode: str = "strict") -> list[tuple[int, int, int]]:
@@ -92,14 +81,14 @@ def find_spans(tokens: list[str], text: str, mode: str = "strict") -> list[tuple
     """
     if mode not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {mode!r}; expected one of {ALIGNMENT_MODES}")
-    compact, starts, ends = _compact(tokens)
+    compact, offsets = _compact(tokens)
     needle = "".join(text.split())
     if not needle:
         return []
     for hay, ndl in ((compact, needle), (_fold(compact), _fold(needle))):
         found = []
         for p in _occurrences(hay, ndl):
-            span = _snap(p, p + len(ndl), starts, ends, mode)
+            span = snap_span(offsets, p, p + len(ndl), mode)
             if span is not None and span not in [f[:2] for f in found]:
                 found.append((*span, p))
         if found:

@@ -49,7 +49,9 @@ class PromptBuilder:
             self.end_ids.append(tokenizer.eos_token_id)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else marker
 
-    def _ids(self, text: str, special: bool = False) -> list[int]:
+    def text_ids(self, text: str, special: bool = False) -> list[int]:
+        """Ids of ``text`` as the tokenizer splits it; ``special`` adds its special tokens
+        (e.g. a bos token)."""
         return self.tokenizer(text, add_special_tokens=special)["input_ids"]
 
     def _chat(self, user: str, answer: str | None) -> str:
@@ -65,17 +67,17 @@ class PromptBuilder:
         prompt, full = self._chat("Probe.", None), self._chat("Probe.", probe)
         if not full.startswith(prompt + probe):
             raise InputError("the chat template does not write the answer right after the prompt")
-        return self._ids(full[len(prompt) + len(probe) :])[0]
+        return self.text_ids(full[len(prompt) + len(probe) :])[0]
 
     def prompt_ids(self, user: str) -> list[int]:
         """Ids of the prompt for the user message ``user``, ready to generate from."""
         if self.chat:
-            return self._ids(self._chat(user, None))
-        return self._ids(user + PLAIN_SUFFIX, special=True)
+            return self.text_ids(self._chat(user, None))
+        return self.text_ids(user + PLAIN_SUFFIX, special=True)
 
     def answer_ids(self, answer: str) -> list[int]:
         """Ids of ``answer`` followed by the end marker."""
-        return self._ids(answer) + [self.end_marker]
+        return self.text_ids(answer) + [self.end_marker]
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)

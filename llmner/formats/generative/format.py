@@ -20,6 +20,7 @@ from llmner.formats.generative.decoding import VocabTrie, generate
 from llmner.formats.generative.encode import CompletionCollator, PromptBuilder, encode_example
 from llmner.formats.generative.parse import parse_answer
 from llmner.formats.generative.templates import choose_examples, load_template
+from llmner.formats.windows import windows
 
 __all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "mention_confidences", "rates"]
 
@@ -157,8 +158,6 @@ class GenerativeFormat(TaskFormat):
         return self.template.render(sentence.text, self.labels, self.examples, self.describe_labels)
 
     def _pieces(self, sentence: Sentence, overlap: bool) -> list[tuple[int, int]]:
-        from llmner.formats.tagging import windows
-
         return windows([1] * len(sentence), self.window_words, 0.5 if overlap else 1.0)
 
     def encode(self, sentences: list[Sentence]) -> Dataset:
@@ -197,7 +196,7 @@ class GenerativeFormat(TaskFormat):
             if automaton is None:
                 automaton = build_automaton(sentence, self.answer_format, self.labels.types)
             return automaton.max_bytes() + 1
-        return 2 * len(self.builder._ids(sentence.text)) + 8 * len(sentence) + 8
+        return 2 * len(self.builder.text_ids(sentence.text)) + 8 * len(sentence) + 8
 
     def generate_texts(
         self, model, sentences: list[Sentence], batch_size: int = 32, token_scores=None

@@ -1,4 +1,5 @@
-"""Timing batched generation against a naive one-sentence-at-a-time loop."""
+"""Timing a generative format's batched generation against a naive one-sentence-at-a-time
+loop, on real sentences (``recipes/bench_generation.py``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """llmner: fine-tune decoder LLMs for named entity recognition."""
 
+import logging
 import os
 
 __version__ = "0.1.0"
@@ -9,6 +10,15 @@ __version__ = "0.1.0"
 # resident memory by about 28 MB a step. 64 entries hold a step's shapes at the same speed
 # (measured: recipes/results/train-cost/README.md). A value the user set is kept.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+
+# On CPUs with AVX512-BF16, importing bitsandbytes (which ``import peft`` does) tries to
+# fetch an optional 4-bit matmul kernel from the Hugging Face hub through the ``kernels``
+# package and logs a warning when it cannot. bitsandbytes then uses its own CPU kernel, and
+# llmner scores 4-bit models on the CPU with dequantized weights anyway: nothing to act on.
+_NO_HUB_KERNEL = "Failed to load CPU gemm_4bit_forward from kernels-community"
+logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(
+    lambda record: not record.getMessage().startswith(_NO_HUB_KERNEL)
+)
 
 __all__ = ["load"]
 

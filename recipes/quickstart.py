@@ -1,7 +1,8 @@
 """The quick start: a 4-bit decoder with LoRA and an encoder baseline on the same data,
 scored side by side.
 
-    accelerate launch recipes/quickstart.py [--output_dir runs/quickstart]
+    accelerate launch --config_file recipes/accelerate/one_process.yaml recipes/quickstart.py \
+        [--output_dir runs/quickstart]
 
 Runs ``recipes/configs/quickstart/decoder.yaml`` and ``encoder.yaml`` (bundled BC5CDR,
 documented subsets), writes both run directories and ``summary.md``, and prints the table.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +29,16 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# peft's PeftModel reads ``model.is_gradient_checkpointing``, which transformers 5 deprecated
+# in favour of ``is_activation_checkpointing``; every ``get_peft_model`` and
+# ``PeftModel.from_pretrained`` on a model built here warns, and only peft can change it.
+warnings.filterwarnings(
+    "ignore",
+    message=r"`is_gradient_checkpointing` is deprecated",
+    category=FutureWarning,
+    module=r"transformers\.modeling_utils",
+)
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -189,30 +200,37 @@ def load_base_model(
     return model
 
 
+def _drop_load_report(record: logging.LogRecord) -> bool:
+    return "LOAD REPORT" not in record.getMessage()
+
+
 @contextlib.contextmanager
 def _quiet_load_report():
-    """transformers logs a table of every new or unused weight at each load; llmner says
-    what matters in one line instead (:func:`_report_loading`)."""
-    from transformers.utils import logging as hf_logging
+    """transformers logs a table of every new or unused weight at each load (the new head
+    listed as MISSING); llmner says what matters in one line instead (:func:`_report_loading`).
 
-    log = hf_logging.get_logger("transformers.modeling_utils")
-    level = log.level
-    log.setLevel(hf_logging.ERROR)
+    A filter drops that one record. Raising the logger's level instead would make
+    transformers check the model's tensor-parallel plan and warn that norms and the head
+    "were not sharded" (it runs that check when the level is WARNING or above), which
+    means nothing in a run without tensor parallelism.
+    """
+    log = logging.getLogger("transformers.modeling_utils")
+    log.addFilter(_drop_load_report)
     try:
         yield
     finally:
-        log.setLevel(level)
+        log.removeFilter(_drop_load_report)
 
 
 def _report_loading(name: str, info: dict, task: str, num_layers: int | None) -> None:
     """One line per surprise: weights missing beyond the new head, or unused beyond the
-    dropped layers and the LM head a tagging model does not need."""
+    dropped layers and what a tagging model does not need (the LM head, BERT's pooler)."""
     heads = tuple(f"{h}." for h in _HEADS)
     missing = [k for k in info.get("missing_keys", ()) if not k.startswith(heads)]
     unexpected = [
         k
         for k in info.get("unexpected_keys", ())
-        if not k.startswith("lm_head.") and not (num_layers and ".layers." in k)
+        if not k.startswith(("lm_head.", "pooler.")) and not (num_layers and ".layers." in k)
     ]
     if task == "token-classification":
         logger.info("%s: the token-classification head is new and is trained", name)

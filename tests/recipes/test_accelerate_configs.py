@@ -8,6 +8,7 @@ from accelerate.utils import DistributedType
 
 FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "accelerate"
 EXPECTED = {
+    "one_process.yaml": DistributedType.NO,  # the quick start: GPU if any, else CPU
     "cpu_2proc.yaml": DistributedType.MULTI_GPU,  # gloo on a CPU-only machine
     "single_gpu.yaml": DistributedType.NO,
     "multi_gpu.yaml": DistributedType.MULTI_GPU,

@@ -1,9 +1,11 @@
 """The model card (``README.md``) of an exported adapter.
 
 The card starts with the YAML metadata the Hugging Face hub reads (``base_model``,
-``library_name: peft``, ``tags``, ``datasets``, ``metrics``), then describes the label
-set, the prompt (generative runs: name, version and SHA-256), the training config, the
-test scores and how to load the adapter.
+``library_name: peft``, ``tags``, ``datasets``, ``metrics``), then says where the base
+weights came from (for llmner's named models, from the model registry: SmolLM2 is a Q4_1
+GGUF, not the hub's original weights), and describes the label set, the prompt
+(generative runs: name, version and SHA-256), the training config, the test scores and how
+to load the adapter.
 
 Example:
     >>> card = model_card({"model_name_or_path": "smollm2-135m", "format": "tagging",
@@ -22,7 +24,7 @@ import yaml
 
 from llmner.adapters.source import describe_base
 
-__all__ = ["TRAINING_KEYS", "metadata", "model_card"]
+__all__ = ["TRAINING_KEYS", "base_weights", "metadata", "model_card"]
 
 TRAINING_KEYS = (
     "format", "quantization", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
@@ -39,6 +41,20 @@ METRIC_KEYS = (
 def _datasets(meta: dict) -> list[str]:
     files = [meta.get(k) for k in ("train_file",) if meta.get(k)]
     return [Path(f).name for f in files] if files else [str(meta.get("dataset", ""))]
+
+
+def _entry(meta: dict):
+    from llmner.models.registry import MODELS
+
+    return MODELS.get(str(meta.get("model_name_or_path", "")))
+
+
+def base_weights(meta: dict) -> str | None:
+    """Where a named base model's weights came from and what training did to them (the
+    registry's :meth:`~llmner.models.registry.ModelEntry.weights_note`); ``None`` for a
+    hub id or folder, which llmner loads as it is."""
+    entry = _entry(meta)
+    return entry.weights_note(meta.get("quantization")) if entry else None
 
 
 def metadata(meta: dict, metrics: dict) -> dict:
@@ -95,6 +111,14 @@ def model_card(
         f"A LoRA adapter trained with llmner on `{', '.join(_datasets(meta))}` "
         f"(base model `{describe_base(meta)}`, quantization `{meta.get('quantization')}`)."
     ]
+    entry = _entry(meta)
+    if entry:
+        lines += ["", f"Base weights (`{entry.name}`): {base_weights(meta)}."]
+        if entry.from_gguf:
+            lines += [
+                "`llmner.load` rebuilds this base from the same package; on the hub's "
+                "original weights the base differs from the one trained and scored here."
+            ]
     lines += ["", "## Labels", ""]
     lines += _table(
         [(t, descriptions.get(t, "")) for t in labels.get("types", [])], ("type", "description")

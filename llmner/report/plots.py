@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from llmner.report.runs import Run  # noqa: E402
+from llmner.report.tables import train_rates  # noqa: E402
 
 __all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]
 
@@ -128,19 +129,20 @@ def plot_f1_vs_time(runs: list[Run], path: str | Path) -> Path | None:
 
 
 def plot_throughput(runs: list[Run], path: str | Path) -> Path | None:
-    """Two bar panels: training tokens per second and evaluation sentences per second."""
+    """Two bar panels: training sub-tokens per second (runs that count words, such as
+    spaCy, show ``–``) and evaluation sentences per second."""
     panels = [
-        ("train_tokens_per_second", "training tokens / s"),
-        ("eval_sentences_per_second", "evaluation sentences / s"),
+        (lambda m: train_rates(m)[0], "training sub-tokens / s"),
+        (lambda m: m.get("eval_sentences_per_second"), "evaluation sentences / s"),
     ]
-    if not any(_num(r.metrics.get(k)) for r in runs for k, _ in panels):
+    if not any(_num(get(r.metrics)) for r in runs for get, _ in panels):
         return None
     names = [r.name for r in runs]
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.1 * len(runs) + 4), 3.8))
         try:
-            for ax, (key, label) in zip(axes, panels):
-                values = [_num(r.metrics.get(key)) for r in runs]
+            for ax, (get, label) in zip(axes, panels):
+                values = [_num(get(r.metrics)) for r in runs]
                 y = np.arange(len(runs))
                 ax.barh(y, [v or 0 for v in values], color=[_color(i) for i in range(len(runs))])
                 for yi, v in zip(y, values):

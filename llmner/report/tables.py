@@ -28,6 +28,7 @@ __all__ = [
     "prompt_label",
     "score_check",
     "summary_rows",
+    "train_rates",
 ]
 
 MISSING = "–"
@@ -37,6 +38,7 @@ SUMMARY_HEADERS = [
     "F1 (strict)", "F1 (default)", "precision", "recall", "parse fail", "halluc.",
     "train time", "train tok/s", "eval sent/s", "peak RSS",
 ]  # fmt: skip
+WORDS_HEADER = "train words/s"
 
 
 def fmt(value, kind: str = "text") -> str:
@@ -86,10 +88,34 @@ def prompt_label(run: Run) -> str:
     return str(config_prompt) if config_prompt and run.get("format") == "generative" else MISSING
 
 
+def train_rates(metrics: dict) -> tuple[float | None, float | None]:
+    """Training speed as ``(sub-tokens/s, words/s)``.
+
+    llmner runs count the model's sub-tokens (``train_tokens_per_second``); spaCy counts
+    words (``train_words_per_second``). spaCy runs written before the two were told
+    apart put words under ``train_tokens_per_second``: a run that names its spaCy
+    version and records no words figure is read as words.
+
+    Example:
+        >>> train_rates({"train_tokens_per_second": 210.0})
+        (210.0, None)
+        >>> train_rates({"train_tokens_per_second": 4508.0, "spacy_version": "3.8.18"})
+        (None, 4508.0)
+    """
+    tokens = metrics.get("train_tokens_per_second")
+    words = metrics.get("train_words_per_second")
+    if words is None and metrics.get("spacy_version"):
+        return None, tokens
+    return tokens, words
+
+
 def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
-    """The headline table: one row per run."""
+    """The headline table: one row per run. ``train tok/s`` counts sub-tokens; a
+    ``train words/s`` column follows when a run counts words (spaCy)."""
+    rates = [train_rates(r.metrics) for r in runs]
+    words = any(w is not None for _, w in rates)
     rows = []
-    for r in runs:
+    for r, (tokens_per_s, words_per_s) in zip(runs, rates):
         m = r.metrics
         generative = r.get("format") == "generative"
         rows.append([
@@ -100,11 +126,14 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
             fmt(m.get("recall"), "score"),
             fmt(m.get("parse_failure_rate"), "rate") if generative else MISSING,
             fmt(m.get("hallucination_rate"), "rate") if generative else MISSING,
-            fmt(m.get("train_seconds"), "seconds"),
-            fmt(m.get("train_tokens_per_second"), "float"),
+            fmt(m.get("train_seconds"), "seconds"), fmt(tokens_per_s, "float"),
+            *([fmt(words_per_s, "float")] if words else []),
             fmt(m.get("eval_sentences_per_second"), "float"), fmt(m.get("peak_rss_mb"), "mb"),
         ])  # fmt: skip
-    return list(SUMMARY_HEADERS), rows
+    headers = list(SUMMARY_HEADERS)
+    if words:
+        headers.insert(headers.index("train tok/s") + 1, WORDS_HEADER)
+    return headers, rows
 
 
 def per_type_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:

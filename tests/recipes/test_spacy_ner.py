@@ -72,6 +72,16 @@ def test_run_directory_is_complete_and_compares(recipe, tmp_path):
     assert metrics["trainable_parameters"] > 0 and metrics["train_seconds"] > 0
     for key in ("f1", "precision", "recall", "f1_default", "per_type", "peak_rss_mb"):
         assert key in metrics
+    # spaCy counts words, never sub-tokens: the two speeds live under different names
+    assert "train_tokens_per_second" not in metrics
+    assert metrics["train_words_per_second"] == pytest.approx(
+        metrics["train_words"] / metrics["train_seconds"]
+    )
+    words = sum(len(s) for s in read_conll(TINY)[:8])
+    assert metrics["train_epochs"] == pytest.approx(metrics["train_words"] / words)
+    assert metrics["train_epochs"] > 1  # 12 updates over 8 sentences: several passes
+    assert metrics["train_steps"] >= 12  # spaCy's max_steps (it counts from 0)
+    assert metrics["num_dev_sentences"] == len(read_conll(TINY))
 
     run = load_run(out)
     gold = read_conll(TINY)
@@ -81,4 +91,12 @@ def test_run_directory_is_complete_and_compares(recipe, tmp_path):
     report = tmp_path / "report"
     assert llmner_main(["compare", str(out), str(out), "--output", str(report),
                         "--bootstrap", "20"]) == 0  # fmt: skip
-    assert "spacy-blank-en-cnn" in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert "spacy-blank-en-cnn" in text
+    header = next(line for line in text.splitlines() if line.startswith("| run |"))
+    assert "| train tok/s | train words/s |" in header
+    row = next(line for line in text.splitlines() if "| spacy-blank-en-cnn |" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert cells[columns.index("train tok/s")] == "–"
+    assert cells[columns.index("train words/s")] != "–"

@@ -50,6 +50,23 @@ def test_summary_shows_dash_for_missing_and_tagging_rates(make_run):
     assert all(len(r) == len(headers) for r in rows)
 
 
+def test_words_and_sub_tokens_stay_in_their_own_columns(make_run):
+    """spaCy counts words, llmner sub-tokens: never one column for both."""
+    gold = synthetic_gold(4)
+    llm = make_run("llm", gold, gold)
+    headers, _ = summary_rows(load_runs([llm]))
+    assert "train words/s" not in headers  # no run counts words: no column for them
+    spacy = make_run("spacy", gold, gold, train_tokens_per_second=None,
+                     train_words_per_second=4000.0, spacy_version="3.8")  # fmt: skip
+    old = make_run("old-spacy", gold, gold, train_tokens_per_second=4500.0, spacy_version="3.8")
+    headers, rows = summary_rows(load_runs([llm, spacy, old]))
+    col = {h: i for i, h in enumerate(headers)}
+    assert col["train words/s"] == col["train tok/s"] + 1
+    assert [r[col["train tok/s"]] for r in rows] == ["300.0", MISSING, MISSING]
+    assert [r[col["train words/s"]] for r in rows] == [MISSING, "4,000.0", "4,500.0"]
+    assert all(len(r) == len(headers) for r in rows)
+
+
 def test_per_type_rows(make_run):
     gold = [["B-PER", "O", "B-LOC"]]
     a = make_run("a", gold, gold)

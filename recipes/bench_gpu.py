@@ -7,7 +7,8 @@ Random-initialised Llama-3.2-1B / Llama-3.1-8B shapes are saved as bf16 safetens
 loaded through ``load_base_model``; each (size, quantization, formulation) trains LoRA
 adapters with ``NERTrainer`` on synthetic batches of exactly ``--seq-lens`` tokens, and the
 generative formulation also times batched greedy generation. Prints Markdown tables and
-writes every figure to ``--out`` (rewritten after each case).
+writes every figure to ``--out`` (rewritten after each case); ``recipes/results_tables.py``
+builds a results page's tables from that file.
 """
 
 from __future__ import annotations

@@ -284,7 +284,8 @@ def run_bench(
     env["_start"] = time.perf_counter()
     results = {"environment": {k: v for k, v in env.items() if k != "_start"}, "cases": []}
     work = _workdir(plan)
-    results["environment"]["workdir"] = str(work)
+    # a temporary folder's name says nothing about the run, only about the machine
+    results["environment"]["workdir"] = plan.workdir or "(a temporary folder)"
     dtype = getattr(torch, plan.checkpoint_dtype)
 
     def save(case: dict, status: str, reason: str | None = None) -> None:

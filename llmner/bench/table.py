@@ -1,8 +1,9 @@
-"""The benchmark's results as Markdown tables: training cases, then generation."""
+"""Benchmark results as Markdown tables: training cases, generation cases, and batched
+against naive generation (``recipes/bench_generation.py``)."""
 
 from __future__ import annotations
 
-__all__ = ["format_tables"]
+__all__ = ["format_tables", "generation_table"]
 
 
 def _num(value, digits: int = 0, scale: float = 1.0) -> str:
@@ -12,18 +13,19 @@ def _num(value, digits: int = 0, scale: float = 1.0) -> str:
 
 
 def format_tables(results: dict) -> str:
-    """Two Markdown tables (training, generation) from :func:`run_bench`'s results.
+    """Markdown tables (training, generation) from :func:`run_bench`'s results; a table
+    with no case is left out.
 
     Example:
         >>> r = {"cases": [{"size": "1b", "quantization": "4bit", "formulation": "tagging",
         ...      "seq_len": 128, "batch": 32, "status": "skipped"}]}
         >>> format_tables(r).splitlines()[2]
-        '| 1b | 4bit | tagging | 128 | 32 | - | - | - | - | - | - | skipped |'
+        '| 1b | 4bit | tagging | 128 | 32 | - | - | - | - | - | - | - | skipped |'
     """
     train = [
-        "| size | quant | format | seq | batch | tokens/s | s/step | peak GiB | TFLOP/s (4N) "
-        "| MFU 4N | MFU +attn | status |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| size | quant | format | seq | batch | tokens/s | s/step | peak GiB | weights GiB "
+        "| TFLOP/s (4N) | MFU 4N | MFU +attn | status |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     gen = [
         "| size | quant | prompts x len | new tokens | sentences/s | new tokens/s | peak GiB "
@@ -44,16 +46,62 @@ def format_tables(results: dict) -> str:
         elif c.get("kind") == "load":
             train.append(
                 f"| {c['size']} | {c['quantization']} | {c['formulation']} | - | - "
-                f"| - | - | - | - | - | - | load: {status} |"
+                f"| - | - | - | - | - | - | - | load: {status} |"
             )
         else:
             train.append(
                 f"| {c['size']} | {c['quantization']} | {c['formulation']} | {c['seq_len']} | "
                 f"{c.get('batch', '-')} | {_num(c.get('tokens_per_s'))} | "
                 f"{_num(c.get('seconds_per_step'), 3)} | {_num(c.get('peak_allocated_gib'), 1)}"
+                f" | {_num(c.get('model_memory_gib'), 1)}"
                 f" | {_num(c.get('model_tflops'), 0)} | {_num(c.get('mfu_model'), 1, 100)}"
                 f"{'%' if c.get('mfu_model') else ''} | "
                 f"{_num(c.get('mfu_with_attention'), 1, 100)}"
                 f"{'%' if c.get('mfu_with_attention') else ''} | {status} |"
             )
-    return "\n".join(train) + "\n\n" + "\n".join(gen) + "\n"
+    tables = [t for t in (train, gen) if len(t) > 2]
+    return "\n\n".join("\n".join(t) for t in tables) + "\n"
+
+
+def _prefix(result: dict, default: bool | None) -> str | None:
+    reuse = result.get("reuse_prefix", default)
+    if reuse is None:
+        return None
+    return "computed once" if reuse else "recomputed for every row"
+
+
+def generation_table(result: dict) -> str:
+    """Batched against naive generation, from ``recipes/bench_generation.py``'s JSON: one
+    row for the naive loop and one per batch size, then the same without the shared-prefix
+    cache when it was timed too. The prefix column appears only where the file says
+    whether the cache was on.
+
+    Example:
+        >>> r = {"sentences": 4, "naive_sentences_per_s": 0.5, "reuse_prefix": True,
+        ...      "batched": [{"batch_size": 4, "sentences_per_s": 2.0, "speedup": 4.0,
+        ...                   "answers_differing": 0}]}
+        >>> print(generation_table(r))
+        | path | shared prompt prefix | sentences/s | speed-up over naive | answers differing from naive |
+        |---|---|---:|---:|---:|
+        | naive, one sentence per `generate` | computed once | 0.50 | 1.0x | - |
+        | batched, 4 per batch | computed once | 2.00 | 4.0x | 0 of 4 |
+    """  # noqa: E501
+    blocks = [(result, _prefix(result, True if "without_prefix_reuse" in result else None))]
+    if "without_prefix_reuse" in result:
+        blocks.append((result["without_prefix_reuse"], _prefix({}, False)))
+    known = all(prefix is not None for _, prefix in blocks)
+    head = ["path", *(["shared prompt prefix"] if known else []), "sentences/s"]
+    head += ["speed-up over naive", "answers differing from naive"]
+    lines = [f"| {' | '.join(head)} |", "|---|" + ("---|" if known else "") + "---:|---:|---:|"]
+    n = result.get("sentences")
+    for block, prefix in blocks:
+        cells = [["naive, one sentence per `generate`", block["naive_sentences_per_s"], 1.0, None]]
+        for b in block["batched"]:
+            cells.append(
+                [f"batched, {b['batch_size']} per batch", b["sentences_per_s"], b["speedup"],
+                 f"{b['answers_differing']} of {n}" if n else str(b["answers_differing"])]
+            )  # fmt: skip
+        for path, speed, speedup, differing in cells:
+            row = [path, *([prefix] if known else []), f"{speed:.2f}", f"{speedup:.1f}x"]
+            lines.append(f"| {' | '.join([*row, differing or '-'])} |")
+    return "\n".join(lines)

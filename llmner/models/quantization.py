@@ -2,12 +2,11 @@
 
 bitsandbytes' 4-bit layers compute from packed 4-bit weights on every forward pass; on a
 CPU without bitsandbytes' AVX512-BF16 kernel that is much slower than plain fp32 (with it,
-the two are close: 27 against 30 sentences/s for SmolLM2-135M on CoNLL-2003, 2 cores).
-:func:`dequantize_for_inference`
-does that dequantization once: every 4-bit (or 8-bit) linear layer becomes an fp32
-``nn.Linear`` holding exactly the values the quantized layer computes with, and each LoRA
-update is merged into it. Predictions are those of the quantized model; only the
-arithmetic (fp32 instead of the 4-bit compute dtype) differs.
+the gap is smaller). :func:`dequantize_for_inference` does that dequantization once: every
+4-bit (or 8-bit) linear layer becomes an fp32 ``nn.Linear`` holding exactly the values the
+quantized layer computes with, and each LoRA update is merged into it. Predictions are
+those of the quantized model; only the arithmetic (fp32 instead of the 4-bit compute
+dtype) differs.
 """
 
 from __future__ import annotations
@@ -15,7 +14,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["dequantize_for_inference", "is_quantized", "restore_cpu_4bit_layout"]
+__all__ = [
+    "dequantize_for_inference",
+    "describe_numerics",
+    "is_quantized",
+    "restore_cpu_4bit_layout",
+]
 
 
 def _bnb_classes() -> tuple:
@@ -30,6 +34,41 @@ def is_quantized(model) -> bool:
     """Whether ``model`` holds bitsandbytes layers."""
     classes = _bnb_classes()
     return bool(classes) and any(isinstance(m, classes) for m in model.modules())
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def describe_numerics(model) -> dict:
+    """What a loaded model computes with, for the records of a benchmark.
+
+    ``weights``: the storage of the linear layers (``nf4``, ``fp4`` or ``int8`` for
+    bitsandbytes layers, else a dtype); ``dtype``: the dtype holding most floating-point
+    weights (for a quantized model: its unquantized parts and adapters);
+    ``compute_dtype``: for a 4-bit model, the dtype its layers compute in. A 4-bit model
+    that went through :func:`dequantize_for_inference` reports plain ``float32``.
+
+    Example:
+        >>> describe_numerics(nn.Linear(2, 2))
+        {'weights': 'float32', 'dtype': 'float32'}
+    """
+    sizes: dict[torch.dtype, int] = {}
+    for p in model.parameters():
+        if p.is_floating_point():
+            sizes[p.dtype] = sizes.get(p.dtype, 0) + p.numel()
+    dtype = _dtype_name(max(sizes, key=sizes.get)) if sizes else None
+    classes = _bnb_classes()
+    layer = next((m for m in model.modules() if classes and isinstance(m, classes)), None)
+    if layer is None:
+        return {"weights": dtype, "dtype": dtype}
+    if isinstance(layer, classes[0]):
+        return {
+            "weights": getattr(layer.weight, "quant_type", "4bit"),
+            "dtype": dtype,
+            "compute_dtype": _dtype_name(layer.compute_dtype) if layer.compute_dtype else None,
+        }
+    return {"weights": "int8", "dtype": dtype}
 
 
 def _dequantized_weight(layer) -> torch.Tensor:

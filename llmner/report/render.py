@@ -22,7 +22,15 @@ import jinja2
 from llmner.report.errors import CATEGORIES, ErrorExample
 from llmner.report.tables import Comparison
 
-__all__ = ["ReportData", "RunErrors", "highlight_html", "highlight_md", "to_html", "to_markdown"]
+__all__ = [
+    "ReportData",
+    "RunErrors",
+    "highlight_html",
+    "highlight_md",
+    "markdown_table",
+    "to_html",
+    "to_markdown",
+]
 
 Table = tuple[list[str], list[list[str]]]
 _NUMERIC = re.compile(r"^((≤ )?[-+]?[\d.,]+(%| MB|s)?|–|\d+h\d+m|\d+m\d+s|\[.*\])$")
@@ -107,7 +115,9 @@ def highlight_html(tokens: list[str], spans, focus=None, side: str = "gold") -> 
     return _highlight(tokens, spans, focus, html.escape, wrap)
 
 
-def _md_table(table: Table) -> list[str]:
+def markdown_table(table: Table) -> list[str]:
+    """The lines of a markdown table; columns whose cells are all numbers (or ``–``)
+    are right-aligned."""
     headers, rows = table
     cell = lambda v: str(v).replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
@@ -143,8 +153,8 @@ def to_markdown(data: ReportData) -> str:
     out += ["Scores: strict = seqeval `mode=\"strict\", scheme=IOB2`; default = seqeval's "
             "conlleval-compatible mode.", ""]  # fmt: skip
     out += [f"> **Note:** {n}" for n in data.notes] + ([""] if data.notes else [])
-    out += ["## Runs", "", *_md_table(data.summary), "", "## F1 per entity type", ""]
-    out += [*_md_table(data.per_type), ""]
+    out += ["## Runs", "", *markdown_table(data.summary), "", "## F1 per entity type", ""]
+    out += [*markdown_table(data.per_type), ""]
     for title, file in data.plots:
         out += [f"![{title}]({file})", ""]
     out += ["## Significance: paired bootstrap over sentences", ""]
@@ -154,12 +164,12 @@ def to_markdown(data: ReportData) -> str:
         "",
     ]
     if data.comparisons:
-        out += [*_md_table(_comparison_table(data.comparisons)), ""]
+        out += [*markdown_table(_comparison_table(data.comparisons)), ""]
     else:
         out += ["Only one run: nothing to compare.", ""]
     out += ["## Error analysis (SemEval-2013 categories)", ""]
     for run in data.errors:
-        out += [f"### {run.name}", "", *_md_table(run.table), ""]
+        out += [f"### {run.name}", "", *markdown_table(run.table), ""]
         for cat in CATEGORIES:
             examples = run.examples.get(cat) or []
             if not examples:

@@ -7,6 +7,7 @@ from llmner.data.types import LabelSet
 from llmner.models.loading import LoraOptions, get_peft_config, load_base_model
 from llmner.models.quantization import (
     dequantize_for_inference,
+    describe_numerics,
     is_quantized,
     restore_cpu_4bit_layout,
 )
@@ -49,6 +50,16 @@ def test_dequantized_model_matches_the_4bit_model(quantized_lora):
     # 4-bit layers compute in bfloat16; the dequantized ones in float32.
     assert torch.allclose(before, after, atol=3e-2), (before - after).abs().max()
     assert torch.equal(before.argmax(-1), after.argmax(-1))
+
+
+def test_numerics_name_nf4_and_its_compute_dtype_then_float32_once_dequantized(quantized_lora):
+    assert describe_numerics(quantized_lora) == {
+        "weights": "nf4",
+        "dtype": "float32",  # the unquantized parts on the CPU, and the adapters
+        "compute_dtype": "bfloat16",
+    }
+    dequantize_for_inference(quantized_lora)
+    assert describe_numerics(quantized_lora) == {"weights": "float32", "dtype": "float32"}
 
 
 def test_training_after_an_eval_pass_restores_the_trainable_layout(quantized_lora):

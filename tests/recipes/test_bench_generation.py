@@ -41,3 +41,21 @@ def test_random_init_model_times_naive_and_every_batch_size(recipe, tiny_llama_d
     plain = result["without_prefix_reuse"]
     assert [b["batch_size"] for b in plain["batched"]] == [2, 6]
     assert plain["naive_sentences_per_s"] > 0
+    assert result["reuse_prefix"] is True and plain["reuse_prefix"] is False
+
+
+def test_the_record_says_what_the_model_computed_with(recipe, tiny_llama_dir):
+    """The file names the numerics of the model that ran, not a flag that was ignored."""
+    from llmner.bench.table import generation_table
+
+    args = recipe.make_parser().parse_args(
+        ["--model", str(tiny_llama_dir), "--random-init", "--sentences", "2", "--repeats", "1"]
+        + ["--batch-size", "2", "--max-words", "12", "--dtype", "bfloat16"]
+    )
+    result = recipe.main(args)
+    assert result["quantization"] == "none"
+    assert result["weights"] == result["dtype"] == "bfloat16"
+    table = generation_table(result).splitlines()
+    assert table[0].startswith("| path | shared prompt prefix | sentences/s |")
+    assert table[3].startswith("| batched, 2 per batch | computed once |")
+    assert table[3].endswith(" of 2 |")

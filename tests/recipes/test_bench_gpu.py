@@ -42,24 +42,21 @@ def test_tiny_bench_measures_every_case(recipe, tmp_path, capsys):
     assert [c["quantization"] for c in gen] == ["4bit", "none"]
     assert all(c["sentences_per_s"] > 0 for c in gen)
     assert results["environment"]["flops_per_token"].startswith("4 x matmul")
+    assert results["environment"]["workdir"] == str(tmp_path / "work")
     assert "| tiny | none | generative | 32 |" in capsys.readouterr().out
 
 
-def test_a_spent_budget_skips_and_records_cases(recipe, tmp_path):
+def test_a_spent_budget_skips_and_records_cases(recipe, tmp_path, monkeypatch):
+    from llmner.bench import runner
+
+    monkeypatch.setattr(runner, "_workdir", lambda plan: tmp_path / "work")
     out = tmp_path / "bench.json"
     args = recipe.make_parser().parse_args(
-        [
-            "--tiny",
-            "--out",
-            str(out),
-            "--workdir",
-            str(tmp_path / "work"),
-            "--budget-s",
-            "0",
-            "--quantizations",
-            "none",
-        ]
+        ["--tiny", "--out", str(out), "--budget-s", "0", "--quantizations", "none"]
     )
     recipe.main(args)
-    cases = json.loads(out.read_text())["cases"]
+    results = json.loads(out.read_text())
+    cases = results["cases"]
     assert len(cases) == 2 and all(c["status"] == "skipped" for c in cases)
+    # a temporary folder is not named: its path belongs to the machine, not to the run
+    assert results["environment"]["workdir"] == "(a temporary folder)"

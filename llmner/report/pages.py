@@ -1,0 +1,128 @@
+"""Results pages whose tables are built from committed run files.
+
+A page (``README.md``, ``recipes/results/...``) marks each generated table::
+
+    <!-- table: KIND ARG ... -->
+    | ... the table ... |
+    <!-- end -->
+
+and :func:`refresh` rebuilds every marked table from the files the marker names, paths
+relative to the page's folder. Kinds:
+
+* ``runs DIR ...``: the summary table of ``llmner compare`` over run directories that
+  hold ``metrics.json`` (and ``config.yaml``); no predictions needed, so no dataset text
+  has to be committed;
+* ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
+  keeping only the cases whose fields equal the given values;
+* ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
+  JSON.
+
+A test regenerates every committed page and compares, so a figure on a page cannot drift
+from its file. Other kinds (``bench``, ``profile`` on the training-cost page) are built by
+their recipes and left as they are here.
+
+Example:
+    >>> page = "a\\n<!-- table: double 2 -->\\nold\\n<!-- end -->\\nb"
+    >>> refresh(page, ".", {"double": lambda args, base: str(2 * int(args[0]))})
+    'a\\n<!-- table: double 2 -->\\n4\\n<!-- end -->\\nb'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from llmner.errors import InputError
+
+__all__ = ["RENDERERS", "refresh", "refresh_file", "render", "table_blocks"]
+
+# The marker, the table (possibly empty, never another marker) and the end mark.
+BLOCK = re.compile(r"(<!-- table: ([^\n]+?) -->)((?:\n(?:(?!<!-- )[^\n])*)*?)(\n<!-- end -->)")
+
+Renderer = Callable[[list[str], Path], str]
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("no such file; expected the run file a table is built from", str(path))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _runs(args: list[str], base: Path) -> str:
+    from llmner.report import Run
+    from llmner.report.render import markdown_table
+    from llmner.report.tables import summary_rows
+
+    names = [Path(a).name for a in args]
+    runs = []
+    for arg, name in zip(args, names):
+        folder = base / arg
+        config = {}
+        if (folder / "config.yaml").is_file():
+            config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
+        name = arg if names.count(name) > 1 else name
+        runs.append(Run(folder, name, config=config, metrics=_json(folder / "metrics.json")))
+    return "\n".join(markdown_table(summary_rows(runs)))
+
+
+def _gpu_bench(args: list[str], base: Path) -> str:
+    from llmner.bench.table import format_tables
+
+    results = _json(base / args[0])
+    keep = dict(a.split("=", 1) for a in args[1:])
+    cases = [c for c in results["cases"] if all(str(c.get(k)) == v for k, v in keep.items())]
+    return format_tables({**results, "cases": cases}).rstrip("\n")
+
+
+def _generation(args: list[str], base: Path) -> str:
+    from llmner.bench.table import generation_table
+
+    return generation_table(_json(base / args[0]))
+
+
+RENDERERS: dict[str, Renderer] = {
+    "runs": _runs,
+    "gpu-bench": _gpu_bench,
+    "generation": _generation,
+}
+
+
+def table_blocks(text: str) -> list[tuple[str, str]]:
+    """``(source, table)`` for every marked table of a page, in order."""
+    return [(m.group(2), m.group(3).removeprefix("\n")) for m in BLOCK.finditer(text)]
+
+
+def render(source: str, base: str | Path, renderers: dict[str, Renderer] | None = None) -> str:
+    """The table a marker's source (``KIND ARG ...``) stands for."""
+    kind, *args = source.split()
+    table = (renderers or RENDERERS).get(kind)
+    if table is None:
+        raise ValueError(f"unknown table kind {kind!r}; expected one of {sorted(RENDERERS)}")
+    return table(args, Path(base))
+
+
+def refresh(text: str, base: str | Path, renderers: dict[str, Renderer] | None = None) -> str:
+    """``text`` with every marked table rebuilt from its files; kinds that ``renderers``
+    (default :data:`RENDERERS`) does not know are left as they are."""
+    known = renderers or RENDERERS
+
+    def rebuilt(m: re.Match) -> str:
+        if m.group(2).split()[0] not in known:
+            return m.group(0)
+        return f"{m.group(1)}\n{render(m.group(2), base, known)}{m.group(4)}"
+
+    return BLOCK.sub(rebuilt, text)
+
+
+def refresh_file(path: str | Path, write: bool = False) -> bool:
+    """Whether the page at ``path`` is stale; rewrite it in place when ``write``."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    new = refresh(text, path.parent)
+    if write and new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text

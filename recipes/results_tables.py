@@ -1,0 +1,36 @@
+"""Rebuild the generated tables of results pages from the run files committed beside them.
+
+    python recipes/results_tables.py README.md recipes/results/gpu_bench.md \\
+        recipes/results/generation-speed/README.md
+    python recipes/results_tables.py --check README.md ...   # exit 1 if a page is stale
+
+Each table sits between ``<!-- table: KIND ARG ... -->`` and ``<!-- end -->``; the kinds
+and their files are described in ``llmner/report/pages.py``. The training-cost page
+builds its own tables (``recipes/bench_train_cpu.py --table``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from llmner.report.pages import refresh_file
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("pages", nargs="+", help="markdown pages with marked tables")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    stale = [page for page in args.pages if refresh_file(page, write=not args.check)]
+    for page in stale:
+        print(f"{page}: {'stale' if args.check else 'rebuilt'}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Every generated table on a results page equals what ``recipes/results_tables.py``
+builds from the run files committed beside it, so no figure can drift from its file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from llmner.report.pages import RENDERERS, refresh, table_blocks
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [
+    ROOT / "README.md",
+    ROOT / "recipes" / "results" / "gpu_bench.md",
+    ROOT / "recipes" / "results" / "generation-speed" / "README.md",
+]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_tables_are_rebuilt_from_the_committed_files(page):
+    text = page.read_text(encoding="utf-8")
+    blocks = table_blocks(text)
+    kinds = {source.split()[0] for source, _ in blocks}
+    assert kinds and kinds <= set(RENDERERS), kinds
+    assert refresh(text, page.parent) == text
+
+
+def test_the_tables_name_only_files_that_are_committed_beside_them():
+    """Run files, not dataset text: each table's sources are JSON, YAML or run folders."""
+    for page in PAGES:
+        for source, _ in table_blocks(page.read_text(encoding="utf-8")):
+            for arg in source.split()[1:]:
+                if "=" in arg:
+                    continue
+                path = (page.parent / arg).resolve()
+                assert path.is_relative_to(ROOT / "recipes" / "results"), source
+                files = [path] if path.is_file() else sorted(path.iterdir())
+                assert {f.name for f in files} <= {"metrics.json", "config.yaml"} or all(
+                    f.suffix == ".json" for f in files
+                ), source
+
+
+def test_the_script_reports_a_stale_page_and_rebuilds_it(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "results_tables", ROOT / "recipes" / "results_tables.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    source = ROOT / "recipes" / "results" / "generation-speed" / "cpu_2026-11-26.json"
+    (tmp_path / "cpu.json").write_bytes(source.read_bytes())
+    page = tmp_path / "page.md"
+    page.write_text("# Speed\n\n<!-- table: generation cpu.json -->\n| 9.9x |\n<!-- end -->\n")
+    assert script.main(["--check", str(page)]) == 1
+    assert "page.md: stale" in capsys.readouterr().out
+    assert "9.9x" in page.read_text()  # --check changes nothing
+    assert script.main([str(page)]) == 0
+    rebuilt = page.read_text()
+    assert "| batched, 24 per batch | computed once | 2.42 | 5.0x | 0 of 24 |" in rebuilt
+    assert "9.9x" not in rebuilt and rebuilt.endswith("<!-- end -->\n")
+    assert script.main(["--check", str(page)]) == 0

@@ -1,0 +1,83 @@
+"""Generated tables on results pages: the markers, the renderers, and stale pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from llmner.errors import InputError
+from llmner.report.pages import refresh, refresh_file, render, table_blocks
+
+UPPER = {"upper": lambda args, base: " ".join(args).upper()}
+
+
+@pytest.mark.parametrize(
+    "page, blocks",
+    [
+        ("<!-- table: upper a -->\n<!-- end -->", [("upper a", "")]),
+        ("<!-- table: upper a -->\n| x |\n\n| y |\n<!-- end -->", [("upper a", "| x |\n\n| y |")]),
+        (
+            "<!-- table: upper a -->\n<!-- end -->\ntext\n"
+            "<!-- table: upper b -->\nold\n<!-- end -->",
+            [("upper a", ""), ("upper b", "old")],
+        ),
+    ],
+    ids=["empty", "two-tables-in-one-block", "empty-block-before-another"],
+)
+def test_blocks_are_found_one_by_one(page, blocks):
+    assert table_blocks(page) == blocks
+
+
+def test_refresh_rebuilds_known_kinds_and_keeps_the_rest():
+    page = (
+        "# t\n<!-- table: upper a b -->\nstale\n<!-- end -->\n"
+        "<!-- table: bench cpu -->\nbuilt by its recipe\n<!-- end -->\n"
+    )
+    assert refresh(page, ".", UPPER) == (
+        "# t\n<!-- table: upper a b -->\nA B\n<!-- end -->\n"
+        "<!-- table: bench cpu -->\nbuilt by its recipe\n<!-- end -->\n"
+    )
+    with pytest.raises(ValueError, match="unknown table kind 'bench'"):
+        render("bench cpu", ".", UPPER)
+
+
+def _run(folder, **metrics):
+    folder.mkdir(parents=True)
+    base = {"model": "m", "format": "tagging", "quantization": "4bit", "f1": 0.5}
+    (folder / "metrics.json").write_text(json.dumps({**base, **metrics}))
+    (folder / "config.yaml").write_text(yaml.safe_dump({"model_name_or_path": "m"}))
+
+
+def test_runs_table_needs_only_metrics_and_config(tmp_path):
+    """No predictions file, so no dataset text has to be committed for a table."""
+    _run(tmp_path / "a" / "decoder", train_tokens_per_second=200.0)
+    _run(tmp_path / "b" / "decoder", train_words_per_second=900.0, spacy_version="3.8")
+    table = render("runs a/decoder b/decoder", tmp_path).splitlines()
+    assert table[0].startswith("| run | model |") and "| train words/s |" in table[0]
+    assert table[2].startswith("| a/decoder | m | tagging | 4bit |")
+    assert table[3].startswith("| b/decoder |") and "| 900.0 |" in table[3]
+    with pytest.raises(InputError, match="metrics.json"):
+        render("runs missing", tmp_path)
+
+
+def test_gpu_bench_table_keeps_the_cases_asked_for(tmp_path):
+    case = {"size": "8b", "formulation": "tagging", "seq_len": 512, "status": "ok"}
+    cases = [
+        {**case, "quantization": q, "tokens_per_s": t} for q, t in [("4bit", 1e4), ("none", 9e3)]
+    ]
+    cases.append({"size": "8b", "quantization": "none", "kind": "generation", "status": "ok"})
+    (tmp_path / "bench.json").write_text(json.dumps({"cases": cases}))
+    table = render("gpu-bench bench.json quantization=none seq_len=512", tmp_path)
+    assert table.count("\n") == 2 and "| 8b | none | tagging | 512 |" in table  # no generation
+    assert "sentences/s" in render("gpu-bench bench.json quantization=none", tmp_path)
+
+
+def test_refresh_file_rewrites_only_when_asked(tmp_path):
+    _run(tmp_path / "r")
+    page = tmp_path / "page.md"
+    page.write_text("<!-- table: runs r -->\nold\n<!-- end -->\n")
+    assert refresh_file(page) and "old" in page.read_text()
+    assert refresh_file(page, write=True) and "| r | m |" in page.read_text()
+    assert not refresh_file(page)

@@ -21,9 +21,15 @@ import yaml
 
 from llmner.errors import InputError
 
-__all__ = ["FinetuneConfig", "load_config", "parse_args", "save_config"]
+__all__ = ["KIND_DEFAULTS", "FinetuneConfig", "load_config", "parse_args"]
 
-FORMATS = ("tagging", "generative")
+
+#: Defaults that depend on the model's kind: an encoder baseline is never crippled by the
+#: decoder's setting (LoRA on a 22M encoder scores half of full fine-tuning).
+KIND_DEFAULTS = {
+    "decoder": {"quantization": "4bit", "use_lora": True, "learning_rate": 3e-4},
+    "encoder": {"quantization": "none", "use_lora": False, "learning_rate": 3e-4},
+}
 
 
 @dataclass
@@ -35,17 +41,31 @@ class FinetuneConfig:
         default="smollm2-135m", metadata={"help": "a model name (llmner models), hub id or folder"}
     )
     format: str = field(default="tagging", metadata={"help": "tagging or generative"})
-    quantization: str = field(default="4bit", metadata={"help": "4bit (NF4), 8bit or none"})
+    quantization: str | None = field(
+        default=None,
+        metadata={"help": "4bit (NF4), 8bit or none (default: by model kind, see below)"},
+    )
     double_quant: bool = field(default=True, metadata={"help": "4-bit double quantization"})
     quant_storage: str = field(
         default="uint8", metadata={"help": "4-bit storage dtype: uint8, or bfloat16 for FSDP"}
     )
-    use_lora: bool = field(default=True, metadata={"help": "LoRA adapter; false trains in full"})
+    use_lora: bool | None = field(
+        default=None,
+        metadata={
+            "help": "LoRA adapter; false trains every weight. Defaults by model kind: "
+            "decoders 4bit + LoRA, encoders every weight trained unquantized (the setting "
+            "they are tuned for), both at learning_rate 3e-4"
+        },
+    )
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: str = field(
         default="", metadata={"help": "comma list; empty means every attention/MLP projection"}
+    )
+    model_kind: str | None = field(
+        default=None,
+        metadata={"help": "encoder or decoder (default: from the model); picks defaults"},
     )
     num_layers: int | None = field(
         default=None,
@@ -55,7 +75,14 @@ class FinetuneConfig:
         },
     )
     # tagging options
-    echo: bool = field(default=False, metadata={"help": "feed the sentence twice, tag the copy"})
+    repeat: int | None = field(
+        default=None,
+        metadata={
+            "help": "K copies of the sentence before the tagged one, so every token sees "
+            "the whole sentence (1 is echo)"
+        },
+    )
+    echo: bool = field(default=False, metadata={"help": "feed the sentence twice (repeat 1)"})
     bidirectional: str = field(
         default="none", metadata={"help": "lift the causal mask: none, all, upper:K or indices"}
     )
@@ -65,6 +92,15 @@ class FinetuneConfig:
     prompt: str = field(default="", metadata={"help": "prompt template name (generative)"})
     constrained: bool = field(default=True, metadata={"help": "constrained decoding"})
     num_examples: int = field(default=0, metadata={"help": "k training examples in the prompt"})
+    alignment: str = field(
+        default="strict", metadata={"help": "mentions to tokens: strict, contract or expand"}
+    )
+    describe_labels: bool = field(
+        default=False, metadata={"help": "show each type's description in the prompt"}
+    )
+    window_words: int = field(
+        default=128, metadata={"help": "longer sentences are cut into pieces of this many words"}
+    )
     # data
     dataset: str = field(
         default="bc5cdr", metadata={"help": "bundled dataset name or folder of train/dev/test.txt"}
@@ -81,7 +117,9 @@ class FinetuneConfig:
     output_dir: str = "runs/latest"
     num_train_epochs: float = 1.0
     max_steps: int = -1
-    learning_rate: float = 3e-4
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "peak learning rate (default: by model kind)"}
+    )
     head_learning_rate: float | None = field(
         default=None, metadata={"help": "learning rate of the new head (default: learning_rate)"}
     )
@@ -122,6 +160,14 @@ class FinetuneConfig:
             "device computes bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX)"
         },
     )
+    trainer_args: dict = field(
+        default_factory=dict,
+        init=False,
+        metadata={
+            "help": "any other transformers TrainingArguments (--optim, --save_steps, "
+            "--max_grad_norm, --report_to, --torch_compile, ...), passed to Trainer as given"
+        },
+    )
     eval_dequantized: bool = field(
         default=True,
         metadata={
@@ -131,8 +177,17 @@ class FinetuneConfig:
     )
 
     def __post_init__(self) -> None:
+        from llmner.formats import FORMATS
+
+        self._apply_kind_defaults()
+
+        if str(self.resume_from_checkpoint).lower() in ("true", "latest"):
+            self.resume_from_checkpoint = "latest"  # Trainer's word for the newest one
+        elif str(self.resume_from_checkpoint).lower() in ("false", "none", ""):
+            self.resume_from_checkpoint = None
+
         if self.format not in FORMATS:
-            raise InputError(f"format {self.format!r} is unknown; expected one of {FORMATS}")
+            raise InputError(f"format {self.format!r} is unknown; expected one of {tuple(FORMATS)}")
         if self.quantization not in ("4bit", "8bit", "none"):
             raise InputError(
                 f"quantization {self.quantization!r} is unknown; expected 4bit, 8bit or none"
@@ -141,10 +196,15 @@ class FinetuneConfig:
             raise InputError("a quantized model can only be trained with LoRA (use_lora: true)")
         if self.quant_storage not in ("uint8", "bfloat16", "float16", "float32"):
             raise InputError(f"quant_storage {self.quant_storage!r}: expected uint8 or bfloat16")
-        if self.echo and self.format != "tagging":
-            raise InputError("echo is a tagging option; it does not apply to generative runs")
-        if self.decode not in ("viterbi", "argmax"):
-            raise InputError(f"decode {self.decode!r} is unknown; expected viterbi or argmax")
+        options = self.format_options()  # each format's own checks
+        if self.format == "tagging":
+            self.repeat, self.echo = options.repeat, options.echo
+        for other in set(FORMATS) - {self.format}:
+            for name in _option_fields(other) - _option_fields(self.format):
+                if getattr(self, name) != FinetuneConfig.__dataclass_fields__[name].default:
+                    raise InputError(
+                        f"{name} is a {other} option; it does not apply to {self.format} runs"
+                    )
         for name in ("learning_rate", "num_train_epochs", "per_device_train_batch_size"):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
@@ -158,12 +218,82 @@ class FinetuneConfig:
         if self.eval_strategy not in ("epoch", "steps", "no"):
             raise InputError(f"eval_strategy {self.eval_strategy!r}: expected epoch, steps or no")
 
+    def _apply_kind_defaults(self) -> None:
+        """Fill the options left unset with the defaults of the model's kind, and record
+        the kind (``model_kind``) so a comparison can say which setting each side used."""
+        if self.model_kind not in (None, *KIND_DEFAULTS):
+            raise InputError(
+                f"model_kind {self.model_kind!r} is unknown; expected one of {tuple(KIND_DEFAULTS)}"
+            )
+        unset = [k for k in KIND_DEFAULTS["decoder"] if getattr(self, k) is None]
+        if unset or self.model_kind is None:
+            from llmner.models.loading import model_kind
+
+            self.model_kind = self.model_kind or model_kind(self.model_name_or_path)
+        for key in unset:
+            setattr(self, key, KIND_DEFAULTS[self.model_kind][key])
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> FinetuneConfig:
+        """A config from a mapping of option names (a YAML file, a sweep trial, a
+        recorded ``config.yaml``): ``TrainingArguments`` names go to ``trainer_args``;
+        anything else unknown is refused."""
+        data = dict(data)
+        trainer = dict(data.pop("trainer_args", None) or {})
+        names = _init_fields()
+        for key in list(data):
+            if key not in names:
+                if key not in _trainer_fields():
+                    raise InputError(f"unknown option {key!r}; see --help for the options")
+                trainer[key] = data.pop(key)
+        cfg = cls(**data)
+        cfg.trainer_args = trainer
+        return cfg
+
+    def format_options(self):
+        """The options dataclass of this run's format, from the flat flags (validated)."""
+        from llmner.formats import FORMATS
+
+        cls = FORMATS[self.format].options
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(cls)
+            if f.name in FinetuneConfig.__dataclass_fields__
+        }
+        values["max_length"] = self.max_seq_length
+        if "seed" in values:
+            values["seed"] = self.seed
+        return cls(**values)
+
+
+def _option_fields(format_name: str) -> set[str]:
+    """The config fields that are options of ``format_name`` (``max_length`` and ``seed``
+    are shared fields of the config)."""
+    from llmner.formats import FORMATS
+
+    return {f.name for f in dataclasses.fields(FORMATS[format_name].options)} & (
+        set(FinetuneConfig.__dataclass_fields__) - {"max_seq_length", "seed"}
+    )
+
+
+def _init_fields() -> set[str]:
+    return {f.name for f in dataclasses.fields(FinetuneConfig) if f.init}
+
+
+def _trainer_fields() -> set[str]:
+    """``TrainingArguments`` options that llmner passes through to Trainer."""
+    from transformers import TrainingArguments
+
+    return {f.name for f in dataclasses.fields(TrainingArguments) if f.init} - _init_fields()
+
 
 def load_config(path: str | Path) -> dict:
-    """Read a YAML config; unknown keys are an error naming the file and the line."""
+    """Read a YAML config; unknown keys are an error naming the file and the line.
+
+    Keys are llmner's options or any other ``TrainingArguments`` field (passed through)."""
     path = Path(path)
     if not path.exists():
         raise InputError("config file not found", path=str(path))
@@ -179,7 +309,7 @@ def load_config(path: str | Path) -> dict:
         ) from None
     if not isinstance(data, dict):
         raise InputError("expected a mapping of option names to values", path=str(path))
-    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    known = _init_fields() | _trainer_fields() | {"trainer_args"}
     for key in data:
         if key not in known:
             line = next(
@@ -190,30 +320,35 @@ def load_config(path: str | Path) -> dict:
 
 
 def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
-    """``--config FILE.yaml`` gives defaults; flags on the command line override them."""
-    from transformers import HfArgumentParser
+    """``--config FILE.yaml`` gives defaults; flags on the command line override them.
+
+    As in trl's scripts, two dataclasses are parsed: llmner's :class:`FinetuneConfig`, then
+    ``TrainingArguments`` for every flag llmner does not define itself (``--optim``,
+    ``--save_steps``, ``--max_grad_norm``, ``--report_to``, ``--torch_compile``, ...),
+    which reach Trainer as given and are recorded under ``trainer_args``.
+    """
+    from transformers import HfArgumentParser, TrainingArguments
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = HfArgumentParser(FinetuneConfig)
     parser.add_argument("--config", default=None, help="a YAML file of options")
     known, _ = parser.parse_known_args(argv)
-    if known.config:
-        parser.set_defaults(**load_config(known.config))
+    from_file = load_config(known.config) if known.config else {}
+    trainer = dict(from_file.pop("trainer_args", None) or {})
+    trainer.update({k: from_file.pop(k) for k in list(from_file) if k in _trainer_fields()})
+    parser.set_defaults(**from_file)
     try:
-        cfg, *_ = parser.parse_args_into_dataclasses(argv, return_remaining_strings=True)
+        cfg, *outputs = parser.parse_args_into_dataclasses(argv, return_remaining_strings=True)
     except TypeError as e:  # HfArgumentParser builds the dataclass, whose checks may raise
         raise InputError(str(e)) from None
-    rest = [a for a in _ if isinstance(a, list)]
-    if rest and rest[0]:
-        raise InputError(f"unknown arguments {rest[0]}; see --help")
+    rest = next((o for o in outputs if isinstance(o, list)), [])
+    if rest:
+        parsed, unknown = HfArgumentParser(TrainingArguments).parse_known_args(rest)
+        flags = {a.split("=", 1)[0].lstrip("-").replace("-", "_") for a in rest if a[:2] == "--"}
+        given = {k: v for k, v in vars(parsed).items() if k in flags or f"no_{k}" in flags}
+        ours = sorted(set(given) - _trainer_fields())
+        if unknown or ours:
+            raise InputError(f"unknown arguments {unknown or ours}; see --help")
+        trainer.update(given)
+    cfg.trainer_args = trainer
     return cfg
-
-
-def save_config(cfg: FinetuneConfig, path: str | Path, extra: dict | None = None) -> None:
-    """Write the resolved config (plus ``extra`` facts such as the label set) as YAML,
-    atomically."""
-    from llmner.io import write_text_atomic
-
-    data = cfg.to_dict()
-    data.update(extra or {})
-    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False))

@@ -121,7 +121,7 @@ class NERModel:
         """
         if isinstance(texts, str):
             texts = [texts]
-        max_words = self.max_words if self.format.name == "generative" else None
+        max_words = self.max_words if self.format.cuts_raw_text else None
         pieces = [
             (i, toks)
             for i, text in enumerate(texts)

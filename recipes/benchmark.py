@@ -3,151 +3,209 @@ comparison report.
 
     python recipes/benchmark.py --data ../shared/data/conll2003 --output_dir runs/benchmark \
         --max_train_samples 2000
+    python recipes/benchmark.py --data ../shared/data/conll2003 --output_dir runs/conll-full \
+        --max_train_samples all --runs smollm2_echo,minilm_full --seeds 42,13,7
+    python recipes/benchmark.py --output_dir runs/conll-full --collect recipes/results/conll-full
 
-Runs every config in ``recipes/configs/benchmark/`` (or those named by ``--runs``) with
-``recipes/finetune.py`` on the same training sentences and the full test split, spaCy's own
-NER (``recipes/spacy_ner.py``), the generative runs again without constrained decoding
-(``llmner evaluate --constrained false``), and ``llmner compare`` over all of them. A run
-whose ``metrics.json`` exists is not run again, so an interrupted benchmark continues.
+Runs every config in ``recipes/configs/benchmark/`` (or those named by ``--runs``) once per
+seed with ``recipes/finetune.py`` on the same training sentences and the full test split
+(run ``NAME-sSEED``), spaCy's own NER (``recipes/spacy_ner.py``), the generative runs again
+without constrained decoding, and ``llmner compare`` over all of them.
+
+A finished run (``metrics.json``) is reused only if its ``config.yaml`` holds the
+configuration asked for; one that holds another stops the benchmark with a message. An
+interrupted run continues from its newest checkpoint. A run that fails is named at the
+end and the exit status is 1.
+
+``--collect DEST`` copies each finished run's ``config.yaml`` and ``metrics.json`` (never
+predictions, which hold dataset text) to ``DEST/runs/NAME/`` and writes
+``DEST/bootstrap.json``: paired bootstraps of strict F1 between configurations over the
+pooled seeds. ``recipes/results_tables.py`` builds the page's tables from those files.
 """
 
 import argparse
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 HERE = Path(__file__).parent
 CONFIGS = HERE / "configs" / "benchmark"
+# recorded facts that are not part of what was asked for
+NOT_REQUESTED = ("output_dir", "resume_from_checkpoint")
 
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="folder with train.txt, dev.txt, test.txt")
+    p.add_argument("--data", help="folder with train.txt, dev.txt, test.txt")
     p.add_argument("--output_dir", default="runs/benchmark")
-    p.add_argument("--max_train_samples", type=int, default=2000)
+    p.add_argument("--max_train_samples", default="2000", help="a number, or 'all'")
     p.add_argument("--max_eval_samples", type=int, default=200)
     p.add_argument("--max_predict_samples", type=int, default=None, help="default: all")
+    p.add_argument("--configs", default=str(CONFIGS), help="the folder of benchmark configs")
     p.add_argument("--runs", default="", help="comma list of config names (default: all)")
+    p.add_argument("--seeds", default="42", help="comma list; each config runs once per seed")
     p.add_argument("--spacy_seconds", type=int, default=300, help="0 skips spaCy")
-    p.add_argument("--seed", type=int, default=42)
     p.add_argument(
         "--unconstrained",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also score generative runs without constrained decoding",
     )
+    p.add_argument("--collect", default=None, metavar="DEST", help="copy run files, then stop")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --collect")
     return p
 
 
-def run(cmd: list[str], log: Path) -> None:
-    print("$", " ".join(cmd), f"> {log}", flush=True)
-    with open(log, "w") as f:
+def run(cmd: list[str], log: Path) -> bool:
+    print("$", " ".join(cmd), f">> {log}", flush=True)
+    with open(log, "a") as f:
         done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         print(f"  failed with status {done.returncode}; see {log}", flush=True)
+    return done.returncode == 0
+
+
+def requested_config(config_file: Path, flags: list[str]) -> dict:
+    """The resolved configuration ``finetune.py --config FILE FLAGS`` would record."""
+    from llmner.config import parse_args
+
+    return {
+        k: v
+        for k, v in parse_args(["--config", str(config_file), *flags]).to_dict().items()
+        if k not in NOT_REQUESTED
+    }
+
+
+def finetune(
+    configs: Path, name: str, seed: int, common: list[str], out: Path
+) -> tuple[Path, bool]:
+    """Run (or reuse, or continue) one configuration at one seed."""
+    from llmner import rundir
+
+    target = out / f"{name}-s{seed}"
+    flags = [*common, "--seed", str(seed)]
+    wanted = requested_config(configs / f"{name}.yaml", flags)
+    if (target / rundir.METRICS_FILE).exists() or (target / rundir.CONFIG_FILE).exists():
+        if not rundir.config_matches(target, wanted):
+            recorded = rundir.read_config(target)
+            diff = sorted(k for k, v in wanted.items() if recorded.get(k) != v)
+            raise SystemExit(
+                f"benchmark: error: {target} holds another configuration (differs in "
+                f"{', '.join(diff)}); expected the one asked for, or another --output_dir"
+            )
+        if (target / rundir.METRICS_FILE).exists():
+            return target, True
+    resume = ["--resume_from_checkpoint", "latest"] if (target / "checkpoints").is_dir() else []
+    cmd = [sys.executable, str(HERE / "finetune.py"), "--config", str(configs / f"{name}.yaml")]
+    ok = run([*cmd, "--output_dir", str(target), *flags, *resume], out / f"{target.name}.log")
+    return target, ok
+
+
+def unconstrained(target: Path, data: Path, max_samples: int | None, out: Path) -> bool:
+    dest = out / f"{target.name}-unconstrained"
+    if (dest / "metrics.json").exists():
+        return True
+    cmd = [sys.executable, "-m", "llmner", "evaluate", "--run", str(target), "--data", str(data)]
+    cmd += ["--constrained", "false", "--output", str(dest)]
+    cmd += ["--max_samples", str(max_samples)] if max_samples else []
+    return run(cmd, out / f"{dest.name}.log")
+
+
+def spacy(args, data: Path, out: Path, seed: int) -> bool:
+    dest = out / f"spacy-s{seed}"
+    if (dest / "metrics.json").exists():
+        return True
+    cmd = [sys.executable, str(HERE / "spacy_ner.py"), "--train_file", str(data / "train.txt")]
+    cmd += ["--validation_file", str(data / "dev.txt"), "--test_file", str(data / "test.txt")]
+    cmd += ["--output_dir", str(dest), "--max_seconds", str(args.spacy_seconds)]
+    cmd += ["--seed", str(seed)]
+    if args.max_train_samples != "all":
+        cmd += ["--max_train_samples", str(args.max_train_samples)]
+    return run(cmd, out / f"{dest.name}.log")
+
+
+def collect(out: Path, dest: Path, n_resamples: int) -> int:
+    """Copy the finished runs' config and metrics; bootstrap configurations pairwise."""
+    from llmner import rundir
+    from llmner.report.bootstrap import pooled_bootstrap
+
+    runs = sorted(p for p in out.iterdir() if (p / rundir.METRICS_FILE).is_file())
+    if not runs:
+        print(f"benchmark: error: no finished run in {out}", file=sys.stderr)
+        return 2
+    for run_dir in runs:
+        target = dest / "runs" / run_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (rundir.CONFIG_FILE, rundir.METRICS_FILE):
+            if (run_dir / name).is_file():
+                shutil.copyfile(run_dir / name, target / name)
+    groups: dict[str, list[Path]] = {}
+    for run_dir in runs:
+        groups.setdefault(run_dir.name.rsplit("-s", 1)[0], []).append(run_dir)
+    pairs = []
+    names = sorted(groups)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            result = pooled_bootstrap(groups[a], groups[b], n_resamples=n_resamples)
+            if result is not None:
+                pairs.append({"a": a, "b": b, **result})
+    (dest / "bootstrap.json").write_text(json.dumps(pairs, indent=2) + "\n")
+    print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
+    return 0
 
 
 def main(argv=None) -> int:
+    from llmner import rundir
+
     args = make_parser().parse_args(argv)
-    data, out = Path(args.data), Path(args.output_dir)
+    out = Path(args.output_dir)
+    if args.collect:
+        return collect(out, Path(args.collect), args.bootstrap)
+    if not args.data:
+        print("benchmark: error: --data is required (unless --collect)", file=sys.stderr)
+        return 2
+    data = Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
-    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
-    common = [
-        "--dataset",
-        str(data),
-        "--max_train_samples",
-        str(args.max_train_samples),
-        "--max_eval_samples",
-        str(args.max_eval_samples),
-        "--seed",
-        str(args.seed),
-    ]
+    configs = Path(args.configs)
+    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in configs.glob("*.yaml"))
+    unknown = [n for n in names if not (configs / f"{n}.yaml").is_file()]
+    if unknown:
+        print(f"benchmark: error: no config {unknown} in {configs}", file=sys.stderr)
+        return 2
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    common = ["--dataset", str(data), "--max_eval_samples", str(args.max_eval_samples)]
+    if args.max_train_samples != "all":
+        common += ["--max_train_samples", str(int(args.max_train_samples))]
     if args.max_predict_samples:
         common += ["--max_predict_samples", str(args.max_predict_samples)]
-    for name in names:
-        target = out / name
-        if not (target / "metrics.json").exists():
-            run(
-                [
-                    sys.executable,
-                    str(HERE / "finetune.py"),
-                    "--config",
-                    str(CONFIGS / f"{name}.yaml"),
-                    "--output_dir",
-                    str(target),
-                    *common,
-                ],
-                out / f"{name}.log",
-            )
-        config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
-        unconstrained = out / f"{name}-unconstrained"
-        if (
-            args.unconstrained
-            and config.get("format") == "generative"
-            and (target / "metrics.json").exists()
-            and not (unconstrained / "metrics.json").exists()
-        ):
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "llmner",
-                    "evaluate",
-                    "--run",
-                    str(target),
-                    "--data",
-                    str(data),
-                    "--constrained",
-                    "false",
-                    "--output",
-                    str(unconstrained),
-                ]
-                + (
-                    ["--max_samples", str(args.max_predict_samples)]
-                    if args.max_predict_samples
-                    else []
-                ),
-                out / f"{name}-unconstrained.log",
-            )
-    spacy_dir = out / "spacy"
-    if args.spacy_seconds and not (spacy_dir / "metrics.json").exists():
+    failed = []
+    for seed in seeds:
+        for name in names:
+            target, ok = finetune(configs, name, seed, common, out)
+            if not ok:
+                failed.append(target.name)
+                continue
+            generative = rundir.read_config(target).get("format") == "generative"
+            if (
+                args.unconstrained
+                and generative
+                and not unconstrained(target, data, args.max_predict_samples, out)
+            ):
+                failed.append(f"{target.name}-unconstrained")
+        if args.spacy_seconds and seed == seeds[0] and not spacy(args, data, out, seed):
+            failed.append(f"spacy-s{seed}")
+    done = [str(p) for p in sorted(out.iterdir()) if (p / "metrics.json").exists()]
+    if done:
         run(
-            [
-                sys.executable,
-                str(HERE / "spacy_ner.py"),
-                "--train_file",
-                str(data / "train.txt"),
-                "--validation_file",
-                str(data / "dev.txt"),
-                "--test_file",
-                str(data / "test.txt"),
-                "--output_dir",
-                str(spacy_dir),
-                "--max_train_samples",
-                str(args.max_train_samples),
-                "--max_seconds",
-                str(args.spacy_seconds),
-                "--seed",
-                str(args.seed),
-            ],
-            out / "spacy.log",
+            [sys.executable, "-m", "llmner", "compare", *done, "--output", str(out / "report")],
+            out / "compare.log",
         )
-    done = [p for p in sorted(out.iterdir()) if (p / "metrics.json").exists()]
-    run(
-        [
-            sys.executable,
-            "-m",
-            "llmner",
-            "compare",
-            *map(str, done),
-            "--output",
-            str(out / "report"),
-        ],
-        out / "compare.log",
-    )
-    print(f"report: {out / 'report' / 'report.md'}")
+        print(f"report: {out / 'report' / 'report.md'}")
+    if failed:
+        print(f"benchmark: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,10 +24,9 @@ from llmner.bench.profile import profile_steps, profile_table, rss_mb
 from llmner.config import parse_args
 from llmner.data.batching import TokenBudgetSampler
 from llmner.errors import InputError
-from llmner.formats import build_format
 from llmner.models.loading import load_tokenizer
 from llmner.models.numerics import resolve_bf16
-from llmner.train.run import build_model, load_data, token_budget_sampler
+from llmner.train.run import build_model, format_for, load_data, token_budget_sampler
 
 
 def _batches(cfg, train_ds, sampler: TokenBudgetSampler | None, n: int) -> list[list[dict]]:
@@ -64,7 +63,7 @@ def main(argv=None) -> int:
         bf16 = resolve_bf16(cfg.bf16)
         splits, labels = load_data(cfg)
         tokenizer = load_tokenizer(cfg.model_name_or_path)
-        fmt = build_format(cfg, labels, tokenizer, train_sentences=splits["train"])
+        fmt = format_for(cfg, labels, tokenizer, splits["train"])
         encoded = fmt.encode(splits["train"])
         sampler = token_budget_sampler(cfg, encoded["length"])
         train_ds = encoded.remove_columns(["length"])
@@ -72,7 +71,7 @@ def main(argv=None) -> int:
         print(f"profile_train_step: error: {e}", file=sys.stderr)
         return 2
     rss_data = rss_mb()
-    model, _ = build_model(cfg, fmt.task, labels)
+    model, _ = build_model(cfg, fmt.task, labels, fmt)
     rss_model = rss_mb()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate)

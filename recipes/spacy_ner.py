@@ -41,7 +41,7 @@ from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.eval.scoring import score
 from llmner.io import peak_rss_mb
-from llmner.report.runs import write_run
+from llmner.rundir import write_run
 
 MODEL_NAME = "spacy-blank-en-cnn"
 

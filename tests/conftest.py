@@ -75,3 +75,28 @@ def tiny_llama_128_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_conll() -> Path:
     return ASSETS / "tiny.conll"
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """Factory: ``make_run(name, gold, pred, **metrics)`` writes a run directory."""
+
+    def make(name, gold, pred, config=None, **metrics):
+        base = {
+            "model": "tiny-llama",
+            "format": "tagging",
+            "quantization": "nf4",
+            "num_train_sentences": 100,
+            "train_seconds": 12.5,
+            "train_tokens_per_second": 300.0,
+            "eval_sentences_per_second": 40.0,
+            "peak_rss_mb": 900.0,
+            "trainable_parameters": 1_234_567,
+            "seed": 0,
+        }
+        base.update(metrics)
+        from llmner.rundir import write_run
+
+        return write_run(tmp_path / name, gold, pred, metrics=base, config=config)
+
+    return make

@@ -43,7 +43,7 @@ __all__ = ["METHODS", "combine_adapters", "combine_rows", "union_types"]
 
 METHODS = ("linear", "cat", "ties", "dare_ties", "dare_linear", "svd", "magnitude_prune")
 # Tagging options that change what the head's inputs mean: they must agree.
-_SAME_OPTIONS = ("echo", "bidirectional", "label_all_tokens")
+_SAME_OPTIONS = ("repeat", "echo", "bidirectional", "label_all_tokens")
 
 
 def union_types(type_lists: list[list[str]]) -> list[str]:

@@ -30,7 +30,6 @@ from llmner.errors import InputError
 __all__ = [
     "META_FILE",
     "ModelSource",
-    "TASKS",
     "build_format_from",
     "describe_base",
     "load_model",
@@ -38,7 +37,6 @@ __all__ = [
 ]
 
 META_FILE = "llmner.yaml"
-TASKS = {"tagging": "token-classification", "generative": "causal-lm"}
 
 
 @dataclass
@@ -65,7 +63,15 @@ class ModelSource:
 
     @property
     def task(self) -> str:
-        return TASKS[self.format]
+        from llmner.formats import FORMATS
+
+        return FORMATS[self.format].task
+
+    def format_options(self):
+        """The run's format options, read back through their dataclass."""
+        from llmner.formats import options_from_record
+
+        return options_from_record(self.format, self.meta.get("format_options") or {}, self.meta)
 
     @property
     def quantization(self) -> str:
@@ -132,36 +138,44 @@ def locate(path: str | Path) -> ModelSource:
 
 
 def build_format_from(
-    source: ModelSource, tokenizer, max_length: int | None = None, constrained: bool | None = None
+    source: ModelSource,
+    tokenizer,
+    max_length: int | None = None,
+    constrained: bool | None = None,
+    max_tokens_per_batch: int | None = None,
 ):
     """The run's format, rebuilt from its recorded options (a generative run's prompt
-    pinned to the recorded version); ``constrained`` overrides a generative run's
-    decoding mode."""
-    from llmner.config import FinetuneConfig
+    pinned to the recorded version).
+
+    Args:
+        source: from :func:`locate`.
+        tokenizer: the model's tokenizer.
+        max_length: overrides the tagging window (sub-tokens).
+        constrained: overrides a generative run's decoding mode.
+        max_tokens_per_batch: token budget of a prediction batch (default: the
+            machine's, see :func:`~llmner.models.numerics.resolve_token_budget`).
+    """
+    import dataclasses
+
     from llmner.formats import build_format
+    from llmner.models.numerics import resolve_token_budget
 
-    meta = source.meta
-    opts = dict(meta.get("format_options") or {})
-    if source.format == "generative":
-        from llmner.formats.generative import GenerativeFormat
-
-        prompt = meta.get("prompt") or ""
-        if prompt and opts.get("prompt_version") and ".v" not in prompt:
-            prompt = f"{prompt}.v{opts['prompt_version']}"
-        kwargs = {
-            k: opts[k]
-            for k in ("constrained", "alignment", "describe_labels", "seed", "window_words")
-            if k in opts
-        }
-        if constrained is not None:
-            kwargs["constrained"] = constrained
-        return GenerativeFormat(
-            source.labels, tokenizer, **({"prompt": prompt} if prompt else {}), **kwargs
-        )
-    fields = FinetuneConfig.__dataclass_fields__
-    cfg = FinetuneConfig(**{k: v for k, v in meta.items() if k in fields and k != "prompt"})
-    cfg.max_seq_length = max_length or opts.get("max_length", cfg.max_seq_length)
-    return build_format(cfg, source.labels, tokenizer)
+    options = source.format_options()
+    if max_length is not None and source.format == "tagging":
+        options = dataclasses.replace(options, max_length=max_length)
+    if constrained is not None and source.format == "generative":
+        options = dataclasses.replace(options, constrained=constrained)
+    return build_format(
+        source.format,
+        options,
+        source.labels,
+        tokenizer,
+        max_tokens_per_batch=resolve_token_budget(
+            max_tokens_per_batch
+            if max_tokens_per_batch is not None
+            else source.meta.get("max_tokens_per_batch")
+        ),
+    )
 
 
 def load_model(source: ModelSource, quantization: str | None = None, dtype=None):
@@ -180,7 +194,6 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     import torch
     from transformers import AutoTokenizer
 
-    from llmner.models.attention import set_bidirectional
     from llmner.models.loading import load_base_model
     from llmner.models.quantization import dequantize_for_inference, is_quantized
 
@@ -205,7 +218,7 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
         model = PeftModel.from_pretrained(base, source.path)
         if not torch.cuda.is_available() and is_quantized(model):
             dequantize_for_inference(model)
-    set_bidirectional(model, (source.meta.get("format_options") or {}).get("bidirectional", "none"))
+    build_format_from(source, tokenizer).prepare_model(model)
     return model.eval(), tokenizer
 
 

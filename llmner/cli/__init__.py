@@ -24,6 +24,7 @@ COMMANDS = [
     "combine",
     "export",
     "compare",
+    "sweep",
 ]
 
 

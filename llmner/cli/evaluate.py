@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 __all__ = ["register"]
 
 
@@ -34,12 +32,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from llmner import rundir
     from llmner.adapters.source import build_format_from, load_model, locate
     from llmner.data.loading import load_sentences
     from llmner.distributed import state as distributed_state
     from llmner.errors import InputError
-    from llmner.eval.evaluate import evaluate, write_predictions
-    from llmner.io import peak_rss_mb, write_json_atomic, write_text_atomic
+    from llmner.eval.evaluate import evaluate
 
     source = locate(args.run)
     labels = source.labels
@@ -53,15 +51,10 @@ def run(args) -> int:
     constrained = None if args.constrained is None else args.constrained == "true"
     fmt = build_format_from(source, tokenizer, constrained=constrained)
     metrics, pred = evaluate(fmt, model, sentences, args.batch_size)
+    eval_data = f"{args.data}:{args.split}" if is_named else str(args.data)
+    options = fmt.describe()
     metrics.update(
-        model=source.meta.get("model_name_or_path"),
-        format=source.format,
-        quantization=source.meta.get("quantization"),
-        seed=source.meta.get("seed"),
-        eval_data=f"{args.data}:{args.split}" if is_named else str(args.data),
-        peak_rss_mb=peak_rss_mb(),
-        num_processes=distributed_state().num_processes,
-        format_options=fmt.describe(),
+        rundir.run_facts(source.meta, eval_data, options, distributed_state().num_processes)
     )
     run_dir = source.path.parent if source.path.name == "adapter" else source.path
     name = re.sub(
@@ -70,14 +63,13 @@ def run(args) -> int:
     out = Path(args.output) if args.output else run_dir / "eval" / name
     if distributed_state().is_main_process:
         out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out / "metrics.json", metrics)
-        write_predictions(out / "predictions.conll", sentences, pred)
-        meta = {
-            **source.meta,
-            "format_options": fmt.describe(),
-            "evaluated_on": metrics["eval_data"],
-        }
-        write_text_atomic(out / "config.yaml", yaml.safe_dump(meta, sort_keys=False))
+        rundir.write_config(
+            out, {**source.meta, "format_options": options, "evaluated_on": eval_data}
+        )
+        rundir.write_predictions(
+            out, [s.tokens for s in sentences], [s.tags for s in sentences], pred.tags
+        )
+        rundir.write_metrics(out, metrics)
         print(
             f"{out}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
             f"R {metrics['recall']:.4f}) on {len(sentences)} sentences, per process "

@@ -8,14 +8,12 @@ once whatever the number of processes.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from llmner.data.conll import write_conll
 from llmner.data.types import Sentence
 from llmner.eval.scoring import score
 from llmner.formats.base import Prediction, TaskFormat
 
-__all__ = ["evaluate", "predict_sharded", "write_predictions"]
+__all__ = ["evaluate", "predict_sharded"]
 
 
 def predict_sharded(
@@ -79,14 +77,3 @@ def evaluate(
         eval_sentences_per_process=per_process,
     )
     return metrics, pred
-
-
-def write_predictions(path: str | Path, sentences: list[Sentence], pred: Prediction) -> None:
-    """``predictions.conll``: token, gold tag, predicted tag; a blank line after each
-    sentence. Written to a temporary file first, so a kill never leaves half a file."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    write_conll(tmp, [(s.tokens, s.tags, p) for s, p in zip(sentences, pred.tags)])
-    os.replace(tmp, path)

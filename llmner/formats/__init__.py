@@ -1,35 +1,93 @@
-"""The two task formulations, behind :class:`~llmner.formats.base.TaskFormat`."""
+"""The two task formulations, behind :class:`~llmner.formats.base.TaskFormat`.
+
+``FORMATS`` is the one place that knows them: each entry names the model task it needs,
+its options dataclass (:mod:`llmner.formats.options`) and the class that implements it.
+Everything that builds a format (training, ``evaluate``, ``predict``, ``merge``,
+``export``, the benchmarks) goes through :func:`build_format`.
+
+Example:
+    >>> FORMATS["tagging"].task, FORMATS["generative"].task
+    ('token-classification', 'causal-lm')
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
 from llmner.formats.base import Prediction, TaskFormat
+from llmner.formats.options import GenerativeOptions, TaggingOptions, options_from_record
 
-__all__ = ["Prediction", "TaskFormat", "build_format"]
+__all__ = [
+    "FORMATS",
+    "FormatSpec",
+    "GenerativeOptions",
+    "Prediction",
+    "TaggingOptions",
+    "TaskFormat",
+    "build_format",
+    "options_from_record",
+]
 
 
-def build_format(cfg, labels, tokenizer, train_sentences=None) -> TaskFormat:
-    """The format a :class:`~llmner.config.FinetuneConfig` asks for."""
-    if cfg.format == "tagging":
-        from llmner.formats.tagging import TaggingFormat
-        from llmner.models.numerics import resolve_token_budget
+@dataclass(frozen=True)
+class FormatSpec:
+    """One task formulation.
 
-        return TaggingFormat(
-            labels,
-            tokenizer,
-            echo=cfg.echo,
-            label_all_tokens=cfg.label_all_tokens,
-            max_length=cfg.max_seq_length,
-            decode=cfg.decode,
-            bidirectional=cfg.bidirectional,
-            max_tokens_per_batch=resolve_token_budget(getattr(cfg, "max_tokens_per_batch", None)),
-        )
-    if cfg.format == "generative":
-        from llmner.formats.generative import GenerativeFormat
+    Attributes:
+        name: the value of ``--format``.
+        task: the model class it trains: ``token-classification`` or ``causal-lm``.
+        pipeline_tag: the hub's name for that task (model cards).
+        options: its options dataclass.
+        implementation: ``module:Class`` of its :class:`TaskFormat`, imported on use.
+    """
 
-        kwargs = {"constrained": cfg.constrained}
-        if cfg.prompt:
-            kwargs["prompt"] = cfg.prompt
-        if cfg.num_examples:
-            kwargs.update(examples=cfg.num_examples, train_sentences=train_sentences)
-        return GenerativeFormat(labels, tokenizer, **kwargs)
-    raise ValueError(f"unknown format {cfg.format!r}")
+    name: str
+    task: str
+    pipeline_tag: str
+    options: type
+    implementation: str
+
+    def format_class(self) -> type[TaskFormat]:
+        module, cls = self.implementation.split(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+FORMATS: dict[str, FormatSpec] = {
+    "tagging": FormatSpec(
+        "tagging",
+        "token-classification",
+        "token-classification",
+        TaggingOptions,
+        "llmner.formats.tagging:TaggingFormat",
+    ),
+    "generative": FormatSpec(
+        "generative",
+        "causal-lm",
+        "text-generation",
+        GenerativeOptions,
+        "llmner.formats.generative.format:GenerativeFormat",
+    ),
+}
+
+
+def build_format(
+    name: str, options, labels, tokenizer, train_sentences=None, **runtime
+) -> TaskFormat:
+    """The format ``name`` with its validated ``options``.
+
+    Args:
+        name: a key of :data:`FORMATS`.
+        options: that format's options dataclass.
+        labels: the run's :class:`~llmner.data.types.LabelSet`.
+        tokenizer: the model's tokenizer.
+        train_sentences: the pool for few-shot examples (generative).
+        runtime: settings that depend on the machine, not the run (e.g. tagging's
+            ``max_tokens_per_batch``).
+    """
+    spec = FORMATS[name]
+    if not isinstance(options, spec.options):
+        raise TypeError(f"{name} takes {spec.options.__name__}, got {type(options).__name__}")
+    return spec.format_class().from_options(
+        options, labels, tokenizer, train_sentences=train_sentences, **runtime
+    )

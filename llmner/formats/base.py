@@ -37,10 +37,23 @@ class TaskFormat(ABC):
 
     name: str
     task: str
+    #: raw text is cut into sentences of at most ``NERModel.max_words`` words before
+    #: prediction (the generative answer budget grows with the sentence)
+    cuts_raw_text: bool = False
 
     def __init__(self, labels: LabelSet, tokenizer) -> None:
         self.labels = labels
         self.tokenizer = tokenizer
+
+    @classmethod
+    @abstractmethod
+    def from_options(cls, options, labels: LabelSet, tokenizer, train_sentences=None, **runtime):
+        """The format built from its options dataclass (see :mod:`llmner.formats.options`)."""
+
+    def prepare_model(self, model) -> list[int]:
+        """What the format needs of the model it runs on, applied in place after loading
+        (e.g. lifting the causal mask); returns the layers it changed."""
+        return []
 
     @abstractmethod
     def encode(self, sentences: list[Sentence]):

@@ -8,8 +8,9 @@ ordinary text whatever its tokenizer does with pre-split words.
 
 Two options let every token of a decoder see the whole sentence:
 
-* ``echo``: the sentence is fed twice and only the second copy is tagged; its tokens
-  attend to the complete first copy through the ordinary causal mask.
+* ``repeat`` (``echo`` is ``repeat: 1``): the sentence is fed ``K + 1`` times and only the
+  last copy is tagged; its tokens attend to the complete earlier copies through the
+  ordinary causal mask (arXiv 2601.17585 reports gains up to 8 copies).
 * ``bidirectional``: the causal mask is lifted in some layers
   (:mod:`llmner.models.attention`).
 
@@ -20,12 +21,16 @@ most context, so no word is ever left untagged.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
 from llmner.data.batching import pack_by_tokens
 from llmner.data.types import LabelSet, Sentence
+from llmner.errors import InputError
 from llmner.formats.base import Prediction, TaskFormat
+from llmner.formats.options import TaggingOptions
 from llmner.formats.windows import windows
 
 __all__ = ["TaggingFormat", "align_labels", "viterbi_bio", "word_ids_from_offsets"]
@@ -127,12 +132,13 @@ class TaggingFormat(TaskFormat):
     Args:
         labels: the label set; the head predicts ``labels.bio_labels``.
         tokenizer: a fast tokenizer (character offsets are needed).
-        echo: feed the sentence twice and tag the second copy.
+        echo: feed the sentence twice and tag the second copy (``repeat=1``).
         label_all_tokens: label every sub-token, not only the first of each word.
         max_length: sub-token budget per window, both copies included.
         decode: ``viterbi`` (best valid IOB2 sequence) or ``argmax``.
         max_tokens_per_batch: token budget of a prediction batch, padding included
             (at most ``batch_size`` windows still); ``None`` batches by count only.
+        repeat: feed ``repeat`` copies of the sentence before the tagged one.
     """
 
     name = "tagging"
@@ -148,53 +154,87 @@ class TaggingFormat(TaskFormat):
         decode: str = "viterbi",
         bidirectional: str = "none",
         max_tokens_per_batch: int | None = None,
+        repeat: int | None = None,
     ) -> None:
         super().__init__(labels, tokenizer)
-        if decode not in ("viterbi", "argmax"):
-            raise ValueError(f"decode must be viterbi or argmax, got {decode!r}")
-        self.echo = echo
+        self.options = TaggingOptions(
+            repeat=repeat,
+            echo=echo,
+            bidirectional=bidirectional,
+            label_all_tokens=label_all_tokens,
+            decode=decode,
+            max_length=max_length,
+        )
+        self.repeat = self.options.repeat
+        self.echo = self.options.echo
         self.label_all_tokens = label_all_tokens
         self.max_length = max_length
         self.decode = decode
         self.bidirectional = bidirectional
         self.max_tokens_per_batch = max_tokens_per_batch
 
+    @classmethod
+    def from_options(
+        cls,
+        options: TaggingOptions,
+        labels: LabelSet,
+        tokenizer,
+        train_sentences=None,
+        max_tokens_per_batch: int | None = None,
+    ) -> TaggingFormat:
+        return cls(
+            labels,
+            tokenizer,
+            label_all_tokens=options.label_all_tokens,
+            max_length=options.max_length,
+            decode=options.decode,
+            bidirectional=options.bidirectional,
+            max_tokens_per_batch=max_tokens_per_batch,
+            repeat=options.repeat,
+        )
+
+    def prepare_model(self, model) -> list[int]:
+        """Lift the causal mask in the layers ``bidirectional`` names."""
+        from llmner.models.attention import set_bidirectional
+
+        return set_bidirectional(model, self.bidirectional)
+
     def describe(self) -> dict:
-        return {
-            "format": self.name,
-            "echo": self.echo,
-            "bidirectional": self.bidirectional,
-            "label_all_tokens": self.label_all_tokens,
-            "decode": self.decode,
-            "max_length": self.max_length,
-        }
+        return {"format": self.name, **dataclasses.asdict(self.options)}
 
     # -- encoding ---------------------------------------------------------------------
     def _encode_words(self, words: list[str]) -> tuple[list[int], list[int | None]]:
-        """Token ids and, for the tagged copy, the word of each sub-token."""
+        """Token ids and, for the tagged (last) copy, the word of each sub-token."""
+        ids, wids, _ = self._encode_copies(words)
+        return ids, wids
+
+    def _encode_copies(self, words: list[str]) -> tuple[list[int], list[int | None], int]:
+        """Token ids, the word of each sub-token of the tagged copy (``None`` elsewhere),
+        and where the tagged copy starts. Each repeated copy is the sentence after a
+        space, so it is tokenised as the continuation of the text before it."""
         text = " ".join(words)
         spans, pos = [], 0
         for w in words:
             spans.append((pos, pos + len(w)))
             pos += len(w) + 1
         enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
-        ids, wids = list(enc["input_ids"]), word_ids_from_offsets(enc["offset_mapping"], spans)
-        if not self.echo:
-            return ids, wids
+        ids = list(enc["input_ids"])
+        if not self.repeat:
+            return ids, word_ids_from_offsets(enc["offset_mapping"], spans), 0
         enc2 = self.tokenizer(" " + text, return_offsets_mapping=True, add_special_tokens=False)
         shifted = [(max(s - 1, 0), max(e - 1, 0)) for s, e in enc2["offset_mapping"]]
-        return ids + list(enc2["input_ids"]), [None] * len(ids) + word_ids_from_offsets(
-            shifted, spans
-        )
+        copy = list(enc2["input_ids"])
+        start = len(ids) + len(copy) * (self.repeat - 1)
+        ids = ids + copy * self.repeat
+        return ids, [None] * start + word_ids_from_offsets(shifted, spans), start
 
     def _word_lengths(self, words: list[str]) -> list[int]:
         """Sub-tokens of each word in the tagged copy; a token of no word (a lone space
         before digits, say) counts with the next word, so windows never overflow."""
-        ids, wids = self._encode_words(words)
+        _, wids, start = self._encode_copies(words)
         counts = [0] * len(words)
-        tagged = wids[len(ids) // 2 :] if self.echo else wids
         pending = 0
-        for w in tagged:
+        for w in wids[start:]:
             if w is None:
                 pending += 1
             else:
@@ -206,8 +246,7 @@ class TaggingFormat(TaskFormat):
 
     def _windows(self, sentence: Sentence) -> list[tuple[int, int]]:
         lengths = self._word_lengths(sentence.tokens)
-        factor = 2 if self.echo else 1
-        budget = (self.max_length - 4) // factor
+        budget = (self.max_length - 4) // self.options.copies
         return windows(lengths, budget)
 
     def encode_sentence(self, sentence: Sentence) -> list[dict]:
@@ -216,6 +255,13 @@ class TaggingFormat(TaskFormat):
         for start, end in self._windows(sentence):
             words, tags = sentence.tokens[start:end], sentence.tags[start:end]
             ids, wids = self._encode_words(words)
+            if len(ids) > self.max_length:
+                raise InputError(
+                    f"sentence {sentence.id or repr(sentence.text[:40])}: the word "
+                    f"{words[0]!r} alone needs {len(ids)} sub-tokens with "
+                    f"{self.options.copies} copies, over max_seq_length {self.max_length}; "
+                    "expected a smaller repeat or a larger max_seq_length"
+                )
             labels = align_labels(wids, tags, self.labels.label2id, self.label_all_tokens)
             out.append(
                 {

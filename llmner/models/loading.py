@@ -18,6 +18,7 @@ from llmner.errors import InputError
 from llmner.models.registry import resolve_model
 
 __all__ = [
+    "model_kind",
     "LoraOptions",
     "QUANTIZATIONS",
     "load_base_model",
@@ -245,6 +246,52 @@ def _report_loading(name: str, info: dict, task: str, num_layers: int | None) ->
             len(unexpected),
             unexpected[0],
         )
+
+
+ENCODER_TYPES = frozenset(
+    {
+        "bert",
+        "roberta",
+        "xlm-roberta",
+        "deberta",
+        "deberta-v2",
+        "distilbert",
+        "electra",
+        "modernbert",
+        "albert",
+        "camembert",
+        "mpnet",
+    }
+)
+
+
+def model_kind(name_or_path: str) -> str:
+    """``encoder`` or ``decoder``: a named model's registry entry, else its config's
+    ``model_type`` (read from a local folder, or from the hub when reachable); a model
+    whose config cannot be read counts as a decoder, llmner's main kind.
+
+    Example:
+        >>> model_kind("minilm-l6"), model_kind("smollm2-135m")
+        ('encoder', 'decoder')
+    """
+    from llmner.models.registry import MODELS
+
+    if name_or_path in MODELS:
+        return MODELS[name_or_path].kind
+    import json
+    from pathlib import Path
+
+    config = Path(name_or_path) / "config.json"
+    try:
+        if config.is_file():
+            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+        else:
+            from transformers import AutoConfig
+
+            model_type = AutoConfig.from_pretrained(name_or_path).model_type
+    except Exception:  # offline, or not a model: the decoder defaults stand
+        return "decoder"
+    return "encoder" if model_type in ENCODER_TYPES else "decoder"
 
 
 def model_num_layers(name_or_path: str) -> int | None:

@@ -6,7 +6,7 @@
 from llmner.report.bootstrap import BootstrapResult, paired_bootstrap
 from llmner.report.build import build_report
 from llmner.report.errors import CATEGORIES, category_table, classify
-from llmner.report.runs import Run, load_run, load_runs, write_run
+from llmner.rundir import Run, load_run, load_runs, write_run
 
 __all__ = [
     "CATEGORIES",

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from seqeval.scheme import IOB2, Entities
 
-__all__ = ["BootstrapResult", "f1_from_counts", "paired_bootstrap", "sentence_counts"]
+__all__ = [
+    "BootstrapResult",
+    "f1_from_counts",
+    "paired_bootstrap",
+    "pooled_bootstrap",
+    "sentence_counts",
+]
 
 
 def sentence_counts(gold: list[list[str]], pred: list[list[str]]) -> np.ndarray:
@@ -165,3 +171,49 @@ def paired_bootstrap(
         n_resamples=n_resamples,
         n_sentences=len(counts_a),
     )
+
+
+def pooled_bootstrap(
+    runs_a: list, runs_b: list, n_resamples: int = 1000, seed: int = 0
+) -> dict | None:
+    """Paired bootstrap of two configurations over their pooled (seed, sentence) pairs.
+
+    Each configuration's run directories are sorted by name (``NAME-sSEED``) and paired
+    seed by seed; the predictions of every pair must be on the same sentences.
+
+    Args:
+        runs_a: run directories of configuration A, one per seed.
+        runs_b: those of configuration B, with the same seeds.
+        n_resamples: bootstrap resamples.
+        seed: seed of the resampling.
+
+    Returns:
+        ``{"sentences", "seeds", "f1_a", "f1_b", "delta_f1", "ci95", "p_value"}``, or
+        ``None`` when the runs cannot be paired (other seeds or other sentences).
+    """
+    from llmner.rundir import read_predictions
+
+    runs_a, runs_b = sorted(runs_a), sorted(runs_b)
+    seeds = [str(p).rsplit("-s", 1)[-1] for p in runs_a]
+    if len(runs_a) != len(runs_b) or seeds != [str(p).rsplit("-s", 1)[-1] for p in runs_b]:
+        return None
+    gold, pred_a, pred_b = [], [], []
+    for a, b in zip(runs_a, runs_b):
+        pa = read_predictions(f"{a}/predictions.conll")
+        pb = read_predictions(f"{b}/predictions.conll")
+        if pa.fingerprint() != pb.fingerprint():
+            return None
+        gold += pa.gold
+        pred_a += pa.pred
+        pred_b += pb.pred
+    r = paired_bootstrap(gold, pred_a, pred_b, n_resamples=n_resamples, seed=seed)
+    return {
+        "sentences": r.n_sentences,
+        "seeds": [int(s) if s.isdigit() else s for s in seeds],
+        "f1_a": r.f1_a,
+        "f1_b": r.f1_b,
+        "delta_f1": r.delta,
+        "ci95": [r.low, r.high],
+        "p_value": r.p_value,
+        "n_resamples": r.n_resamples,
+    }

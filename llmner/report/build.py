@@ -2,7 +2,7 @@
 
 Example:
     >>> import tempfile, os
-    >>> from llmner.report.runs import write_run
+    >>> from llmner.rundir import write_run
     >>> root = tempfile.mkdtemp()
     >>> gold = [["B-PER", "O"], ["O", "B-LOC"]]
     >>> a = write_run(os.path.join(root, "a"), gold, gold)
@@ -19,7 +19,7 @@ from pathlib import Path
 from llmner.report import plots
 from llmner.report.errors import collect_examples
 from llmner.report.render import ReportData, RunErrors, to_html, to_markdown
-from llmner.report.runs import Run, load_runs
+from llmner.rundir import Run, load_runs
 from llmner.report.tables import (
     compare_runs,
     error_rows,

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
-from llmner.report.runs import Run  # noqa: E402
+from llmner.rundir import Run  # noqa: E402
 from llmner.report.tables import train_rates  # noqa: E402
 
 __all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]

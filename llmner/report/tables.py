@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from llmner.report.bootstrap import BootstrapResult, paired_bootstrap, sentence_counts
 from llmner.report.bootstrap import f1_from_counts as _f1
 from llmner.report.errors import CATEGORIES, category_table
-from llmner.report.runs import Run
+from llmner.rundir import Run
 
 __all__ = [
     "MISSING",

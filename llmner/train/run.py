@@ -12,22 +12,20 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import time
 from pathlib import Path
 
 import torch
 
-from llmner.config import FinetuneConfig, save_config
+from llmner import rundir
+from llmner.config import FinetuneConfig
 from llmner.data.batching import TokenBudgetSampler
 from llmner.data.loading import labels_for, load_sentences
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
-from llmner.eval.evaluate import evaluate, write_predictions
+from llmner.eval.evaluate import evaluate
 from llmner.formats import build_format
-from llmner.io import peak_rss_mb, release_freed_memory, reset_peak_rss, write_json_atomic
-from llmner.models.attention import set_bidirectional
+from llmner.io import atomic_dir, peak_rss_mb, release_freed_memory, reset_peak_rss
 from llmner.models.loading import (
     LoraOptions,
     get_peft_config,
@@ -54,6 +52,7 @@ TOKEN_CLS = "token-classification"
 __all__ = [
     "build_model",
     "check_num_layers",
+    "format_for",
     "load_data",
     "run_finetune",
     "token_budget_sampler",
@@ -76,9 +75,24 @@ def load_data(cfg: FinetuneConfig) -> tuple[dict[str, list[Sentence]], LabelSet]
             source, split=None if explicit else split, strict=cfg.strict_tags
         )
         n = limits[split]
+        if split == "train":
+            labels = labels_for(source, sentences)  # the whole file, not the first n
         splits[split] = sentences if n is None else sentences[:n]
-    labels = labels_for(cfg.train_file or cfg.dataset, splits["train"])
+    _warn_unseen_types(labels, splits["train"])
     return splits, labels
+
+
+def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:
+    """Say which entity types no training sentence shows (they can hardly be learnt)."""
+    import logging
+
+    seen = {t[2:] for s in train for t in s.tags if t != "O"}
+    missing = [t for t in labels.types if t not in seen]
+    if missing:
+        logging.getLogger("llmner").warning(
+            "no training sentence has an entity of type %s; the model can hardly predict it",
+            ", ".join(missing),
+        )
 
 
 def training_arguments(
@@ -99,7 +113,7 @@ def training_arguments(
         accumulation = sampler.accumulation_steps
         batch = -(-sampler.sentences_per_step // accumulation)  # for Trainer's log only
     evaluate_during = has_eval and cfg.eval_strategy != "no"
-    return TrainingArguments(
+    kwargs = dict(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=cfg.num_train_epochs,
         max_steps=cfg.max_steps,
@@ -131,6 +145,11 @@ def training_arguments(
         remove_unused_columns=False,
         dataloader_num_workers=0,
     )
+    kwargs.update(cfg.trainer_args)  # --optim, --save_steps, ... as the user gave them
+    try:
+        return TrainingArguments(**kwargs)
+    except ValueError as e:  # TrainingArguments' own checks of the combination
+        raise InputError(f"training arguments: {str(e).splitlines()[0]}") from None
 
 
 def check_num_layers(cfg: FinetuneConfig) -> None:
@@ -161,9 +180,22 @@ def token_budget_sampler(cfg: FinetuneConfig, lengths: list[int]) -> TokenBudget
     return TokenBudgetSampler(lengths, per_step, budget, seed=cfg.seed)
 
 
-def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
-    """The base model of ``cfg`` for ``fmt_task``, quantized as asked, with its LoRA
-    adapter; returns ``(model, bidirectional layers)``."""
+def format_for(cfg: FinetuneConfig, labels: LabelSet, tokenizer, train_sentences=None):
+    """The run's task format, from ``cfg``'s validated format options."""
+    return build_format(
+        cfg.format,
+        cfg.format_options(),
+        labels,
+        tokenizer,
+        train_sentences=train_sentences,
+        max_tokens_per_batch=resolve_token_budget(cfg.max_tokens_per_batch),
+    )
+
+
+def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet, fmt=None):
+    """The base model of ``cfg`` for ``fmt_task``, quantized as asked, prepared by the
+    format ``fmt`` (e.g. the causal mask lifted), with its LoRA adapter; returns
+    ``(model, layers the format changed)``."""
     from peft import get_peft_model
 
     model = load_base_model(
@@ -175,7 +207,7 @@ def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet):
         quant_storage=cfg.quant_storage,
         num_layers=cfg.num_layers,
     )
-    layers = set_bidirectional(model, cfg.bidirectional)
+    layers = fmt.prepare_model(model) if fmt is not None else []
     if cfg.quantization != "none" and cfg.gradient_checkpointing:
         from peft import prepare_model_for_kbit_training
 
@@ -217,10 +249,10 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     splits, labels = load_data(cfg)
     tokenizer = load_tokenizer(cfg.model_name_or_path)
-    fmt = build_format(cfg, labels, tokenizer, train_sentences=splits["train"])
+    fmt = format_for(cfg, labels, tokenizer, splits["train"])
     train_ds = fmt.encode(splits["train"])
     sampler = token_budget_sampler(cfg, train_ds["length"])
-    model, bidir_layers = build_model(cfg, fmt.task, labels)
+    model, bidir_layers = build_model(cfg, fmt.task, labels, fmt)
     counter = TokenCounter(fmt.collator())
     timer = StepTimer()
     release = [] if torch.cuda.is_available() else [ReleaseFreedMemory()]
@@ -244,9 +276,8 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         compute_loss_func=token_classification_loss if fmt.task == TOKEN_CLS else None,
     )
     if state.is_main_process:
-        save_config(cfg, out / "config.yaml", {"labels": labels.to_dict(), **_describe(fmt)})
-        for stale in ("metrics.json", "predictions.conll"):  # from an earlier, killed attempt
-            (out / stale).unlink(missing_ok=True)
+        rundir.write_config(out, {**cfg.to_dict(), "labels": labels.to_dict(), **_describe(fmt)})
+        rundir.clear_results(out)  # of an earlier, killed attempt
     resume = _resolve_resume(cfg.resume_from_checkpoint, out / "checkpoints")
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
@@ -256,7 +287,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     padded = _sum_over_processes(counter.padded_tokens)
     trainable = _count_trainable(trainer.model)
     if state.is_main_process:
-        _save_adapter(trainer.model, tokenizer, out / "adapter")
+        _save_adapter(trainer.model, tokenizer, out / rundir.ADAPTER_DIR)
     state.wait_for_everyone()
     eval_model = trainer.model
     eval_path = "quantized"
@@ -267,11 +298,16 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     # predictions are the ones its adapter gives anywhere; bf16 applies to training.
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
     train_seconds = timer.seconds or wall_seconds
+    described = _describe(fmt)
     metrics.update(
-        model=cfg.model_name_or_path,
-        format=cfg.format,
-        quantization=cfg.quantization,
-        seed=cfg.seed,
+        rundir.run_facts(
+            cfg.to_dict(),
+            str(cfg.test_file or f"{cfg.dataset}:test"),
+            described["format_options"],
+            state.num_processes,
+        )
+    )
+    metrics.update(
         num_train_sentences=len(splits["train"]),
         num_train_examples=len(train_ds),
         train_seconds=train_seconds,
@@ -286,8 +322,6 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         train_steps=result.global_step,
         trainable_parameters=trainable,
         train_peak_rss_mb=train_peak,
-        peak_rss_mb=peak_rss_mb(),
-        num_processes=state.num_processes,
         bf16=bf16,
         max_tokens_per_batch=sampler.max_tokens if sampler else None,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
@@ -296,16 +330,16 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         else cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps,
         num_layers=cfg.num_layers or model_num_layers(cfg.model_name_or_path),
         eval_path=eval_path,
-        eval_data=str(cfg.test_file or f"{cfg.dataset}:test"),
         best_validation_f1=trainer.state.best_metric,
         bidirectional_layers=bidir_layers,
-        **_describe(fmt),
+        **({"prompt": described["prompt"]} if "prompt" in described else {}),
     )
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if state.is_main_process:
-        write_predictions(out / "predictions.conll", splits["test"], pred)
-        write_json_atomic(out / "metrics.json", metrics)
+        test = splits["test"]
+        rundir.write_predictions(out, [s.tokens for s in test], [s.tags for s in test], pred.tags)
+        rundir.write_metrics(out, metrics)
     state.wait_for_everyone()
     return metrics
 
@@ -360,12 +394,6 @@ def _sum_over_processes(value: int) -> int:
 def _save_adapter(model, tokenizer, target: Path) -> None:
     """Save the adapter (head included) and tokenizer, atomically: a kill never leaves a
     half-written ``adapter/`` behind."""
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    old = target.with_name(target.name + ".old")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)

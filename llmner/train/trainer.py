@@ -95,23 +95,31 @@ class NERTrainer(Trainer):
         return self.accelerator.prepare(loader)
 
     def create_optimizer(self, model=None):
-        if self.optimizer is None and self.head_learning_rate is not None:
-            import torch
-
-            model = model or self.model
-            head, body = [], []
-            for name, p in model.named_parameters():
-                if p.requires_grad:
-                    (head if _is_head(name) else body).append(p)
-            self.optimizer = torch.optim.AdamW(
-                [
-                    {"params": body, "lr": self.args.learning_rate},
-                    {"params": head, "lr": self.head_learning_rate},
-                ],
-                weight_decay=self.args.weight_decay,
+        """Trainer's optimizer (``--optim``, its betas and eps, no weight decay on norms and
+        biases), with the head's parameters in groups of their own at
+        ``head_learning_rate``. Built through Trainer's public
+        ``get_decay_parameter_names`` and ``get_optimizer_cls_and_kwargs``."""
+        if self.optimizer is not None or self.head_learning_rate is None:
+            return (
+                super().create_optimizer(model) if model is not None else super().create_optimizer()
             )
-            return self.optimizer
-        return super().create_optimizer(model) if model is not None else super().create_optimizer()
+        model = model or self.model
+        decay = set(self.get_decay_parameter_names(model))
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                groups.setdefault((_is_head(name), name in decay), []).append(p)
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+        param_groups = [
+            {
+                "params": params,
+                "weight_decay": self.args.weight_decay if decayed else 0.0,
+                "lr": self.head_learning_rate if head else self.args.learning_rate,
+            }
+            for (head, decayed), params in sorted(groups.items())
+        ]
+        self.optimizer = optimizer_cls(param_groups, **kwargs)
+        return self.optimizer
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"):
         was_training = self.model.training

@@ -140,4 +140,4 @@ def test_training_in_two_processes_writes_one_complete_run(tiny_llama_dir, tiny_
     assert sum(metrics["eval_sentences_per_process"]) == metrics["num_eval_sentences"] == 12
     assert len((out / "predictions.conll").read_text().strip().split("\n\n")) == 12
     assert (out / "adapter" / "adapter_model.safetensors").exists()
-    assert not list(out.glob("adapter.tmp*")), "no half-written adapter left behind"
+    assert not list(out.glob(".adapter.*")), "no half-written adapter left behind"

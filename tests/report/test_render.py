@@ -1,6 +1,6 @@
 from llmner.report.build import collect_report
 from llmner.report.render import highlight_html, highlight_md, to_html, to_markdown
-from llmner.report.runs import load_runs
+from llmner.rundir import load_runs
 
 from .conftest import corrupt, synthetic_gold
 

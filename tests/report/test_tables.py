@@ -1,6 +1,6 @@
 import pytest
 
-from llmner.report.runs import load_run, load_runs
+from llmner.rundir import load_run, load_runs
 from llmner.report.tables import (
     MISSING,
     compare_runs,

@@ -141,7 +141,8 @@ def test_two_epochs_learn_the_training_set(tiny_llama_dir, tiny_conll, tmp_path)
     assert metrics["f1"] > 0.2, "a 2-layer model fits 12 sentences it saw 12 times"
 
 
-def test_head_learning_rate_gives_head_its_own_group(tiny_llama_dir):
+def test_head_learning_rate_keeps_optim_betas_and_no_decay_rule(tiny_llama_dir):
+    import torch
     from peft import get_peft_model
     from transformers import TrainingArguments
 
@@ -152,12 +153,38 @@ def test_head_learning_rate_gives_head_its_own_group(tiny_llama_dir):
     labels = LabelSet(["PER"])
     model = load_base_model(str(tiny_llama_dir), "token-classification", labels)
     model = get_peft_model(model, get_peft_config(model, "token-classification", LoraOptions(r=4)))
-    args = TrainingArguments(output_dir="unused", learning_rate=1e-4, use_cpu=True, report_to=[])
+    args = TrainingArguments(
+        output_dir="unused",
+        learning_rate=1e-4,
+        weight_decay=0.1,
+        optim="sgd",
+        use_cpu=True,
+        report_to=[],
+    )
     trainer = NERTrainer(
         model=model, args=args, ner_format=None, eval_sentences=[], head_learning_rate=5e-2
     )
-    groups = trainer.create_optimizer().param_groups
-    assert [g["lr"] for g in groups] == [1e-4, 5e-2]
-    head_ids = {id(p) for p in groups[1]["params"]}
+    optimizer = trainer.create_optimizer()
+    assert isinstance(optimizer, torch.optim.SGD), "--optim is not dropped"
+    by_lr = {}
+    for g in optimizer.param_groups:
+        by_lr.setdefault(g["lr"], []).append(g)
+    assert set(by_lr) == {1e-4, 5e-2}
     head = model.base_model.model.score.modules_to_save["default"]
+    head_ids = {id(p) for g in by_lr[5e-2] for p in g["params"]}
     assert {id(p) for p in head.parameters()} == head_ids
+    names = {id(p): n for n, p in model.named_parameters()}
+    for g in optimizer.param_groups:
+        for p in g["params"]:
+            no_decay = names[id(p)].endswith("bias") or "norm" in names[id(p)]
+            assert g["weight_decay"] == (0.0 if no_decay else 0.1), names[id(p)]
+    adam = NERTrainer(
+        model=model,
+        args=TrainingArguments(
+            output_dir="unused", adam_beta2=0.95, use_cpu=True, report_to=[], weight_decay=0.1
+        ),
+        ner_format=None,
+        eval_sentences=[],
+        head_learning_rate=5e-2,
+    ).create_optimizer()
+    assert all(g["betas"] == (0.9, 0.95) for g in adam.param_groups)

@@ -115,6 +115,7 @@ class GenerativeFormat(TaskFormat):
 
     name = "generative"
     task = "causal-lm"
+    cuts_raw_text = True
 
     def __init__(
         self,
@@ -148,6 +149,31 @@ class GenerativeFormat(TaskFormat):
         self.reuse_prefix = reuse_prefix
         self.examples = choose_examples(train_sentences or [], examples, seed)
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
+
+    @classmethod
+    def from_options(
+        cls,
+        options,
+        labels: LabelSet,
+        tokenizer,
+        train_sentences=None,
+        max_tokens_per_batch: int | None = None,
+    ) -> GenerativeFormat:
+        """The format from its options (``max_tokens_per_batch`` does not bound
+        generation batches yet: they are bounded by ``batch_size``)."""
+        return cls(
+            labels,
+            tokenizer,
+            prompt=options.prompt,
+            constrained=options.constrained,
+            examples=options.num_examples,
+            train_sentences=train_sentences,
+            alignment=options.alignment,
+            describe_labels=options.describe_labels,
+            seed=options.seed,
+            max_length=options.max_length,
+            window_words=options.window_words,
+        )
 
     @property
     def answer_format(self) -> str:
@@ -304,7 +330,8 @@ class GenerativeFormat(TaskFormat):
             "constrained": self.constrained,
             "alignment": self.alignment,
             "window_words": self.window_words,
-            "examples": len(self.examples),
+            "num_examples": len(self.examples),
             "describe_labels": self.describe_labels,
             "seed": self.seed,
+            "max_length": self.max_length,
         }

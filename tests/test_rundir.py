@@ -3,7 +3,7 @@ import json
 import pytest
 
 from llmner.errors import InputError
-from llmner.report.runs import load_run, load_runs, read_predictions
+from llmner.rundir import load_run, load_runs, read_predictions
 
 
 def test_round_trip(make_run):
@@ -87,7 +87,7 @@ def test_fingerprint_ignores_predictions_only(make_run):
 
 
 def test_clashing_names_are_made_unique(tmp_path, make_run):
-    from llmner.report.runs import write_run
+    from llmner.rundir import write_run
 
     a = write_run(tmp_path / "x" / "run", [["O"]], [["O"]])
     b = write_run(tmp_path / "y" / "run", [["O"]], [["O"]])

@@ -1,8 +1,15 @@
-"""Load a run directory: ``config.yaml``, ``metrics.json`` and ``predictions.conll``.
+"""The run directory: the one place that writes and reads its files.
 
-Every training run (and the spaCy peer) writes the same three files. A missing or
-malformed file is an :class:`~llmner.errors.InputError` that names the file (and the
-line, for the predictions).
+Every training run, every ``llmner evaluate`` and the spaCy peer write the same files:
+
+* ``config.yaml``: the resolved config (with the label set and the format's options);
+* ``metrics.json``: seqeval scores and the run's facts (:func:`run_facts`) and costs;
+* ``predictions.conll``: token, gold tag, predicted tag; a blank line after each sentence;
+* ``adapter/`` and ``checkpoints/`` for trained runs.
+
+Every file is written atomically (:mod:`llmner.io`): a kill never leaves half a file that
+a later load accepts. A missing or malformed file is an
+:class:`~llmner.errors.InputError` that names the file (and the line, for predictions).
 
 Example:
     >>> import tempfile, os
@@ -24,13 +31,32 @@ import yaml
 
 from llmner.data.conll import write_conll
 from llmner.errors import InputError
-from llmner.eval.scoring import score
+from llmner.io import atomic_file, write_json_atomic, write_text_atomic
 
-__all__ = ["Predictions", "Run", "load_run", "load_runs", "read_predictions", "write_run"]
+__all__ = [
+    "ADAPTER_DIR",
+    "CONFIG_FILE",
+    "METRICS_FILE",
+    "PREDICTIONS_FILE",
+    "Predictions",
+    "Run",
+    "clear_results",
+    "config_matches",
+    "load_run",
+    "load_runs",
+    "read_config",
+    "read_predictions",
+    "run_facts",
+    "write_config",
+    "write_metrics",
+    "write_predictions",
+    "write_run",
+]
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.conll"
+ADAPTER_DIR = "adapter"
 
 
 @dataclass
@@ -147,6 +173,13 @@ def _read_metrics(path: Path) -> dict:
     return data
 
 
+def read_config(path: str | Path) -> dict:
+    """A run's ``config.yaml`` (``path`` is the run directory or the file); ``{}`` when
+    there is none."""
+    path = Path(path)
+    return _read_config(path / CONFIG_FILE if path.is_dir() else path)
+
+
 def _read_config(path: Path) -> dict:
     if not path.is_file():
         return {}
@@ -228,12 +261,68 @@ def write_run(
         >>> load_run(d).metrics["f1"]
         1.0
     """
+    from llmner.eval.scoring import score
+
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     if tokens is None:
         tokens = [[f"w{i}" for i in range(len(g))] for g in gold]
-    all_metrics = {**score(gold, pred), **(metrics or {})}
-    (path / METRICS_FILE).write_text(json.dumps(all_metrics, indent=2) + "\n", encoding="utf-8")
-    (path / CONFIG_FILE).write_text(yaml.safe_dump(config or {}, sort_keys=False), encoding="utf-8")
-    write_conll(path / PREDICTIONS_FILE, list(zip(tokens, gold, pred)))
+    write_config(path, config or {})
+    write_predictions(path, tokens, gold, pred)
+    write_metrics(path, {**score(gold, pred), **(metrics or {})})
     return path
+
+
+def write_config(run_dir: str | Path, config: dict) -> None:
+    """``config.yaml``: the resolved config, keys in the order given."""
+    write_text_atomic(Path(run_dir) / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+
+
+def write_metrics(run_dir: str | Path, metrics: dict) -> None:
+    """``metrics.json``; written last, so a run directory with it is complete."""
+    write_json_atomic(Path(run_dir) / METRICS_FILE, metrics)
+
+
+def write_predictions(
+    run_dir: str | Path, tokens: list[list[str]], gold: list[list[str]], pred: list[list[str]]
+) -> None:
+    """``predictions.conll``: token, gold tag, predicted tag."""
+    with atomic_file(Path(run_dir) / PREDICTIONS_FILE) as tmp:
+        write_conll(tmp, list(zip(tokens, gold, pred)))
+
+
+def clear_results(run_dir: str | Path) -> None:
+    """Remove the results of an earlier, killed attempt before a run starts again."""
+    for name in (METRICS_FILE, PREDICTIONS_FILE):
+        (Path(run_dir) / name).unlink(missing_ok=True)
+
+
+def config_matches(run_dir: str | Path, config: dict, ignore: tuple[str, ...] = ()) -> bool:
+    """Whether the run directory's ``config.yaml`` holds ``config`` (every key of
+    ``config`` except ``ignore`` with an equal value): a finished run is reused only
+    for the configuration it ran."""
+    recorded = read_config(run_dir)
+    return all(recorded.get(k) == v for k, v in config.items() if k not in ignore)
+
+
+def run_facts(config: dict, eval_data: str, format_options: dict, num_processes: int = 1) -> dict:
+    """What every ``metrics.json`` says about the run besides its scores: the model,
+    format and options, quantization, seed, the data scored and the process's memory.
+
+    Example:
+        >>> f = run_facts({"model_name_or_path": "m", "format": "tagging"}, "x:test", {})
+        >>> f["model"], f["format"], f["eval_data"]
+        ('m', 'tagging', 'x:test')
+    """
+    from llmner.io import peak_rss_mb
+
+    return {
+        "model": config.get("model_name_or_path"),
+        "format": config.get("format", "tagging"),
+        "quantization": config.get("quantization"),
+        "seed": config.get("seed"),
+        "eval_data": eval_data,
+        "peak_rss_mb": peak_rss_mb(),
+        "num_processes": num_processes,
+        "format_options": format_options,
+    }

@@ -1,0 +1,86 @@
+"""recipes/benchmark.py on a tiny model: seeds, reuse only of the same config, failures
+named with exit status 1, run files collected without predictions."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "benchmark.py"
+
+
+@pytest.fixture
+def setup(tmp_path, tiny_llama_dir, tiny_conll):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "dev", "test"):
+        shutil.copyfile(tiny_conll, data / f"{split}.txt")
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    base = dict(
+        model_name_or_path=str(tiny_llama_dir),
+        quantization="none",
+        num_train_epochs=2,
+        learning_rate=1e-2,
+        per_device_train_batch_size=4,
+        lora_r=4,
+        lora_alpha=8,
+    )
+    (configs / "causal.yaml").write_text(yaml.safe_dump(base))
+    (configs / "echo.yaml").write_text(yaml.safe_dump({**base, "repeat": 1}))
+    return tmp_path, data, configs
+
+
+def bench(tmp, data, configs, *extra):
+    cmd = [sys.executable, str(RECIPE), "--data", str(data), "--configs", str(configs)]
+    cmd += ["--output_dir", str(tmp / "out"), "--max_train_samples", "all"]
+    cmd += ["--spacy_seconds", "0", "--seeds", "1,2", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_seeds_reuse_failures_and_collect(setup):
+    tmp, data, configs = setup
+    first = bench(tmp, data, configs)
+    assert first.returncode == 0, first.stdout + first.stderr
+    runs = sorted(p.name for p in (tmp / "out").iterdir() if (p / "metrics.json").exists())
+    assert runs == ["causal-s1", "causal-s2", "echo-s1", "echo-s2"]
+    stamp = (tmp / "out" / "echo-s1" / "metrics.json").stat().st_mtime_ns
+
+    again = bench(tmp, data, configs)
+    assert again.returncode == 0
+    assert (tmp / "out" / "echo-s1" / "metrics.json").stat().st_mtime_ns == stamp, "reused"
+
+    changed = yaml.safe_load((configs / "echo.yaml").read_text())
+    (configs / "echo.yaml").write_text(yaml.safe_dump({**changed, "learning_rate": 2e-2}))
+    refused = bench(tmp, data, configs)
+    assert refused.returncode != 0
+    assert "holds another configuration" in refused.stderr and "learning_rate" in refused.stderr
+
+    (configs / "broken.yaml").write_text(yaml.safe_dump({**changed, "lora_r": -1}))
+    failed = bench(tmp, data, configs, "--runs", "broken", "--seeds", "1")
+    assert failed.returncode == 1 and "broken-s1" in failed.stderr
+
+    dest = tmp / "results"
+    done = subprocess.run(
+        [sys.executable, str(RECIPE), "--output_dir", str(tmp / "out"), "--collect", str(dest)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    for run in runs:
+        assert sorted(p.name for p in (dest / "runs" / run).iterdir()) == [
+            "config.yaml",
+            "metrics.json",
+        ]
+    pairs = json.loads((dest / "bootstrap.json").read_text())
+    assert [(p["a"], p["b"], p["seeds"]) for p in pairs] == [("causal", "echo", [1, 2])]
+    assert (
+        pairs[0]["sentences"]
+        == 2
+        * json.loads((dest / "runs" / "echo-s1" / "metrics.json").read_text())["num_eval_sentences"]
+    )

@@ -1,0 +1,128 @@
+"""llmner sweep: Optuna trials as normal runs, a loadable best config, shared studies."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+pytest.importorskip("optuna")
+
+from llmner.config import load_config, parse_args  # noqa: E402
+from llmner.errors import InputError  # noqa: E402
+from llmner.train.sweep import load_space, parse_space, run_sweep  # noqa: E402
+
+
+def _base(model_dir, conll) -> dict:
+    return dict(
+        model_name_or_path=str(model_dir),
+        train_file=str(conll),
+        validation_file=str(conll),
+        test_file=str(conll),
+        quantization="none",
+        num_train_epochs=1,
+        per_device_train_batch_size=4,
+        lora_r=4,
+        lora_alpha=8,
+        seed=0,
+        logging_steps=1,
+    )
+
+
+def test_two_trials_write_runs_a_table_and_a_loadable_best_config(
+    tiny_llama_dir, tiny_conll, tmp_path
+):
+    space = parse_space(
+        {"learning_rate": {"low": 1e-3, "high": 3e-2, "log": True}, "repeat": [1, 2]}
+    )
+    study = run_sweep(_base(tiny_llama_dir, tiny_conll), space, tmp_path / "sweep", trials=2)
+    assert len([t for t in study.trials if t.value is not None]) == 2
+    for t in study.trials:
+        assert (tmp_path / "sweep" / f"trial-{t.number}" / "metrics.json").is_file()
+    table = (tmp_path / "sweep" / "trials.md").read_text()
+    assert table.count("| complete |") == 2 and "learning_rate" in table
+    best = load_config(tmp_path / "sweep" / "best.yaml")
+    assert best["learning_rate"] == study.best_params["learning_rate"]
+    cfg = parse_args(["--config", str(tmp_path / "sweep" / "best.yaml")])
+    assert cfg.repeat == study.best_params["repeat"]
+    assert (tmp_path / "sweep" / "trials.png").stat().st_size > 0
+
+
+def test_two_workers_share_one_sqlite_study(tiny_llama_dir, tiny_conll, tmp_path):
+    config = tmp_path / "base.yaml"
+    config.write_text(yaml.safe_dump(_base(tiny_llama_dir, tiny_conll)))
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {low: 1.0e-3, high: 3.0e-2, log: true}\n")
+    out = tmp_path / "sweep"
+    cmd = [
+        sys.executable,
+        "-m",
+        "llmner",
+        "sweep",
+        "--config",
+        str(config),
+        "--space",
+        str(space),
+        "--trials",
+        "2",
+        "--output",
+        str(out),
+    ]
+    import optuna
+
+    url = f"sqlite:///{out / 'study.db'}"
+    out.mkdir()
+    optuna.create_study(study_name="llmner", storage=url, direction="maximize")
+    workers = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)
+    ]
+    logs = [w.communicate(timeout=600)[0].decode() for w in workers]
+    assert all(w.returncode == 0 for w in workers), logs
+    study = optuna.load_study(study_name="llmner", storage=url)
+    done = [t for t in study.trials if t.value is not None]
+    assert len(done) >= 2
+    assert len({t.number for t in done}) == len(done)
+    assert {f"trial-{t.number}" for t in done} <= {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("output_dir: [a, b]\n", "not an option a search can vary"),
+        ("nosuch: [1, 2]\n", "not an option a search can vary"),
+        ("lora_r: []\n", "an empty list"),
+        ("learning_rate: {low: 0.1, high: 0.01}\n", "an empty range"),
+        ("learning_rate: {low: 0, high: 0.1, log: true}\n", "log range needs low > 0"),
+        ("lora_r: 8\n", "expected a list of values"),
+    ],
+    ids=["fixed", "unknown", "empty-list", "empty-range", "log-zero", "scalar"],
+)
+def test_bad_space_is_one_line_naming_file_and_line(tmp_path, text, message):
+    path = tmp_path / "space.yaml"
+    path.write_text("lora_alpha: [16, 32]\n" + text)
+    with pytest.raises(InputError, match=message) as e:
+        load_space(path)
+    assert str(path) in str(e.value) and ":2" in str(e.value)
+
+
+def test_a_trial_killed_mid_run_is_redone_with_its_parameters(tiny_llama_dir, tiny_conll, tmp_path):
+    import time
+
+    import optuna
+    from optuna.storages import RDBStorage
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    storage = RDBStorage(f"sqlite:///{out / 'study.db'}", heartbeat_interval=1, grace_period=3)
+    study = optuna.create_study(study_name="llmner", storage=storage, direction="maximize")
+    dist = optuna.distributions.FloatDistribution(1e-3, 3e-2, log=True)
+    dead = study.ask({"learning_rate": dist})  # a worker took it, then died
+    storage.record_heartbeat(dead._trial_id)
+    time.sleep(4)
+    space = parse_space({"learning_rate": {"low": 1e-3, "high": 3e-2, "log": True}})
+    study = run_sweep(_base(tiny_llama_dir, tiny_conll), space, out, trials=1, heartbeat=1)
+    states = {t.number: t.state.name for t in study.trials}
+    assert states[dead.number] == "FAIL"
+    redone = [t for t in study.trials if t.value is not None]
+    assert len(redone) == 1
+    assert redone[0].params == dead.params

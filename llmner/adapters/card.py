@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from llmner.adapters.source import describe_base
+from llmner.formats import FORMATS
 
 __all__ = ["TRAINING_KEYS", "base_weights", "metadata", "model_card"]
 
@@ -59,9 +60,7 @@ def base_weights(meta: dict) -> str | None:
 
 def metadata(meta: dict, metrics: dict) -> dict:
     """The card's YAML header."""
-    task = (
-        "token-classification" if meta.get("format", "tagging") == "tagging" else "text-generation"
-    )
+    task = FORMATS[meta.get("format", "tagging")].pipeline_tag
     tags = ["llmner", "ner", "named-entity-recognition", "lora", "peft", task]
     if meta.get("quantization") in ("4bit", "8bit"):
         tags.append("qlora")

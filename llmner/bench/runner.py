@@ -26,6 +26,7 @@ from llmner.bench.measure import flops_per_token, generation_throughput, train_t
 from llmner.bench.synthetic import generative_features, tagging_features
 from llmner.config import FinetuneConfig
 from llmner.data.types import LabelSet
+from llmner.formats import FORMATS
 from llmner.models.random_init import llama_config, parameter_counts, save_random_model
 
 __all__ = ["BenchPlan", "peak_bf16_tflops", "run_bench"]
@@ -136,13 +137,10 @@ def _free(*objs) -> None:
 
 
 def _format(formulation: str, tokenizer, seq_len: int):
-    if formulation == "tagging":
-        from llmner.formats.tagging import TaggingFormat
+    from llmner.formats import build_format
 
-        return TaggingFormat(LABELS, tokenizer, max_length=seq_len)
-    from llmner.formats.generative import GenerativeFormat
-
-    return GenerativeFormat(LABELS, tokenizer, max_length=seq_len)
+    options = FORMATS[formulation].options(max_length=seq_len)
+    return build_format(formulation, options, LABELS, tokenizer)
 
 
 def _case_cfg(plan: BenchPlan, path: Path, quant: str, form: str, batch: int, out: Path):
@@ -183,7 +181,7 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
     from llmner.train.run import build_model
 
     config = llama_config(size)
-    task = "token-classification" if form == "tagging" else "causal-lm"
+    task = FORMATS[form].task
     counts = parameter_counts(config, task, len(LABELS.bio_labels))
     base = {"size": size, "parameters": counts["total"], "quantization": quant, "formulation": form}
     start = time.perf_counter()

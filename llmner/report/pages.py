@@ -12,6 +12,9 @@ relative to the page's folder. Kinds:
 * ``runs DIR ...``: the summary table of ``llmner compare`` over run directories that
   hold ``metrics.json`` (and ``config.yaml``); no predictions needed, so no dataset text
   has to be committed;
+* ``seeds DIR``: one row per configuration over its seeds (``DIR/NAME-sSEED`` run
+  folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
+* ``bootstrap FILE``: the paired bootstraps of ``recipes/benchmark.py --collect``;
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
   keeping only the cases whose fields equal the given values;
 * ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
@@ -34,8 +37,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from llmner.errors import InputError
 
 __all__ = ["RENDERERS", "refresh", "refresh_file", "render", "table_blocks"]
@@ -56,17 +57,58 @@ def _runs(args: list[str], base: Path) -> str:
     from llmner.report import Run
     from llmner.report.render import markdown_table
     from llmner.report.tables import summary_rows
+    from llmner.rundir import METRICS_FILE, read_config
 
     names = [Path(a).name for a in args]
     runs = []
     for arg, name in zip(args, names):
         folder = base / arg
-        config = {}
-        if (folder / "config.yaml").is_file():
-            config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
         name = arg if names.count(name) > 1 else name
-        runs.append(Run(folder, name, config=config, metrics=_json(folder / "metrics.json")))
+        runs.append(
+            Run(folder, name, config=read_config(folder), metrics=_json(folder / METRICS_FILE))
+        )
     return "\n".join(markdown_table(summary_rows(runs)))
+
+
+def _seeds(args: list[str], base: Path) -> str:
+    """One row per configuration of ``DIR/runs/NAME-sSEED``: its setting, seeds, strict
+    test F1 (mean ± sd), per-type F1 means and costs."""
+    from llmner.report.render import markdown_table
+    from llmner.report.tables import seed_rows
+    from llmner.rundir import METRICS_FILE, read_config
+
+    folder = base / args[0]
+    runs = [
+        (p.name, read_config(p), _json(p / METRICS_FILE))
+        for p in sorted(folder.iterdir())
+        if (p / METRICS_FILE).is_file()
+    ]
+    if not runs:
+        raise InputError("no run with metrics.json here; expected NAME-sSEED folders", str(folder))
+    return "\n".join(markdown_table(seed_rows(runs)))
+
+
+def _bootstrap(args: list[str], base: Path) -> str:
+    """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
+    from llmner.report.render import markdown_table
+
+    pairs = json.loads((base / args[0]).read_text(encoding="utf-8"))
+    headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
+    rows = [
+        [
+            p["a"],
+            p["b"],
+            ", ".join(map(str, p["seeds"])),
+            f"{p['sentences']:,}",
+            f"{p['f1_a']:.4f}",
+            f"{p['f1_b']:.4f}",
+            f"{100 * p['delta_f1']:+.1f}",
+            f"[{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}]",
+            f"{p['p_value']:.3f}",
+        ]
+        for p in pairs
+    ]
+    return "\n".join(markdown_table((headers, rows)))
 
 
 def _gpu_bench(args: list[str], base: Path) -> str:
@@ -86,6 +128,8 @@ def _generation(args: list[str], base: Path) -> str:
 
 RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
+    "seeds": _seeds,
+    "bootstrap": _bootstrap,
     "gpu-bench": _gpu_bench,
     "generation": _generation,
 }

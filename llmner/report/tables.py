@@ -27,6 +27,8 @@ __all__ = [
     "per_type_rows",
     "prompt_label",
     "score_check",
+    "seed_rows",
+    "setting",
     "summary_rows",
     "train_rates",
 ]
@@ -218,3 +220,73 @@ def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
         counts = table[t]
         rows.append([t] + [fmt(counts.get(c, 0), "int") for c in CATEGORIES])
     return ["type", *CATEGORIES], rows
+
+
+def setting(config: dict) -> str:
+    """How a run trained, in a few words: every weight or LoRA (rank), quantization,
+    learning rate, epochs, and the options that let tokens see the sentence.
+
+    Example:
+        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
+        ...          "learning_rate": 3e-4, "num_train_epochs": 1, "echo": True})
+        'LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1'
+    """
+    if not config:
+        return MISSING
+    parts = [f"LoRA r{config.get('lora_r')}" if config.get("use_lora") else "every weight"]
+    parts.append(str(config.get("quantization")))
+    parts.append(f"lr {config.get('learning_rate', 0):.0e}")
+    parts.append(f"{config.get('num_train_epochs', 0):g} ep")
+    repeat = config.get("repeat") or (1 if config.get("echo") else None)
+    if repeat:
+        parts.append(f"repeat {repeat}")
+    if config.get("bidirectional") not in (None, "none"):
+        parts.append(f"bidirectional {config['bidirectional']}")
+    if config.get("num_layers"):
+        parts.append(f"{config['num_layers']} layers")
+    return ", ".join(parts)
+
+
+def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[str]]]:
+    """One row per configuration over its seeds: runs named ``NAME-sSEED``, each given
+    as ``(name, config, metrics)``; F1 as mean ± sd (sample sd) over the seeds."""
+    import statistics
+
+    groups: dict[str, list[tuple[str, dict, dict]]] = {}
+    for name, config, metrics in runs:
+        groups.setdefault(name.rsplit("-s", 1)[0], []).append((name, config, metrics))
+    types = sorted({t for _, _, m in runs for t in m.get("per_type", {})})
+    headers = ["configuration", "model", "setting", "seeds", "F1 (strict)", *types,
+               "train sents", "train time", "train tok/s", "peak RSS"]  # fmt: skip
+    rows = []
+    for key, group in groups.items():
+        metrics = [m for _, _, m in group]
+        f1 = [m["f1"] for m in metrics]
+        spread = f" ± {statistics.stdev(f1):.4f}" if len(f1) > 1 else ""
+
+        def mean(key: str, metrics=metrics) -> float | None:
+            values = [m.get(key) for m in metrics]
+            ok = all(isinstance(v, (int, float)) for v in values)
+            return statistics.fmean(values) if ok else None
+
+        per_type = [
+            fmt(statistics.fmean(m["per_type"][t]["f1"] for m in metrics), "score")
+            if all(t in m.get("per_type", {}) for m in metrics)
+            else MISSING
+            for t in types
+        ]
+        rows.append(
+            [
+                key,
+                str(metrics[0].get("model")),
+                setting(group[0][1]),
+                ", ".join(str(m.get("seed")) for m in metrics),
+                f"{statistics.fmean(f1):.4f}{spread}",
+                *per_type,
+                fmt(mean("num_train_sentences"), "int"),
+                fmt(mean("train_seconds"), "seconds"),
+                fmt(mean("train_tokens_per_second"), "float"),
+                fmt(mean("peak_rss_mb"), "mb"),
+            ]
+        )
+    return headers, rows

@@ -81,3 +81,59 @@ def test_refresh_file_rewrites_only_when_asked(tmp_path):
     assert refresh_file(page) and "old" in page.read_text()
     assert refresh_file(page, write=True) and "| r | m |" in page.read_text()
     assert not refresh_file(page)
+
+
+def test_seeds_table_gives_mean_and_sd_per_configuration(tmp_path):
+    from llmner.rundir import write_config, write_metrics
+
+    for name, f1, lora in [("dec-s1", 0.80, True), ("dec-s2", 0.84, True), ("enc-s1", 0.9, False)]:
+        (tmp_path / name).mkdir()
+        write_config(
+            tmp_path / name,
+            {
+                "use_lora": lora,
+                "lora_r": 16,
+                "quantization": "none",
+                "learning_rate": 3e-4,
+                "num_train_epochs": 1,
+                "repeat": 2,
+            },
+        )
+        per_type = {"PER": {"f1": f1 + 0.01}}
+        write_metrics(
+            tmp_path / name,
+            {
+                "f1": f1,
+                "seed": name[-1],
+                "model": name[:3],
+                "per_type": per_type,
+                "train_seconds": 60.0,
+            },
+        )
+    table = render("seeds .", tmp_path)
+    lines = table.splitlines()
+    assert (
+        "| dec | dec | LoRA r16, none, lr 3e-04, 1 ep, repeat 2 | 1, 2 | 0.8200 ± 0.0283 |"
+        in (lines[2])
+    )
+    assert lines[2].split(" | ")[5] == "0.8300", "per-type F1 averaged over the seeds"
+    assert lines[3].startswith("| enc | enc | every weight") and "0.9000 |" in lines[3]
+
+
+def test_bootstrap_table_from_collected_pairs(tmp_path):
+    pairs = [
+        {
+            "a": "enc",
+            "b": "dec",
+            "seeds": [1, 2],
+            "sentences": 2000,
+            "f1_a": 0.8,
+            "f1_b": 0.82,
+            "delta_f1": 0.02,
+            "ci95": [0.01, 0.03],
+            "p_value": 0.002,
+        }
+    ]
+    (tmp_path / "b.json").write_text(json.dumps(pairs))
+    row = render("bootstrap b.json", tmp_path).splitlines()[2]
+    assert row == "| enc | dec | 1, 2 | 2,000 | 0.8000 | 0.8200 | +2.0 | [+1.0, +3.0] | 0.002 |"

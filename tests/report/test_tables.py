@@ -1,6 +1,5 @@
 import pytest
 
-from llmner.rundir import load_run, load_runs
 from llmner.report.tables import (
     MISSING,
     compare_runs,
@@ -10,6 +9,7 @@ from llmner.report.tables import (
     score_check,
     summary_rows,
 )
+from llmner.rundir import load_run, load_runs
 
 from .conftest import corrupt, synthetic_gold
 

@@ -188,3 +188,22 @@ def test_head_learning_rate_keeps_optim_betas_and_no_decay_rule(tiny_llama_dir):
         head_learning_rate=5e-2,
     ).create_optimizer()
     assert all(g["betas"] == (0.9, 0.95) for g in adam.param_groups)
+
+
+def test_label_set_comes_from_the_whole_training_file(tmp_path, caplog):
+    from llmner.train.run import load_data
+
+    train = tmp_path / "train.conll"
+    train.write_text("Ann B-PER\nran O\n\nBo B-PER\n\nParis B-LOC\nis O\n\n")
+    cfg = FinetuneConfig(
+        train_file=str(train),
+        validation_file=str(train),
+        test_file=str(train),
+        max_train_samples=2,
+        quantization="none",
+    )
+    with caplog.at_level("WARNING", logger="llmner"):
+        splits, labels = load_data(cfg)
+    assert len(splits["train"]) == 2
+    assert labels.types == ["LOC", "PER"], "LOC occurs only after the first 2 sentences"
+    assert "LOC" in caplog.text and "no training sentence" in caplog.text

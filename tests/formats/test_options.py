@@ -84,3 +84,13 @@ def test_records_written_before_options_had_an_entry_read_back():
     old_generative = {"prompt_version": 1, "constrained": False, "examples": 0}
     opts = options_from_record("generative", old_generative, {"prompt": "inline"})
     assert (opts.prompt, opts.constrained) == ("inline.v1", False)
+
+
+def test_generative_format_receives_max_length_and_seed_from_the_config():
+    from llmner.data.types import LabelSet
+    from llmner.formats import build_format
+
+    cfg = FinetuneConfig(format="generative", max_seq_length=200, seed=7, window_words=64)
+    fmt = build_format("generative", cfg.format_options(), LabelSet(["PER"]), None)
+    assert (fmt.max_length, fmt.seed, fmt.window_words) == (200, 7, 64)
+    assert fmt.describe()["max_length"] == 200

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import weakref
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
@@ -22,7 +23,17 @@ __all__ = ["ConstrainedAnswers", "VocabTrie", "generate", "shared_prefix_length"
 #: A shared prompt prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 8
 
-_TRIES: dict[int, VocabTrie] = {}
+_TRIE_ATTR = "_llmner_vocab_trie"
+# Tries by vocabulary content; entries live as long as a tokenizer holds them.
+_TRIES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _vocab_key(tokenizer) -> str:
+    """A digest of the vocabulary (token strings and ids): equal vocabularies share a trie."""
+    import hashlib
+
+    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    return hashlib.sha256(repr(vocab).encode("utf-8")).hexdigest()
 
 
 def _byte_decoder() -> dict[str, int]:
@@ -75,10 +86,17 @@ class VocabTrie:
 
     @classmethod
     def of(cls, tokenizer) -> VocabTrie:
-        key = id(tokenizer)
-        if key not in _TRIES:
-            _TRIES[key] = cls(tokenizer)
-        return _TRIES[key]
+        """The trie of ``tokenizer``'s vocabulary, built once per vocabulary: keyed by
+        the vocabulary's content (not the object's ``id``, which a later tokenizer can
+        reuse), and held weakly by the tokenizer so it is freed with it."""
+        trie = getattr(tokenizer, _TRIE_ATTR, None)
+        if trie is None:
+            key = _vocab_key(tokenizer)
+            trie = _TRIES.get(key)
+            if trie is None:
+                trie = _TRIES[key] = cls(tokenizer)
+            setattr(tokenizer, _TRIE_ATTR, trie)
+        return trie
 
     def allowed(self, automaton: Automaton, states: frozenset) -> list[int]:
         """Token ids whose bytes keep ``automaton`` alive from ``states``."""
@@ -120,6 +138,7 @@ class ConstrainedAnswers(LogitsProcessor):
         self.prompt_len = prompt_len
         self.states: list[frozenset | None] = [a.start() for a in automata]
         self.done = [False] * len(automata)
+        self.dead_ends = [False] * len(automata)  # answers ended where nothing could follow
         self._allowed: list[dict] = [{} for _ in automata]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
@@ -140,13 +159,20 @@ class ConstrainedAnswers(LogitsProcessor):
                 free.append(row)
                 continue
             if st is None:  # cannot happen when every step was masked; end cleanly
+                self.dead_ends[row] = True
                 allowed = torch.tensor(self.end_ids, dtype=torch.long)
             else:
                 if st not in self._allowed[row]:
                     ids = self.trie.allowed(automaton, st)
+                    if not ids and not automaton.accepts(st):
+                        self.dead_ends[row] = True  # no token continues: the answer ends
                     if automaton.accepts(st) or not ids:
                         ids = ids + self.end_ids
                     self._allowed[row][st] = torch.tensor(ids, dtype=torch.long)
+                elif not automaton.accepts(st) and len(self._allowed[row][st]) == len(
+                    self.end_ids
+                ):
+                    self.dead_ends[row] = True
                 allowed = self._allowed[row][st]
             cols.append(allowed)
             rows.append(torch.full((len(allowed),), row, dtype=torch.long))
@@ -231,6 +257,7 @@ def generate(
     trie: VocabTrie | None = None,
     logprobs: list[list[float]] | None = None,
     reuse_prefix: bool = True,
+    stats: dict | None = None,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.
 
@@ -239,6 +266,11 @@ def generate(
     every row wrote an end marker or the largest ``max_new_tokens`` of the batch is
     reached. With ``automata`` (and ``trie``), decoding is constrained row by row. When a
     list is passed as ``logprobs``, it is filled with each answer's token log-probabilities.
+    Each row keeps at most its own ``max_new_tokens`` (a batch generates up to the largest),
+    so answers do not depend on which sentences share a batch. A dict passed as ``stats``
+    gets ``dead_ends`` (constrained answers ended because no token could continue them)
+    and ``cut_at_budget`` (answers that reached their ``max_new_tokens`` without an end
+    marker).
 
     With ``reuse_prefix``, the tokens every prompt starts with (the system turn, the
     instruction, the label list, the examples) run through the model once; each batch
@@ -249,6 +281,7 @@ def generate(
     left instead (padding inside the window would hide real tokens).
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    counted = {"dead_ends": 0, "cut_at_budget": 0}
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
     logprob_rows: list[list[float]] = [[] for _ in prompts]
@@ -280,9 +313,11 @@ def generate(
             cache.batch_repeat_interleave(len(rows))
             extra[cache_key] = cache
         processors = LogitsProcessorList()
+        constraint = None
         if automata is not None:
             rows_automata = [automata[i] for i in rows]
-            processors.append(ConstrainedAnswers(rows_automata, trie, end_ids, width))
+            constraint = ConstrainedAnswers(rows_automata, trie, end_ids, width)
+            processors.append(constraint)
         recorder = TokenLogProbs(width) if logprobs is not None else None
         if recorder is not None:
             processors.append(recorder)
@@ -303,11 +338,18 @@ def generate(
         )
         scores = recorder.finish(gen) if recorder is not None else None
         for r, i in enumerate(rows):
-            new = gen[r, width:].tolist()
-            cut = next((k for k, t in enumerate(new) if t in end_ids), len(new))
+            new = gen[r, width : width + max_new_tokens[i]].tolist()
+            cut = next((k for k, t in enumerate(new) if t in end_ids), None)
+            if cut is None:
+                cut = len(new)
+                counted["cut_at_budget"] += 1
             out[i] = new[:cut]
             if scores is not None:
                 logprob_rows[i] = scores[r, :cut].tolist()
+        if constraint is not None:
+            counted["dead_ends"] += sum(constraint.dead_ends)
     if logprobs is not None:
         logprobs[:] = logprob_rows
+    if stats is not None:
+        stats.update(counted)
     return out

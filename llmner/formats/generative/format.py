@@ -225,12 +225,18 @@ class GenerativeFormat(TaskFormat):
         return 2 * len(self.builder.text_ids(sentence.text)) + 8 * len(sentence) + 8
 
     def generate_texts(
-        self, model, sentences: list[Sentence], batch_size: int = 32, token_scores=None
+        self,
+        model,
+        sentences: list[Sentence],
+        batch_size: int = 32,
+        token_scores=None,
+        stats: dict | None = None,
     ):
         """The raw answers for ``sentences`` (in order), end marker removed.
 
         When a list is passed as ``token_scores`` it is filled, per answer, with
-        ``(end character, log-probability)`` for each generated token.
+        ``(end character, log-probability)`` for each generated token; a dict passed as
+        ``stats`` gets the counts of :func:`~llmner.formats.generative.decoding.generate`.
         """
         prompts = [self.builder.prompt_ids(self.user_prompt(s)) for s in sentences]
         automata = trie = None
@@ -254,6 +260,7 @@ class GenerativeFormat(TaskFormat):
             trie=trie,
             logprobs=logprobs,
             reuse_prefix=self.reuse_prefix,
+            stats=stats,
         )
         if token_scores is not None:
             token_scores[:] = [
@@ -303,8 +310,12 @@ class GenerativeFormat(TaskFormat):
         spans = [(i, a, b) for i, s in enumerate(sentences) for a, b in self._pieces(s, True)]
         pieces = [Sentence(sentences[i].tokens[a:b], sentences[i].tags[a:b]) for i, a, b in spans]
         token_scores: list = []
-        texts = self.generate_texts(model, pieces, batch_size, token_scores)
+        stats: dict = {}
+        texts = self.generate_texts(model, pieces, batch_size, token_scores, stats)
         piece_pred = self.tags_from_texts(pieces, texts, token_scores)
+        piece_pred.metrics.update(
+            num_dead_ends=stats["dead_ends"], num_cut_at_budget=stats["cut_at_budget"]
+        )
         if len(pieces) == len(sentences):
             return piece_pred
         tags = [["O"] * len(s) for s in sentences]

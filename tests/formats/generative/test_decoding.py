@@ -108,3 +108,80 @@ def test_sliding_window_models_pad_on_the_left():
     batched = generate(model, prompts, [5] * 3, batch_size=3, **kwargs)
     one_by_one = generate(model, prompts, [5] * 3, batch_size=1, reuse_prefix=False, **kwargs)
     assert batched == one_by_one
+
+
+def test_each_row_keeps_its_own_budget_whatever_its_batch(
+    labels, sentences, smol_tokenizer, tiny_llama
+):
+    fmt = GenerativeFormat(labels, smol_tokenizer, constrained=False)
+    prompts = _prompts(fmt, sentences)
+    budgets = [2 + 3 * i for i in range(len(prompts))]
+    kwargs = dict(pad_id=fmt.builder.pad_id, end_ids=fmt.builder.end_ids)
+    stats: dict = {}
+    batched = generate(tiny_llama, prompts, budgets, batch_size=len(prompts), stats=stats, **kwargs)
+    alone = [
+        generate(tiny_llama, [p], [b], batch_size=1, **kwargs)[0] for p, b in zip(prompts, budgets)
+    ]
+    assert batched == alone
+    assert all(len(a) <= b for a, b in zip(batched, budgets))
+    cut = sum(len(a) == b for a, b in zip(batched, budgets))
+    assert cut > 0 and stats["cut_at_budget"] == cut, "a random model rarely writes the end"
+
+
+def test_a_constrained_dead_end_is_counted():
+    from llmner.formats.generative.decoding import ConstrainedAnswers
+
+    class Stuck:
+        """An automaton with one state that accepts nothing and allows no byte."""
+
+        def start(self):
+            return frozenset({0})
+
+        def transitions(self, states):
+            return {}
+
+        def accepts(self, states):
+            return False
+
+    class Trie:
+        def allowed(self, automaton, states):
+            return []
+
+    processor = ConstrainedAnswers([Stuck(), Stuck()], Trie(), end_ids=[0], prompt_len=1)
+    scores = processor(torch.zeros((2, 1), dtype=torch.long), torch.zeros((2, 5)))
+    assert processor.dead_ends == [True, True]
+    assert torch.isfinite(scores[:, 0]).all() and torch.isinf(scores[:, 1:]).all()
+
+
+def test_vocab_trie_is_never_shared_by_a_tokenizer_with_another_vocabulary():
+    import gc
+
+    from llmner.formats.generative.decoding import VocabTrie
+
+    class Tok:
+        all_special_ids: list = []
+
+        def __init__(self, vocab):
+            self.vocab = vocab
+
+        def decode(self, ids):
+            return "".join(self.convert_ids_to_tokens(ids))
+
+        def get_vocab(self):
+            return dict(self.vocab)
+
+        def convert_ids_to_tokens(self, ids):
+            inverse = {v: k for k, v in self.vocab.items()}
+            return [inverse[i] for i in ids]
+
+        def __len__(self):
+            return len(self.vocab)
+
+    first = Tok({"a": 0, "b": 1})
+    trie_a = VocabTrie.of(first)
+    del first
+    gc.collect()  # the id of the freed tokenizer may now be reused
+    second = Tok({"x": 0, "yz": 1})
+    trie_b = VocabTrie.of(second)
+    assert trie_b is not trie_a
+    assert VocabTrie.of(Tok({"a": 0, "b": 1})) is trie_a, "same vocabulary, same trie"

@@ -18,21 +18,11 @@ copies the files a figure rests on (no predictions, no adapters). Further
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-KEYS = (
-    "train_tokens_per_second",
-    "train_seconds",
-    "train_wall_seconds",
-    "eval_sentences_per_second",
-    "peak_rss_mb",
-    "train_peak_rss_mb",
-    "peak_gpu_memory_mb",
-    "f1",
-)
+from llmner.bench.table import KEYS, summarise, train_cost_table
 
 
 def run_seed(repo: Path, config: str, out: Path, seed: int, extra: list[str]) -> dict:
@@ -50,19 +40,6 @@ def run_seed(repo: Path, config: str, out: Path, seed: int, extra: list[str]) ->
         if done.returncode != 0 or not metrics.exists():
             raise RuntimeError(f"run failed (exit {done.returncode}); see {log}")
     return json.loads(metrics.read_text(encoding="utf-8"))
-
-
-def summarise(runs: list[dict]) -> dict:
-    """Medians of the cost figures; mean and sd of F1."""
-    out: dict = {}
-    for key in KEYS:
-        values = [r[key] for r in runs if r.get(key) is not None]
-        if values:
-            out[f"median_{key}"] = statistics.median(values)
-    f1 = [r["f1"] for r in runs]
-    out["mean_f1"] = statistics.fmean(f1)
-    out["sd_f1"] = statistics.stdev(f1) if len(f1) > 1 else 0.0
-    return out
 
 
 def bench(args, extra: list[str]) -> dict:
@@ -112,34 +89,6 @@ def _commit(repo: Path) -> str:
         ["git", "describe", "--always", "--dirty"], cwd=repo, capture_output=True, text=True
     )
     return done.stdout.strip() or "unknown"
-
-
-def table(folder: Path) -> str:
-    """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
-    run directories), computed from the runs' own ``metrics.json``."""
-    entries = sorted(folder.glob("*/bench.json"))
-    metas = [json.loads(p.read_text(encoding="utf-8")) for p in entries]
-    gpu = any(m["runs"][0].get("peak_gpu_memory_mb") for m in metas)
-    memory = "peak GPU memory" if gpu else "peak RSS"
-    rows = [
-        "| run | code | flags beyond the config | train tok/s | eval sent/s | "
-        f"{memory} | test F1 (mean ± sd) | seeds |",
-        "|---|---|---|---:|---:|---:|---|---:|",
-    ]
-    for meta_path, meta in zip(entries, metas):
-        runs = [
-            json.loads(p.read_text(encoding="utf-8"))
-            for p in sorted(meta_path.parent.glob("seed*/metrics.json"))
-        ]
-        r = summarise(runs)
-        rows.append(
-            f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
-            f"| {r['median_train_tokens_per_second']:.0f} "
-            f"| {r.get('median_eval_sentences_per_second', 0):.1f} "
-            f"| {r['median_peak_gpu_memory_mb' if gpu else 'median_peak_rss_mb'] / 1024:.2f} GB "
-            f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(runs)} |"
-        )
-    return "\n".join(rows)
 
 
 def pooled_tags(entry: Path) -> tuple[list, list]:
@@ -210,7 +159,7 @@ def main(argv=None) -> int:
         print(json.dumps(bootstrap(Path(args.out), *args.bootstrap), indent=2))
         return 0
     if args.table:
-        print(table(Path(args.table)))
+        print(train_cost_table(args.table))
         return 0
     if args.collect:
         collect(Path(args.out), Path(args.collect))

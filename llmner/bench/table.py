@@ -3,7 +3,11 @@ against naive generation (``recipes/bench_generation.py``)."""
 
 from __future__ import annotations
 
-__all__ = ["format_tables", "generation_table"]
+import json
+import statistics
+from pathlib import Path
+
+__all__ = ["KEYS", "format_tables", "generation_table", "summarise", "train_cost_table"]
 
 
 def _num(value, digits: int = 0, scale: float = 1.0) -> str:
@@ -105,3 +109,57 @@ def generation_table(result: dict) -> str:
             row = [path, *([prefix] if known else []), f"{speed:.2f}", f"{speedup:.1f}x"]
             lines.append(f"| {' | '.join([*row, differing or '-'])} |")
     return "\n".join(lines)
+
+
+#: The figures of a run that a bench entry summarises.
+KEYS = (
+    "train_tokens_per_second",
+    "train_seconds",
+    "train_wall_seconds",
+    "eval_sentences_per_second",
+    "peak_rss_mb",
+    "train_peak_rss_mb",
+    "peak_gpu_memory_mb",
+    "f1",
+)
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Medians of the cost figures; mean and sd of F1."""
+    out: dict = {}
+    for key in KEYS:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values:
+            out[f"median_{key}"] = statistics.median(values)
+    f1 = [r["f1"] for r in runs]
+    out["mean_f1"] = statistics.fmean(f1)
+    out["sd_f1"] = statistics.stdev(f1) if len(f1) > 1 else 0.0
+    return out
+
+
+def train_cost_table(folder: str | Path) -> str:
+    """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
+    run directories), computed from the runs' own ``metrics.json``."""
+    entries = sorted(Path(folder).glob("*/bench.json"))
+    metas = [json.loads(p.read_text(encoding="utf-8")) for p in entries]
+    gpu = any(m["runs"][0].get("peak_gpu_memory_mb") for m in metas)
+    memory = "peak GPU memory" if gpu else "peak RSS"
+    rows = [
+        "| run | code | flags beyond the config | train tok/s | eval sent/s | "
+        f"{memory} | test F1 (mean ± sd) | seeds |",
+        "|---|---|---|---:|---:|---:|---|---:|",
+    ]
+    for meta_path, meta in zip(entries, metas):
+        runs = [
+            json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted(meta_path.parent.glob("seed*/metrics.json"))
+        ]
+        r = summarise(runs)
+        rows.append(
+            f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
+            f"| {r['median_train_tokens_per_second']:.0f} "
+            f"| {r.get('median_eval_sentences_per_second', 0):.1f} "
+            f"| {r['median_peak_gpu_memory_mb' if gpu else 'median_peak_rss_mb'] / 1024:.2f} GiB "
+            f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(runs)} |"
+        )
+    return "\n".join(rows)

@@ -15,14 +15,16 @@ relative to the page's folder. Kinds:
 * ``seeds DIR``: one row per configuration over its seeds (``DIR/NAME-sSEED`` run
   folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
 * ``bootstrap FILE``: the paired bootstraps of ``recipes/benchmark.py --collect``;
+* ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
+  seed's ``metrics.json``), medians over seeds;
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
   keeping only the cases whose fields equal the given values;
 * ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
   JSON.
 
 A test regenerates every committed page and compares, so a figure on a page cannot drift
-from its file. Other kinds (``bench``, ``profile`` on the training-cost page) are built by
-their recipes and left as they are here.
+from its file. Kinds not listed here (``profile`` on the training-cost page) are built by
+their recipes and left as they are.
 
 Example:
     >>> page = "a\\n<!-- table: double 2 -->\\nold\\n<!-- end -->\\nb"
@@ -111,6 +113,12 @@ def _bootstrap(args: list[str], base: Path) -> str:
     return "\n".join(markdown_table((headers, rows)))
 
 
+def _train_cost(args: list[str], base: Path) -> str:
+    from llmner.bench.table import train_cost_table
+
+    return train_cost_table(base / args[0])
+
+
 def _gpu_bench(args: list[str], base: Path) -> str:
     from llmner.bench.table import format_tables
 
@@ -130,6 +138,7 @@ RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
     "seeds": _seeds,
     "bootstrap": _bootstrap,
+    "bench": _train_cost,
     "gpu-bench": _gpu_bench,
     "generation": _generation,
 }

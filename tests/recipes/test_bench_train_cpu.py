@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from llmner.bench.table import train_cost_table
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,7 +56,7 @@ def test_bench_runs_each_seed_resumes_tables_and_collects(tiny_yaml, tmp_path, m
     assert (out / "tiny" / "seed1" / "metrics.json").stat().st_mtime == first
     same = bench.bootstrap(out, "tiny", "tiny")
     assert same["sentences"] == 2 * 12 and same["delta_f1"] == 0 and same["p_value"] == 1
-    table = bench.table(out)
+    table = train_cost_table(out)
     assert "| tiny |" in table and table.count("\n") == 2
     dest = tmp_path / "published"
     assert bench.main(["--out", str(out), "--collect", str(dest)]) == 0
@@ -62,7 +64,7 @@ def test_bench_runs_each_seed_resumes_tables_and_collects(tiny_yaml, tmp_path, m
         "config.yaml",
         "metrics.json",
     ]
-    assert bench.table(dest) == table
+    assert train_cost_table(dest) == table
     published = (dest / "tiny" / "seed1" / "config.yaml").read_text()
     assert str(tmp_path) not in published and "output_dir: bench/tiny/seed1" in published
 
@@ -94,14 +96,14 @@ def test_committed_tables_are_the_scripts_output_on_the_committed_run_files():
     """Every table in the results page is regenerated from the run files beside it."""
     import re
 
-    bench, profile = _load("bench_train_cpu"), _load("profile_train_step")
+    profile = _load("profile_train_step")
     page = (RESULTS / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- table: (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
     assert blocks, "the results page holds no generated table"
     for source, text in blocks:
         kind, _, arg = source.partition(" ")
         if kind == "bench":
-            assert text == bench.table(RESULTS / arg), source
+            assert text == train_cost_table(RESULTS / arg), source
         else:
             from llmner.bench.profile import profile_table
 
@@ -109,3 +111,14 @@ def test_committed_tables_are_the_scripts_output_on_the_committed_run_files():
             runs = {k: json.loads((RESULTS / v).read_text()) for k, v in named.items()}
             assert text == profile_table(runs), source
     assert profile is not None
+
+
+def test_readme_training_cost_table_is_the_scripts_output():
+    import re
+
+    root = RESULTS.parents[2]
+    page = (root / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- table: bench (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
+    assert blocks, "the README's training-cost table is not generated"
+    for arg, text in blocks:
+        assert text == train_cost_table(root / arg), arg

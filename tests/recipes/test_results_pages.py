@@ -36,9 +36,9 @@ def test_the_tables_name_only_files_that_are_committed_beside_them():
                     continue
                 path = (page.parent / arg).resolve()
                 assert path.is_relative_to(ROOT / "recipes" / "results"), source
-                files = [path] if path.is_file() else sorted(path.iterdir())
-                assert {f.name for f in files} <= {"metrics.json", "config.yaml"} or all(
-                    f.suffix == ".json" for f in files
+                files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+                assert files and all(
+                    f.name in ("metrics.json", "config.yaml") or f.suffix == ".json" for f in files
                 ), source
 
 

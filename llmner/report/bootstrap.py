@@ -178,8 +178,8 @@ def pooled_bootstrap(
 ) -> dict | None:
     """Paired bootstrap of two configurations over their pooled (seed, sentence) pairs.
 
-    Each configuration's run directories are sorted by name (``NAME-sSEED``) and paired
-    seed by seed; the predictions of every pair must be on the same sentences.
+    Run directories are named ``NAME-sSEED``; the seeds both configurations ran are
+    paired seed by seed, and the predictions of every pair must be on the same sentences.
 
     Args:
         runs_a: run directories of configuration A, one per seed.
@@ -189,18 +189,21 @@ def pooled_bootstrap(
 
     Returns:
         ``{"sentences", "seeds", "f1_a", "f1_b", "delta_f1", "ci95", "p_value"}``, or
-        ``None`` when the runs cannot be paired (other seeds or other sentences).
+        ``None`` when the runs cannot be paired (no common seed, or other sentences).
     """
     from llmner.rundir import read_predictions
 
-    runs_a, runs_b = sorted(runs_a), sorted(runs_b)
-    seeds = [str(p).rsplit("-s", 1)[-1] for p in runs_a]
-    if len(runs_a) != len(runs_b) or seeds != [str(p).rsplit("-s", 1)[-1] for p in runs_b]:
+    def by_seed(runs: list) -> dict[str, object]:
+        return {str(p).rsplit("-s", 1)[-1]: p for p in runs}
+
+    a_seeds, b_seeds = by_seed(runs_a), by_seed(runs_b)
+    seeds = sorted(set(a_seeds) & set(b_seeds), key=lambda s: (len(s), s))
+    if not seeds:
         return None
     gold, pred_a, pred_b = [], [], []
-    for a, b in zip(runs_a, runs_b):
-        pa = read_predictions(f"{a}/predictions.conll")
-        pb = read_predictions(f"{b}/predictions.conll")
+    for s in seeds:
+        pa = read_predictions(f"{a_seeds[s]}/predictions.conll")
+        pb = read_predictions(f"{b_seeds[s]}/predictions.conll")
         if pa.fingerprint() != pb.fingerprint():
             return None
         gold += pa.gold

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -80,14 +78,6 @@ def test_seed_makes_it_reproducible():
     assert r1 == r2
 
 
-def test_thousand_resamples_over_three_thousand_sentences_take_seconds():
-    gold = synthetic_gold(3000)
-    a, b = corrupt(gold, 0.3, seed=1), corrupt(gold, 0.25, seed=2)
-    start = time.perf_counter()
-    paired_bootstrap(gold, a, b, n_resamples=1000)
-    assert time.perf_counter() - start < 10
-
-
 def test_f1_from_counts_vectorised():
     out = f1_from_counts(np.array([1, 0]), np.array([2, 0]), np.array([2, 0]))
     assert out.tolist() == [0.5, 0.0]
@@ -98,3 +88,20 @@ def test_bad_arguments():
         paired_bootstrap([["O"]], [["O"]], [["O"]], n_resamples=0)
     with pytest.raises(ValueError, match="sentences"):
         sentence_counts([["O"]], [])
+
+
+def test_pooled_bootstrap_pairs_seeds_and_refuses_other_sentences(tmp_path):
+    from llmner.report.bootstrap import pooled_bootstrap
+    from llmner.rundir import write_run
+
+    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    miss = [["O", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    a = [write_run(tmp_path / f"a-s{s}", gold, miss) for s in (1, 2)]
+    b = [write_run(tmp_path / f"b-s{s}", gold, gold) for s in (1, 2)]
+    r = pooled_bootstrap(a, b, n_resamples=200)
+    assert (r["sentences"], r["seeds"], r["f1_b"]) == (60, [1, 2], 1.0)
+    assert r["delta_f1"] > 0 and r["p_value"] < 0.05
+    assert pooled_bootstrap(a, b[:1])["seeds"] == [1], "only the seeds both ran"
+    assert pooled_bootstrap(a[:1], b[1:]) is None, "no common seed"
+    other = [write_run(tmp_path / f"c-s{s}", gold[:-1], gold[:-1]) for s in (1, 2)]
+    assert pooled_bootstrap(a, other) is None, "different sentences"

@@ -36,7 +36,7 @@ __all__ = [
 MISSING = "–"
 
 SUMMARY_HEADERS = [
-    "run", "model", "format", "quantization", "prompt", "trainable params", "train sents",
+    "run", "model", "format", "setting", "prompt", "trainable params", "train sents",
     "F1 (strict)", "F1 (default)", "precision", "recall", "parse fail", "halluc.",
     "train time", "train tok/s", "eval sent/s", "peak RSS",
 ]  # fmt: skip
@@ -121,7 +121,8 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
         m = r.metrics
         generative = r.get("format") == "generative"
         rows.append([
-            r.name, fmt(r.model), fmt(r.get("format")), fmt(r.get("quantization")),
+            r.name, fmt(r.model), fmt(r.get("format")),
+            setting(r.config) if "use_lora" in r.config else fmt(r.get("quantization")),
             prompt_label(r), fmt(m.get("trainable_parameters"), "int"),
             fmt(m.get("num_train_sentences"), "int"), fmt(m.get("f1"), "score"),
             fmt(m.get("f1_default"), "score"), fmt(m.get("precision"), "score"),
@@ -231,7 +232,7 @@ def setting(config: dict) -> str:
         ...          "learning_rate": 3e-4, "num_train_epochs": 1, "echo": True})
         'LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1'
     """
-    if not config:
+    if not config or "use_lora" not in config:
         return MISSING
     parts = [f"LoRA r{config.get('lora_r')}" if config.get("use_lora") else "every weight"]
     parts.append(str(config.get("quantization")))

@@ -50,6 +50,22 @@ def test_summary_shows_dash_for_missing_and_tagging_rates(make_run):
     assert all(len(r) == len(headers) for r in rows)
 
 
+def test_summary_says_which_setting_each_side_trained_with(make_run):
+    gold = synthetic_gold(4)
+    lora = {"use_lora": True, "lora_r": 16, "quantization": "4bit", "learning_rate": 3e-4,
+            "num_train_epochs": 1, "repeat": 1}  # fmt: skip
+    full = {"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
+            "num_train_epochs": 2}  # fmt: skip
+    headers, rows = summary_rows(
+        load_runs(
+            [make_run("dec", gold, gold, config=lora), make_run("enc", gold, gold, config=full)]
+        )
+    )
+    col = headers.index("setting")
+    assert rows[0][col] == "LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1"
+    assert rows[1][col] == "every weight, none, lr 3e-04, 2 ep"
+
+
 def test_words_and_sub_tokens_stay_in_their_own_columns(make_run):
     """spaCy counts words, llmner sub-tokens: never one column for both."""
     gold = synthetic_gold(4)

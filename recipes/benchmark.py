@@ -43,6 +43,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_train_samples", default="2000", help="a number, or 'all'")
     p.add_argument("--max_eval_samples", type=int, default=200)
     p.add_argument("--max_predict_samples", type=int, default=None, help="default: all")
+    p.add_argument(
+        "--score_on",
+        choices=["test", "dev"],
+        default="test",
+        help="the split runs are scored on; dev for choosing settings, test for reporting",
+    )
     p.add_argument("--configs", default=str(CONFIGS), help="the folder of benchmark configs")
     p.add_argument("--runs", default="", help="comma list of config names (default: all)")
     p.add_argument("--seeds", default="42", help="comma list; each config runs once per seed")
@@ -180,6 +186,8 @@ def main(argv=None) -> int:
         common += ["--max_train_samples", str(int(args.max_train_samples))]
     if args.max_predict_samples:
         common += ["--max_predict_samples", str(args.max_predict_samples)]
+    if args.score_on == "dev":
+        common += ["--test_file", str(data / "dev.txt")]
     failed = []
     for seed in seeds:
         for name in names:

@@ -8,10 +8,15 @@ Two CPU pitfalls of ``accelerate launch`` are handled here:
 * ``accelerate launch`` sets ``OMP_NUM_THREADS=1`` unless told otherwise, which halves the
   speed of a single process on a 2-core machine. On the CPU, :func:`state` gives each
   process an equal share of the cores (``LLMNER_NUM_THREADS`` overrides it).
+
+Accelerate applies FSDP only to a GPU-type process group: launched on the CPU with an FSDP
+config, the processes train as plain data parallelism (each holds the whole model), and
+:func:`state` says so once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 __all__ = ["cpu_threads", "state"]
@@ -45,4 +50,10 @@ def state():
         local = int(os.environ.get("LOCAL_WORLD_SIZE", s.num_processes))
         torch.set_num_threads(cpu_threads(local))
         _configured = True
+        if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and s.is_main_process:
+            logging.getLogger("llmner").warning(
+                "FSDP needs GPUs: on the CPU these %d processes train as plain data "
+                "parallelism, each holding the whole model",
+                s.num_processes,
+            )
     return s

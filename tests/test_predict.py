@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from adapters.tiny_runs import TINY_CONLL, run_predictions, tiny_run
+from adapters.tiny_runs import FOUR_BIT, TINY_CONLL, entity_tags, run_predictions, tiny_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +43,7 @@ def test_every_folder_kind_predicts_the_same(ner, run_dir, tmp_path):
     texts = ["Marta Olsen opened a bakery in Oslo.", "", "Ada met Bo. Then they left!"]
     expected = ner.predict(texts)
     assert len(expected) == 3 and expected[1] == []
+    assert expected[0] and expected[2], "the tiny run finds entities in both texts"
     exported = export_run(run_dir, tmp_path / "export")
     merged = merge_adapter(run_dir, tmp_path / "merged")
     for folder in (run_dir / "adapter", exported, merged):
@@ -60,7 +61,9 @@ def test_a_2000_word_text_is_tagged_everywhere(run_dir):
     pred = small.format.predict(small.model, [sentence], batch_size=32)
     assert pred.metrics["num_windows"] > 10
     assert len(pred.tags[0]) == len(tokens) and all(pred.tags[0])
-    for e in small.predict(words)[0]:
+    entities = small.predict(words)[0]
+    assert entities, "the tiny run finds entities"
+    for e in entities:
         assert words[e["start"] : e["end"]] == e["text"]
 
 
@@ -107,7 +110,7 @@ def _fresh_process_tags(folder, tmp_path) -> list[str]:
     "name, overrides",
     [
         ("fp32", {}),
-        ("4bit", {"quantization": "4bit"}),
+        ("4bit", FOUR_BIT),
         ("gen", {"format": "generative", "max_steps": 2}),
     ],
 )
@@ -117,8 +120,10 @@ def test_round_trip_train_export_fresh_process(
     """The exported adapter, loaded in a new process, tags the test set as the run did."""
     model = tiny_llama_128_dir if name == "4bit" else tiny_llama_dir
     run = tiny_run(tmp_path_factory, model, name, **overrides)
+    expected = run_predictions(run)
+    assert entity_tags(expected) >= 10, "the tiny run predicts entities"
     exported = export_run(run, tmp_path / "export")
-    assert _fresh_process_tags(exported, tmp_path) == run_predictions(run)
+    assert _fresh_process_tags(exported, tmp_path) == expected
 
 
 def test_generative_entities_carry_a_score_and_tagging_ones_do_not(

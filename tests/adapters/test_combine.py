@@ -9,8 +9,10 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from adapters.tiny_runs import TINY_CONLL, entity_tags
 from llmner.adapters.combine import combine_adapters, combine_rows
 from llmner.adapters.source import locate
+from llmner.data.conll import read_conll
 from llmner.errors import InputError
 from llmner.predict import load
 
@@ -28,6 +30,10 @@ def test_cat_of_one_adapter_halved_twice_is_that_adapter(run_dir, tmp_path):
     with torch.no_grad():
         diff = (a.model(input_ids=ids).logits - c.model(input_ids=ids).logits).abs().max()
     assert diff < 1e-5
+    sentences = read_conll(TINY_CONLL)
+    expected = a.tag(sentences)
+    assert entity_tags(expected), "the tiny run predicts entities"
+    assert c.tag(sentences) == expected
 
 
 def test_union_of_label_sets_and_head_rows(run_dir, run_misc_dir, tmp_path):
@@ -46,6 +52,7 @@ def test_union_of_label_sets_and_head_rows(run_dir, run_misc_dir, tmp_path):
     assert [c["weight"] for c in meta["combined_from"]] == [3.0, 1.0]
     assert meta["combine_method"] == "linear"
     ents = load(out).predict(["Marta Olsen opened a bakery in Oslo."])[0]
+    assert ents, "the combined tiny runs find entities"
     assert all(e["label"] in labels.types for e in ents)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from seqeval.metrics.sequence_labeling import get_entities
+from seqeval.scheme import IOB2, Entities
 
 from llmner.data.schemes import (
     bioes_to_iob2,
@@ -82,8 +84,27 @@ def test_bioes_round_trip(tags):
     assert tags_to_spans(bioes_to_iob2(bioes)) == tags_to_spans(tags)
 
 
+def conlleval_spans(tags: list[str]) -> list[tuple[str, int, int]]:
+    """An independent reader: seqeval's default mode reads tags as conlleval does (an
+    ``I-`` after ``O`` or another type starts an entity, ``B-`` always does)."""
+    return [(t, start, end + 1) for t, start, end in get_entities(list(tags))]
+
+
+def strict_iob2_spans(tags: list[str]) -> list[tuple[str, int, int]]:
+    """seqeval's strict IOB2 reader: an entity without its ``B-`` is no entity."""
+    return [(e.tag, e.start, e.end) for e in Entities([list(tags)], IOB2).entities[0]]
+
+
 @given(raw_tags)
-def test_repair_keeps_the_spans_conlleval_reads(tags):
-    assert tags_to_spans(repair_iob2(tags)) == tags_to_spans(tags)
-    assert repair_iob2(repair_iob2(tags)) == repair_iob2(tags)
-    assert iob1_to_iob2(tags) == repair_iob2(tags)
+def test_repair_gives_strict_iob2_with_the_spans_conlleval_reads(tags):
+    repaired = repair_iob2(tags)
+    assert strict_iob2_spans(repaired) == conlleval_spans(tags)
+    assert tags_to_spans(tags) == conlleval_spans(tags)
+    assert repair_iob2(repaired) == repaired
+
+
+@given(raw_tags)
+def test_iob1_converts_to_the_entities_conlleval_reads_in_iob1(tags):
+    """Any tag sequence is valid IOB1 (``B-`` only separates adjacent entities of one
+    type): its entities, read by conlleval, are the strict IOB2 entities of the result."""
+    assert strict_iob2_spans(iob1_to_iob2(tags)) == conlleval_spans(tags)

@@ -1,8 +1,10 @@
+import json
+
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForTokenClassification
 
-from llmner.models.attention import parse_layers, set_bidirectional
+from llmner.models.attention import attention_layers, parse_layers, set_bidirectional
 
 
 def tiny(layers=3):
@@ -63,3 +65,33 @@ def test_padding_is_still_masked():
 def test_bad_layer_specs_are_refused(spec):
     with pytest.raises(ValueError):
         parse_layers(spec, 6)
+
+
+def test_bidirectional_4bit_run_reloads_to_its_own_predictions(
+    tmp_path_factory, tiny_llama_128_dir
+):
+    """Mask lifting survives 4-bit + LoRA training, the dequantized evaluation path and
+    ``llmner.load``: the reloaded model tags the test sentences as the run itself did."""
+    from adapters.tiny_runs import FOUR_BIT, TINY_CONLL, entity_tags, run_predictions, tiny_run
+
+    import llmner
+    from llmner.data.conll import read_conll
+
+    run = tiny_run(
+        tmp_path_factory, tiny_llama_128_dir, "4bit-bidir", **FOUR_BIT, bidirectional="all"
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["bidirectional_layers"] == [0, 1]
+    assert metrics["eval_path"].startswith("dequantized")
+    expected = run_predictions(run)
+    assert entity_tags(expected) >= 10, "the tiny run predicts entities"
+
+    ner = llmner.load(run)
+    assert all(getattr(m, "llmner_bidirectional", False) for m in attention_layers(ner.model))
+    sentences = read_conll(TINY_CONLL)
+    assert [t for tags in ner.tag(sentences) for t in tags] == expected
+
+    for m in attention_layers(ner.model):  # the same model with its causal mask back
+        m.llmner_bidirectional = False
+    causal = [t for tags in ner.tag(sentences) for t in tags]
+    assert causal != expected, "the lifted mask decides these predictions"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmner.data.schemes import tags_to_spans
+from llmner.data.schemes import invalid_transitions, tags_to_spans
 from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.formats.generative import GenerativeFormat
@@ -113,25 +113,48 @@ def test_long_sentences_train_in_consecutive_pieces(labels, smol_tokenizer):
     assert len(ds) == 3  # 16 + 16 + 8 words, no overlap in training
 
 
-def test_every_word_of_a_long_sentence_gets_a_tag(labels, smol_tokenizer, tiny_llama):
-    words = ["Ann", "saw", "Rome", "."] * 50  # 200 words
+def test_long_sentences_are_tagged_from_the_window_where_a_word_has_most_context(
+    labels, smol_tokenizer, tiny_llama
+):
+    """64 words in 16-word windows that overlap by half: each word takes its tag from the
+    window in which it is farthest from an edge, and the entities are those that conlleval
+    reads from those tags (computed here from each window tagged on its own)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    vocab = ["Ann", "saw", "Rome", "and", "Bo", "met", "Oslo", "in", "May", "with", "Li", "of", "."]
+    n = 64
+    words = [vocab[i % len(vocab)] for i in range(n)]  # 13 words: every window differs
     fmt = GenerativeFormat(labels, smol_tokenizer, window_words=16)
-    pred = fmt.predict(tiny_llama, [Sentence(words, ["O"] * 200)], batch_size=32)
-    assert len(pred.tags) == 1 and len(pred.tags[0]) == 200
-    assert pred.metrics["num_outputs"] > 200 // 16, "overlapping windows, counted per piece"
+    pred = fmt.predict(tiny_llama, [Sentence(words, ["O"] * n)], batch_size=32)
+    assert len(pred.tags) == 1 and len(pred.tags[0]) == n
+    assert pred.metrics["num_outputs"] > n // 16, "overlapping windows, counted per piece"
     assert (
         pred.metrics["num_parse_failures"] == 0 and pred.metrics["num_hallucinated_mentions"] == 0
     )
-    prev = "O"
-    for tag in pred.tags[0]:  # merged windows still form valid IOB2
-        assert not (tag.startswith("I-") and prev[2:] != tag[2:])
-        prev = tag
+
+    starts = range(0, n - 16 + 1, 8)
+    alone = fmt.predict(
+        tiny_llama, [Sentence(words[a : a + 16], ["O"] * 16) for a in starts], batch_size=32
+    ).tags
+    chosen = []
+    for i in range(n):
+        _margin, tag = max(
+            (min(i - a, a + 15 - i), tags[i - a])
+            for a, tags in zip(starts, alone)
+            if a <= i < a + 16
+        )
+        chosen.append(tag)
+    expected = [(t, a, b + 1) for t, a, b in get_entities(chosen)]
+    assert expected, "the untrained model writes some entities"
+    assert tags_to_spans(pred.tags[0]) == expected
+    assert invalid_transitions(pred.tags[0]) == [], "merged tags are valid IOB2"
 
 
 def test_entities_get_a_confidence_between_0_and_1(labels, sentences, smol_tokenizer, tiny_llama):
     fmt = GenerativeFormat(labels, smol_tokenizer)
     pred = fmt.predict(tiny_llama, sentences, batch_size=4)
     assert pred.scores is not None and len(pred.scores) == len(sentences)
+    assert any(pred.scores), "the untrained model writes some entities"
     for tags, scores in zip(pred.tags, pred.scores):
         spans = {(a, b) for _, a, b in tags_to_spans(tags)}
         assert set(scores) <= spans, "a score belongs to a predicted entity"

@@ -19,7 +19,6 @@ from pathlib import Path
 from llmner.report import plots
 from llmner.report.errors import collect_examples
 from llmner.report.render import ReportData, RunErrors, to_html, to_markdown
-from llmner.rundir import Run, load_runs
 from llmner.report.tables import (
     compare_runs,
     error_rows,
@@ -27,6 +26,7 @@ from llmner.report.tables import (
     score_check,
     summary_rows,
 )
+from llmner.rundir import Run, load_runs
 
 __all__ = ["build_report", "collect_report"]
 

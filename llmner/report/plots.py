@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
-from llmner.rundir import Run  # noqa: E402
 from llmner.report.tables import train_rates  # noqa: E402
+from llmner.rundir import Run  # noqa: E402
 
 __all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]
 
@@ -159,8 +159,7 @@ def plot_throughput(runs: list[Run], path: str | Path) -> Path | None:
                 ax.grid(True, axis="x", alpha=0.3)
                 ax.grid(False, axis="y")
                 ax.set_title(label)
-            fig.tight_layout()
-            fig.savefig(path)
+            fig.savefig(path, bbox_inches="tight")  # long run names: fit the labels, no warning
         finally:
             plt.close(fig)
     return Path(path)

@@ -37,9 +37,14 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from llmner.config import load_config
     from llmner.errors import InputError
     from llmner.train.sweep import load_space, run_sweep
+
+    if importlib.util.find_spec("optuna") is None:
+        raise InputError("llmner sweep needs Optuna: pip install 'llmner[sweep]'")
 
     if args.trials < 1:
         raise InputError(f"--trials must be at least 1, got {args.trials}")

@@ -105,6 +105,11 @@ def test_bad_space_is_one_line_naming_file_and_line(tmp_path, text, message):
     assert str(path) in str(e.value) and ":2" in str(e.value)
 
 
+# the test plays a dead worker by hand (ask() outside optimize(), heartbeats on), which
+# Optuna warns about; run_sweep itself silences the experimental-heartbeat notice
+@pytest.mark.filterwarnings(
+    "ignore::UserWarning:optuna", "ignore::optuna.exceptions.ExperimentalWarning"
+)
 def test_a_trial_killed_mid_run_is_redone_with_its_parameters(tiny_llama_dir, tiny_conll, tmp_path):
     import time
 

@@ -15,6 +15,7 @@ PAGES = [
     ROOT / "README.md",
     ROOT / "recipes" / "results" / "gpu_bench.md",
     ROOT / "recipes" / "results" / "generation-speed" / "README.md",
+    ROOT / "recipes" / "results" / "conll-full" / "README.md",
 ]
 
 

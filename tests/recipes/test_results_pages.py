@@ -16,6 +16,7 @@ PAGES = [
     ROOT / "recipes" / "results" / "gpu_bench.md",
     ROOT / "recipes" / "results" / "generation-speed" / "README.md",
     ROOT / "recipes" / "results" / "conll-full" / "README.md",
+    ROOT / "recipes" / "results" / "repeat" / "README.md",
 ]
 
 

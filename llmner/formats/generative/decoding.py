@@ -169,9 +169,7 @@ class ConstrainedAnswers(LogitsProcessor):
                     if automaton.accepts(st) or not ids:
                         ids = ids + self.end_ids
                     self._allowed[row][st] = torch.tensor(ids, dtype=torch.long)
-                elif not automaton.accepts(st) and len(self._allowed[row][st]) == len(
-                    self.end_ids
-                ):
+                elif not automaton.accepts(st) and len(self._allowed[row][st]) == len(self.end_ids):
                     self.dead_ends[row] = True
                 allowed = self._allowed[row][st]
             cols.append(allowed)

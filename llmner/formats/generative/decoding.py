@@ -164,14 +164,12 @@ class ConstrainedAnswers(LogitsProcessor):
             else:
                 if st not in self._allowed[row]:
                     ids = self.trie.allowed(automaton, st)
-                    if not ids and not automaton.accepts(st):
-                        self.dead_ends[row] = True  # no token continues: the answer ends
+                    dead = not ids and not automaton.accepts(st)  # nothing continues
                     if automaton.accepts(st) or not ids:
                         ids = ids + self.end_ids
-                    self._allowed[row][st] = torch.tensor(ids, dtype=torch.long)
-                elif not automaton.accepts(st) and len(self._allowed[row][st]) == len(self.end_ids):
-                    self.dead_ends[row] = True
-                allowed = self._allowed[row][st]
+                    self._allowed[row][st] = (torch.tensor(ids, dtype=torch.long), dead)
+                allowed, dead = self._allowed[row][st]
+                self.dead_ends[row] |= dead
             cols.append(allowed)
             rows.append(torch.full((len(allowed),), row, dtype=torch.long))
         mask = torch.full_like(scores, -math.inf)

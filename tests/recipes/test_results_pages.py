@@ -4,6 +4,8 @@ builds from the run files committed beside it, so no figure can drift from its f
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,24 @@ def test_the_tables_name_only_files_that_are_committed_beside_them():
                 assert files and all(
                     f.name in ("metrics.json", "config.yaml") or f.suffix == ".json" for f in files
                 ), source
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout"
+)
+def test_no_results_file_is_ignored_by_git():
+    """A run file that .gitignore hides passes here and is missing from every clean clone."""
+    files = [
+        str(f.relative_to(ROOT)) for f in (ROOT / "recipes" / "results").rglob("*") if f.is_file()
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(files),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.split()
+    assert not [f for f in ignored if "__pycache__" not in f], ignored
 
 
 def test_the_script_reports_a_stale_page_and_rebuilds_it(tmp_path, capsys):

@@ -20,6 +20,7 @@ COMMANDS = [
     "models",
     "evaluate",
     "predict",
+    "serve",
     "merge",
     "combine",
     "export",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from llmner.data.augment import parse_augment
 from llmner.errors import InputError
 
 __all__ = ["KIND_DEFAULTS", "FinetuneConfig", "load_config", "parse_args"]
@@ -113,6 +114,19 @@ class FinetuneConfig:
     max_predict_samples: int | None = None
     max_seq_length: int = 256
     strict_tags: bool = field(default=False, metadata={"help": "refuse invalid IOB2 transitions"})
+    augment: str = field(
+        default="",
+        metadata={
+            "help": "augment the training sentences on the fly (Dai & Adel 2020), a comma "
+            "list of mention_replacement, label_wise_token_replacement, "
+            "shuffle_within_segments: each epoch half the sentences (seeded by seed + "
+            "epoch) are replaced by a copy changed by one of them"
+        },
+    )
+    augment_rate: float = field(
+        default=0.3,
+        metadata={"help": "augmentation: the chance of changing each token, mention or segment"},
+    )
     # training
     output_dir: str = "runs/latest"
     num_train_epochs: float = 1.0
@@ -215,6 +229,7 @@ class FinetuneConfig:
                 f"max_tokens_per_batch must be positive (or 0 for off), got "
                 f"{self.max_tokens_per_batch}"
             )
+        self.augment = ",".join(parse_augment(self.augment, self.augment_rate))
         if self.eval_strategy not in ("epoch", "steps", "no"):
             raise InputError(f"eval_strategy {self.eval_strategy!r}: expected epoch, steps or no")
 

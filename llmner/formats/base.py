@@ -59,6 +59,11 @@ class TaskFormat(ABC):
     def encode(self, sentences: list[Sentence]):
         """Training features (a ``datasets.Dataset`` with ``input_ids`` and ``labels``)."""
 
+    def encode_sentence(self, sentence: Sentence) -> list[dict]:
+        """The training features of one sentence (one per window or piece); what
+        per-epoch re-encoding (augmentation) uses."""
+        return list(self.encode([sentence]))
+
     @abstractmethod
     def collator(self):
         """A callable that pads a list of encoded features into a batch."""

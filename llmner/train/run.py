@@ -35,6 +35,7 @@ from llmner.models.loading import (
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
 from llmner.models.quantization import dequantize_for_inference, is_quantized
+from llmner.train.augmented import AugmentCallback, augmented_train_set
 from llmner.train.trainer import (
     COMPLETE_MARK,
     CheckpointMarkCallback,
@@ -252,11 +253,13 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     fmt = format_for(cfg, labels, tokenizer, splits["train"])
     train_ds = fmt.encode(splits["train"])
     sampler = token_budget_sampler(cfg, train_ds["length"])
+    augmented = augmented_train_set(cfg, fmt, splits["train"])
     model, bidir_layers = build_model(cfg, fmt.task, labels, fmt)
     counter = TokenCounter(fmt.collator())
     timer = StepTimer()
     release = [] if torch.cuda.is_available() else [ReleaseFreedMemory()]
     callbacks = [CSVLoggerCallback(out / "log.csv"), CheckpointMarkCallback(), *release, timer]
+    callbacks += [AugmentCallback(augmented)] if augmented is not None else []
     callbacks += extra_callbacks or []
     args = training_arguments(cfg, out, bool(splits["validation"]), bf16, sampler)
     if args.load_best_model_at_end and cfg.early_stopping_patience > 0:
@@ -264,7 +267,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     trainer = NERTrainer(
         model=model,
         args=args,
-        train_dataset=train_ds,
+        train_dataset=augmented if augmented is not None else train_ds,
         data_collator=counter,
         processing_class=tokenizer,
         callbacks=callbacks,
@@ -334,6 +337,8 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         bidirectional_layers=bidir_layers,
         **({"prompt": described["prompt"]} if "prompt" in described else {}),
     )
+    if augmented is not None:
+        metrics["augmentation"] = augmented.augmenter.summary()
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if state.is_main_process:

@@ -186,21 +186,31 @@ class GenerativeFormat(TaskFormat):
     def _pieces(self, sentence: Sentence, overlap: bool) -> list[tuple[int, int]]:
         return windows([1] * len(sentence), self.window_words, 0.5 if overlap else 1.0)
 
-    def encode(self, sentences: list[Sentence]) -> Dataset:
-        """Training features; raises if truncation would leave an example no label."""
-        rows, lost = [], []
-        pieces = [
+    def _training_pieces(self, sentence: Sentence) -> list[Sentence]:
+        s = sentence
+        return [
             Sentence(
                 s.tokens[a:b], s.tags[a:b], id=s.id if (a, b) == (0, len(s)) else f"{s.id}[{a}:{b}]"
             )
-            for s in sentences
             for a, b in self._pieces(s, overlap=False)
         ]
-        for s in pieces:
-            prompt = self.builder.prompt_ids(self.user_prompt(s))
-            answer = self.builder.answer_ids(render_answer(s, self.answer_format))
+
+    def _encode_piece(self, piece: Sentence) -> dict:
+        prompt = self.builder.prompt_ids(self.user_prompt(piece))
+        answer = self.builder.answer_ids(render_answer(piece, self.answer_format))
+        return encode_example(prompt, answer, self.max_length)
+
+    def encode_sentence(self, sentence: Sentence) -> list[dict]:
+        """Features for one sentence, one per piece of at most ``window_words`` words;
+        ``ValueError`` when truncation leaves a piece no answer token."""
+        return [self._encode_piece(p) for p in self._training_pieces(sentence)]
+
+    def encode(self, sentences: list[Sentence]) -> Dataset:
+        """Training features; raises if truncation would leave an example no label."""
+        rows, lost = [], []
+        for s in (p for sentence in sentences for p in self._training_pieces(sentence)):
             try:
-                rows.append(encode_example(prompt, answer, self.max_length))
+                rows.append(self._encode_piece(s))
             except ValueError:
                 lost.append(s.id or repr(s.text[:40]))
         if lost:

@@ -1,0 +1,63 @@
+"""Augmentation in training: each epoch's features are re-encoded from seeded copies at
+``on_epoch_begin``, keep their count, and the run records what was done."""
+
+import json
+
+import pytest
+import yaml
+
+from llmner.config import FinetuneConfig
+from llmner.data.augment import Augmenter
+from llmner.data.conll import read_conll
+from llmner.data.types import LabelSet
+from llmner.formats import build_format
+from llmner.models.loading import load_tokenizer
+from llmner.train.augmented import AugmentedTrainSet
+from llmner.train.run import run_finetune
+
+OPS = ("mention_replacement", "label_wise_token_replacement", "shuffle_within_segments")
+
+
+@pytest.mark.parametrize("format_name", ["tagging", "generative"])
+def test_epochs_are_reencoded_seeded_and_keep_their_count(format_name, tiny_llama_dir, tiny_conll):
+    sentences = read_conll(tiny_conll)
+    labels = LabelSet.from_sentences(sentences)
+    cfg = FinetuneConfig(model_name_or_path=str(tiny_llama_dir), format=format_name,
+                         quantization="none", max_seq_length=128)  # fmt: skip
+    fmt = build_format(
+        format_name, cfg.format_options(), labels, load_tokenizer(cfg.model_name_or_path)
+    )
+    original = list(fmt.encode(sentences))
+
+    def train_set():
+        return AugmentedTrainSet(fmt, sentences, Augmenter(OPS, 0.5, sentences, seed=7))
+
+    a, b = train_set(), train_set()
+    assert [dict(r) for r in a.rows] == original, "the original features until an epoch starts"
+    a.set_epoch(0)
+    b.set_epoch(0)
+    assert a.rows == b.rows, "seeded"
+    assert len(a) == len(original) and a.rows != original
+    first = a.rows
+    a.set_epoch(1)
+    assert len(a) == len(original) and a.rows != first
+    a.set_epoch(1)
+    assert a.augmenter.summary()["epochs"] == 2, "an epoch is drawn once"
+
+
+def test_run_records_augmentation(tiny_llama_dir, tiny_conll, tmp_path):
+    cfg = FinetuneConfig(
+        model_name_or_path=str(tiny_llama_dir), train_file=str(tiny_conll),
+        validation_file=str(tiny_conll), test_file=str(tiny_conll), quantization="none",
+        output_dir=str(tmp_path), num_train_epochs=2, learning_rate=1e-2,
+        per_device_train_batch_size=4, lora_r=4, lora_alpha=8, seed=0, eval_strategy="no",
+        augment=",".join(OPS), augment_rate=0.5,
+    )  # fmt: skip
+    metrics = run_finetune(cfg)
+    recorded = json.loads((tmp_path / "metrics.json").read_text())["augmentation"]
+    assert recorded == metrics["augmentation"]
+    assert recorded["operations"] == list(OPS) and recorded["rate"] == 0.5
+    assert recorded["epochs"] == 2, "on_epoch_begin re-encoded each epoch"
+    assert 0 < recorded["sentences_changed"] <= recorded["sentences_augmented"] <= 2 * 12
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["augment"] == ",".join(OPS) and config["augment_rate"] == 0.5

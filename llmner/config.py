@@ -68,6 +68,16 @@ class FinetuneConfig:
         default=None,
         metadata={"help": "encoder or decoder (default: from the model); picks defaults"},
     )
+    init_adapter: str = field(
+        default="",
+        metadata={
+            "help": "start from a trained run: its directory, its adapter/ or an exported "
+            "adapter, on the same base model and format. LoRA weights and head are loaded; "
+            "head rows of labels both runs know are kept, new labels get fresh rows "
+            "(recorded under init_from in config.yaml). An encoder run that trained every "
+            "weight starts from all of its weights"
+        },
+    )
     num_layers: int | None = field(
         default=None,
         metadata={

@@ -193,9 +193,10 @@ def format_for(cfg: FinetuneConfig, labels: LabelSet, tokenizer, train_sentences
     )
 
 
-def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet, fmt=None):
+def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet, fmt=None, init=None):
     """The base model of ``cfg`` for ``fmt_task``, quantized as asked, prepared by the
-    format ``fmt`` (e.g. the causal mask lifted), with its LoRA adapter; returns
+    format ``fmt`` (e.g. the causal mask lifted), with its LoRA adapter, started from
+    ``init`` (an :class:`~llmner.adapters.warm_start.InitSource`) when given; returns
     ``(model, layers the format changed)``."""
     from peft import get_peft_model
 
@@ -220,7 +221,14 @@ def build_model(cfg: FinetuneConfig, fmt_task: str, labels: LabelSet, fmt=None):
             cfg.lora_dropout,
             tuple(t for t in cfg.lora_target_modules.split(",") if t),
         )
-        model = get_peft_model(model, get_peft_config(model, fmt_task, lora))
+        peft_config = (
+            init.lora_config(cfg.lora_dropout)
+            if init is not None
+            else get_peft_config(model, fmt_task, lora)
+        )
+        model = get_peft_model(model, peft_config)
+    if init is not None:
+        init.load_into(model, labels)
     return model, layers
 
 
@@ -237,6 +245,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     """
     from transformers import EarlyStoppingCallback, set_seed
 
+    from llmner.adapters.warm_start import locate_init
     from llmner.distributed import state as distributed_state
 
     extra_callbacks = callbacks
@@ -246,6 +255,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     reset_peak_rss()
     bf16 = resolve_bf16(cfg.bf16)
     check_num_layers(cfg)
+    init = locate_init(cfg) if cfg.init_adapter else None
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     splits, labels = load_data(cfg)
@@ -254,7 +264,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     train_ds = fmt.encode(splits["train"])
     sampler = token_budget_sampler(cfg, train_ds["length"])
     augmented = augmented_train_set(cfg, fmt, splits["train"])
-    model, bidir_layers = build_model(cfg, fmt.task, labels, fmt)
+    model, bidir_layers = build_model(cfg, fmt.task, labels, fmt, init)
     counter = TokenCounter(fmt.collator())
     timer = StepTimer()
     release = [] if torch.cuda.is_available() else [ReleaseFreedMemory()]
@@ -279,7 +289,9 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         compute_loss_func=token_classification_loss if fmt.task == TOKEN_CLS else None,
     )
     if state.is_main_process:
-        rundir.write_config(out, {**cfg.to_dict(), "labels": labels.to_dict(), **_describe(fmt)})
+        facts = {"labels": labels.to_dict(), **_describe(fmt)}
+        facts.update({"init_from": init.record} if init is not None else {})
+        rundir.write_config(out, {**cfg.to_dict(), **facts})
         rundir.clear_results(out)  # of an earlier, killed attempt
     resume = _resolve_resume(cfg.resume_from_checkpoint, out / "checkpoints")
     start = time.perf_counter()

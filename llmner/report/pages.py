@@ -14,6 +14,8 @@ relative to the page's folder. Kinds:
   has to be committed;
 * ``seeds DIR``: one row per configuration over its seeds (``DIR/NAME-sSEED`` run
   folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
+* ``curve DIR``: a learning curve, one row per configuration and size over its seeds
+  (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
 * ``bootstrap FILE``: the paired bootstraps of ``recipes/benchmark.py --collect``;
 * ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
   seed's ``metrics.json``), medians over seeds;
@@ -90,6 +92,12 @@ def _seeds(args: list[str], base: Path) -> str:
     return "\n".join(markdown_table(seed_rows(runs)))
 
 
+def _curve(args: list[str], base: Path) -> str:
+    from llmner.report.curves import curve_table
+
+    return curve_table(base / args[0])
+
+
 def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
     from llmner.report.render import markdown_table
@@ -137,6 +145,7 @@ def _generation(args: list[str], base: Path) -> str:
 RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
     "seeds": _seeds,
+    "curve": _curve,
     "bootstrap": _bootstrap,
     "bench": _train_cost,
     "gpu-bench": _gpu_bench,

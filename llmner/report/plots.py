@@ -19,7 +19,13 @@ from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 from llmner.report.tables import train_rates  # noqa: E402
 from llmner.rundir import Run  # noqa: E402
 
-__all__ = ["PALETTE", "plot_f1_vs_time", "plot_per_type_f1", "plot_throughput"]
+__all__ = [
+    "PALETTE",
+    "plot_f1_vs_time",
+    "plot_learning_curve",
+    "plot_per_type_f1",
+    "plot_throughput",
+]
 
 # Okabe-Ito: distinguishable for colour-blind readers and in greyscale print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -162,4 +168,40 @@ def plot_throughput(runs: list[Run], path: str | Path) -> Path | None:
             fig.savefig(path, bbox_inches="tight")  # long run names: fit the labels, no warning
         finally:
             plt.close(fig)
+    return Path(path)
+
+
+def plot_learning_curve(points: list[tuple[str, int, float]], path: str | Path) -> Path | None:
+    """Strict F1 against training sentences from ``(configuration, sentences, F1)``
+    points: a line per configuration through the mean over seeds (bars: the sample sd),
+    each seed a dot; log x when the sizes span 10x or more."""
+    if not points:
+        return None
+    names = list(dict.fromkeys(name for name, _, _ in points))
+    with _figure(6.5, 4.0) as (fig, ax):
+        for i, name in enumerate(names):
+            by_size: dict[int, list[float]] = {}
+            for n, size, f1 in points:
+                if n == name:
+                    by_size.setdefault(size, []).append(f1)
+            sizes = sorted(by_size)
+            means = [float(np.mean(by_size[s])) for s in sizes]
+            sds = [float(np.std(by_size[s], ddof=1)) if len(by_size[s]) > 1 else 0.0 for s in sizes]
+            ax.errorbar(sizes, means, yerr=sds, color=_color(i), marker="o", capsize=3,
+                        label=name, zorder=3)  # fmt: skip
+            for s in sizes:
+                ax.scatter([s] * len(by_size[s]), by_size[s], s=12, color=_color(i), alpha=0.35)
+        sizes = [s for _, s, _ in points]
+        if max(sizes) >= 10 * max(min(sizes), 1):
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ticks = sorted(set(sizes))
+            ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+        ax.grid(True, axis="both", alpha=0.3)
+        ax.set_xlabel("training sentences" + (" (log scale)" if ax.get_xscale() == "log" else ""))
+        ax.set_ylabel("strict F1")
+        ax.set_title("Learning curve")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path)
     return Path(path)

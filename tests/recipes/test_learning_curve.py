@@ -1,0 +1,63 @@
+"""recipes/learning_curve.py on a tiny model: two points (4 sentences and all 12), run
+folders per size, the table and plot, the collected run files; bad sizes exit 2."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from llmner.report.curves import curve_points, curve_runs
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "learning_curve.py"
+
+
+def curve(*args, timeout=900):
+    return subprocess.run(
+        [sys.executable, str(RECIPE), *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_two_points_table_plot_and_collect(tmp_path, tiny_llama_dir, tiny_conll):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "dev", "test"):
+        shutil.copyfile(tiny_conll, data / f"{split}.txt")
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    config = dict(model_name_or_path=str(tiny_llama_dir), quantization="none", max_steps=2,
+                  learning_rate=1e-2, per_device_train_batch_size=4, lora_r=4, lora_alpha=8,
+                  eval_strategy="no")  # fmt: skip
+    (configs / "tiny.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    done = curve("--data", str(data), "--configs", str(configs), "--sizes", "4,all",
+                 "--seeds", "1", "--output_dir", str(out), "--logging_steps", "1")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = curve_runs(out)
+    assert [(r.label, r.sentences) for r in runs] == [("tiny-n4-s1", 4), ("tiny-nall-s1", 12)]
+    assert (
+        yaml.safe_load((out / "n4" / "tiny-s1" / "config.yaml").read_text())["logging_steps"] == 1
+    )
+    assert [p[:2] for p in curve_points(runs)] == [("tiny", 4), ("tiny", 12)]
+    table = (out / "learning_curve.md").read_text().splitlines()
+    assert len(table) == 4 and "| tiny-n4 |" in table[2] and "| tiny-nall |" in table[3]
+    assert (out / "learning_curve.png").stat().st_size > 0
+
+    dest = tmp_path / "results"
+    collected = curve("--output_dir", str(out), "--collect", str(dest))
+    assert collected.returncode == 0, collected.stderr
+    assert sorted(p.name for p in (dest / "n4" / "runs" / "tiny-s1").iterdir()) == [
+        "config.yaml",
+        "metrics.json",
+    ]
+    assert (dest / "learning_curve.md").read_text() == (out / "learning_curve.md").read_text()
+
+
+def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path):
+    done = curve("--data", "bc5cdr", "--sizes", "50,lots", "--output_dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "--sizes '50,lots'" in done.stderr
+    done = curve("--data", "bc5cdr", "--sizes", "50", "--output_dir", str(tmp_path), "--sizez", "1")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "unknown arguments" in done.stderr

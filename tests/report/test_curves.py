@@ -1,0 +1,33 @@
+"""Learning-curve tables and plots from nSIZE/NAME-sSEED run folders."""
+
+import json
+
+import yaml
+
+from llmner.report.curves import curve_points, curve_runs
+from llmner.report.pages import render
+from llmner.report.plots import plot_learning_curve
+
+
+def write(root, size, name, seed, f1, sentences):
+    run = root / f"n{size}" / f"{name}-s{seed}"
+    run.mkdir(parents=True)
+    metrics = {"f1": f1, "num_train_sentences": sentences, "seed": seed, "model": "m",
+               "per_type": {"PER": {"f1": f1}}}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "config.yaml").write_text(yaml.safe_dump({"use_lora": True, "lora_r": 4}))
+
+
+def test_table_rows_per_configuration_and_size_and_plot(tmp_path):
+    for name in ("echo", "minilm"):
+        for seed, f1 in ((1, 0.4), (2, 0.6)):
+            write(tmp_path, 50, name, seed, f1, 50)
+        write(tmp_path, "all", name, 1, 0.8, 120)
+    table = render("curve .", tmp_path).splitlines()
+    names = [line.split("|")[1].strip() for line in table[2:]]
+    assert names == ["echo-n50", "echo-nall", "minilm-n50", "minilm-nall"]
+    assert "0.5000 ± 0.1414" in table[2] and "1, 2" in table[2]
+    points = curve_points(curve_runs(tmp_path))
+    assert ("echo", 120, 0.8) in points and len(points) == 6
+    assert plot_learning_curve(points, tmp_path / "curve.png").stat().st_size > 0
+    assert plot_learning_curve([], tmp_path / "none.png") is None

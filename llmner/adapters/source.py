@@ -223,12 +223,22 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
 
 
 def _load_merged(source: ModelSource, dtype):
-    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
 
     cls = (
         AutoModelForTokenClassification
         if source.task == "token-classification"
         else AutoModelForCausalLM
     )
+    # An echo, repeat or bidirectional merge points its config.json at a guard that
+    # refuses plain transformers loading (see llmner.adapters.merge); llmner builds those
+    # inputs itself, so it loads the ordinary class of the real model type.
+    values = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
+    if "llmner_model_type" in values:
+        values.pop("auto_map", None)
+        values.pop("model_type")
+        config = AutoConfig.for_model(values.pop("llmner_model_type"), **values)
+    else:
+        config = AutoConfig.from_pretrained(source.path)
     kwargs = {"dtype": dtype} if dtype is not None else {}
-    return cls.from_pretrained(source.path, **kwargs)
+    return cls.from_pretrained(source.path, config=config, **kwargs)

@@ -50,25 +50,55 @@ def test_merged_logits_and_tags_equal_the_adapters(merged_dir, run_dir):
     assert load(merged_dir).tag(sentences) == expected
 
 
-def test_merging_into_4bit_weights_is_refused(tmp_path_factory, tiny_llama_128_dir):
+@pytest.fixture(scope="module")
+def four_bit_run(tmp_path_factory, tiny_llama_128_dir):
     from adapters.tiny_runs import tiny_run
 
-    run = tiny_run(tmp_path_factory, tiny_llama_128_dir, "4bit", **FOUR_BIT)
+    return tiny_run(tmp_path_factory, tiny_llama_128_dir, "4bit", **FOUR_BIT)
+
+
+def test_merging_into_4bit_weights_is_refused(four_bit_run):
     from peft import PeftModel
 
     from llmner.models.loading import load_base_model
 
-    source = locate(run)
+    source = locate(four_bit_run)
     base = load_base_model(source.base_model(), source.task, source.labels, "4bit")
     model = PeftModel.from_pretrained(base, source.path)
     with pytest.raises(InputError, match="cannot merge into quantized weights.*16 or 32 bits"):
         merge_model(model)
-    # the library path reloads the base in 32 bits: same as the adapter on a 32-bit base
-    out = merge_adapter(run, tmp_path_factory.mktemp("m4") / "merged")
+
+
+def test_a_4bit_merge_predicts_what_the_adapter_predicts(four_bit_run, tmp_path):
+    """The default base is the dequantized NF4 one the adapter was scored on."""
     sentences = read_conll(TINY_CONLL)
-    expected = load(run, quantization="none").tag(sentences)
+    out = merge_adapter(four_bit_run, tmp_path / "merged", check=sentences)
+    expected = load(four_bit_run).tag(sentences)
     assert entity_tags(expected), "the tiny run predicts entities"
     assert load(out).tag(sentences) == expected
+    meta = locate(out).meta
+    assert meta["merge_base"] == "quantized" and meta["trained_quantization"] == "4bit"
+    check = meta["merge_check"]
+    assert check["identical_sentences"] == check["sentences"] == len(sentences)
+    assert check["entity_agreement"] == 1.0 and check["adapter_entities"] > 0
+    card = (out / "README.md").read_text()
+    assert "dequantized values" in card and "| entity agreement | 1.0 |" in card
+    assert "library_name: transformers" in card
+
+
+def test_the_original_base_is_offered_and_its_difference_measured(four_bit_run, tmp_path):
+    sentences = read_conll(TINY_CONLL)
+    out = merge_adapter(four_bit_run, tmp_path / "orig", base="original", check=sentences)
+    # the original weights plus the update: what the adapter gives on an unquantized base
+    expected = load(four_bit_run, quantization="none").tag(sentences)
+    assert entity_tags(expected), "the tiny run predicts entities"
+    assert load(out).tag(sentences) == expected
+    meta = locate(out).meta
+    assert meta["merge_base"] == "original"
+    check = meta["merge_check"]
+    adapter = load(four_bit_run).tag(sentences)
+    assert check["identical_sentences"] == sum(a == b for a, b in zip(adapter, expected))
+    assert "not the one that was scored" in (out / "README.md").read_text()
 
 
 def test_bad_dtype_and_non_empty_output(run_dir, tmp_path):
@@ -78,9 +108,80 @@ def test_bad_dtype_and_non_empty_output(run_dir, tmp_path):
     (tmp_path / "full" / "f").write_text("x")
     with pytest.raises(InputError, match="not empty"):
         merge_adapter(run_dir, tmp_path / "full")
+    with pytest.raises(InputError, match="unknown merge base"):
+        merge_adapter(run_dir, tmp_path / "y", base="nf4")
 
 
 def test_bfloat16_merge_writes_bfloat16(run_dir, tmp_path):
     out = merge_adapter(run_dir, tmp_path / "bf16", dtype="bfloat16")
     model = AutoModelForTokenClassification.from_pretrained(out)
     assert next(model.parameters()).dtype == torch.bfloat16
+
+
+# -- transformers alone -----------------------------------------------------------------
+
+
+def test_a_causal_tagging_merge_runs_in_transformers_pipeline(merged_dir):
+    """The pipeline takes each word's first sub-token's best label, as llmner's ``argmax``
+    decoding does (llmner's default, ``viterbi``, also repairs invalid IOB2 sequences,
+    which a trained model rarely produces and this random one often does)."""
+    from transformers import pipeline
+
+    from llmner.data.schemes import tags_to_spans
+
+    sentences = read_conll(TINY_CONLL)
+    texts = [" ".join(s.tokens) for s in sentences]
+    ours = load(merged_dir)
+    ours.format.decode = "argmax"
+    expected = []
+    for s, tags in zip(sentences, ours.tag(sentences)):
+        starts = [sum(len(w) + 1 for w in s.tokens[:i]) for i in range(len(s.tokens))]
+        expected.append(
+            {
+                (starts[a], starts[b - 1] + len(s.tokens[b - 1]), t)
+                for t, a, b in tags_to_spans(tags)
+            }
+        )
+    assert any(expected), "the tiny run predicts entities"
+    ner = pipeline("token-classification", model=str(merged_dir), aggregation_strategy="first")
+
+    def stripped(text, e):  # byte-level BPE offsets start at the space before a word
+        start = (
+            e["start"]
+            + len(text[e["start"] : e["end"]])
+            - len(text[e["start"] : e["end"]].lstrip())
+        )
+        return (start, e["end"], e["entity_group"])
+
+    # ... and a lone space before a digit is a token of its own, tagged as a "word"
+    got = [
+        {stripped(t, e) for e in ents if t[e["start"] : e["end"]].strip()}
+        for t, ents in zip(texts, ner(texts))
+    ]
+    assert got == expected
+    assert not (merged_dir / "llmner_guard.py").exists()
+
+
+@pytest.fixture(scope="module")
+def echo_merged(tmp_path_factory, tiny_llama_dir):
+    from adapters.tiny_runs import tiny_run
+
+    run = tiny_run(tmp_path_factory, tiny_llama_dir, "echo", echo=True)
+    return run, merge_adapter(run, tmp_path_factory.mktemp("echo") / "merged")
+
+
+def test_an_echo_merge_is_refused_by_transformers_alone_and_loads_in_llmner(echo_merged):
+    run, out = echo_merged
+    from transformers import pipeline
+
+    with pytest.raises(ValueError, match="(?s)contains custom code.*trust_remote_code"):
+        AutoModelForTokenClassification.from_pretrained(out)
+    with pytest.raises(ValueError, match="fed 2 times.*llmner.load"):
+        AutoModelForTokenClassification.from_pretrained(out, trust_remote_code=True)
+    with pytest.raises(ValueError, match="fed 2 times.*llmner.load"):
+        pipeline("token-classification", model=str(out), trust_remote_code=True)
+    sentences = read_conll(TINY_CONLL)
+    expected = load(run).tag(sentences)
+    assert entity_tags(expected), "the tiny run predicts entities"
+    assert load(out).tag(sentences) == expected
+    assert "transformers alone cannot run this model" in (out / "README.md").read_text()

@@ -31,6 +31,9 @@ def test_merge_combine_export_predict(run_dir, tmp_path, capsys):
         == 0
     )
     assert (tmp_path / "merged" / "config.json").exists()
+    # --check auto: the run's own test file, readable here
+    out = capsys.readouterr().out
+    assert "checked on 12 sentences: 12 identical, entity agreement 1.0" in out, out
     assert (
         main(
             [
@@ -92,9 +95,13 @@ def test_merge_combine_export_predict(run_dir, tmp_path, capsys):
             "not an llmner model",
         ),
         (["merge", "--adapter", "{tmp}/missing", "--output", "{tmp}/m"], "no such folder"),
+        (
+            ["merge", "--adapter", "{run}", "--output", "{tmp}/m", "--check", "{tmp}/none.conll"],
+            "none.conll",
+        ),
         (["combine", "--adapters", "{run}", "--output", "{tmp}/c"], "at least two"),
     ],
-    ids=["missing-input", "not-a-model", "missing-adapter", "one-adapter"],
+    ids=["missing-input", "not-a-model", "missing-adapter", "missing-check", "one-adapter"],
 )
 def test_input_errors_are_one_line_exit_2(argv, message, run_dir, tmp_path, capsys):
     argv = [a.format(run=run_dir, tmp=tmp_path, conll=TINY_CONLL) for a in argv]

@@ -7,7 +7,15 @@ import json
 import statistics
 from pathlib import Path
 
-__all__ = ["KEYS", "format_tables", "generation_table", "summarise", "train_cost_table"]
+__all__ = [
+    "KEYS",
+    "format_tables",
+    "generation_table",
+    "integrations_table",
+    "serve_table",
+    "summarise",
+    "train_cost_table",
+]
 
 
 def _num(value, digits: int = 0, scale: float = 1.0) -> str:
@@ -163,3 +171,61 @@ def train_cost_table(folder: str | Path) -> str:
             f"| {r['mean_f1']:.3f} ± {r['sd_f1']:.3f} | {len(runs)} |"
         )
     return "\n".join(rows)
+
+
+def _agree(d: dict) -> str:
+    return "–" if d.get("entity_agreement") is None else f"{d['entity_agreement']:.3f}"
+
+
+def integrations_table(result: dict) -> str:
+    """``recipes/integrations.py``'s record: each way of running the adapter against
+    ``llmner.load(...).predict`` (or, for merges, against the adapter itself)."""
+    from llmner.report.render import markdown_table
+
+    rows = []
+    for base, check in result.get("merge", {}).items():
+        label = "dequantized NF4" if base == "quantized" else "original"
+        rows.append((
+            f"merged, {label} base", check["sentences"],
+            f"{check['identical_sentences']:,} / {check['sentences']:,}",
+            check["adapter_entities"], check["merged_entities"], check["shared_entities"],
+            _agree(check), f"{check['adapter_f1']:.4f} / {check['merged_f1']:.4f}",
+        ))  # fmt: skip
+    pipe = result.get("pipeline")
+    if pipe:
+        for key, label in (("against_default_decoding", "viterbi"),
+                           ("against_argmax_decoding", "argmax")):  # fmt: skip
+            c = pipe[key]
+            rows.append((
+                f"transformers pipeline (llmner {label})", pipe["sentences"], "–",
+                c["llmner_entities"], c["other_entities"], c["shared_entities"], _agree(c), "–",
+            ))  # fmt: skip
+    sp = result.get("spacy")
+    if sp:
+        miss = (sp.get("component") or {}).get("misaligned")
+        rows.append((
+            "spaCy component" + (f" ({miss} misaligned)" if miss is not None else ""),
+            sp["sentences"], "–", sp["llmner_entities"], sp["other_entities"],
+            sp["shared_entities"], _agree(sp), "–",
+        ))  # fmt: skip
+    headers = ("against llmner", "sentences", "identical sentences", "llmner entities",
+               "its entities", "shared", "entity agreement", "F1 llmner / it")  # fmt: skip
+    return "\n".join(markdown_table((headers, rows)))
+
+
+def serve_table(result: dict) -> str:
+    """``recipes/serve_load.py``'s record: served against offline sentences/s."""
+    from llmner.report.render import markdown_table
+
+    s, off = result["served"], result.get("offline") or {}
+    row = (
+        result["clients"], f"{s['seconds']:.0f} s", f"{s['requests']:,}", s["failed_requests"],
+        f"{s['requests_per_s']:.1f}", f"{s['sentences_per_s']:.1f}",
+        f"{s['latency_ms']['p50']:.0f} ms", f"{s['latency_ms']['p99']:.0f} ms",
+        f"{s['texts_per_batch']:.1f}" if s.get("texts_per_batch") else "–",
+        f"{off['sentences_per_s']:.1f}" if off else "–",
+        f"{result['served_vs_offline']:.2f}" if result.get("served_vs_offline") else "–",
+    )  # fmt: skip
+    headers = ("clients", "time", "requests", "failed", "requests/s", "sentences/s",
+               "p50", "p99", "texts/batch", "offline sentences/s", "served / offline")  # fmt: skip
+    return "\n".join(markdown_table((headers, [row])))

@@ -22,7 +22,10 @@ relative to the page's folder. Kinds:
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
   keeping only the cases whose fields equal the given values;
 * ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
-  JSON.
+  JSON;
+* ``integrations FILE``: merged folders, transformers' pipeline and the spaCy component
+  against ``llmner.load``, ``recipes/integrations.py``'s JSON;
+* ``serve FILE``: ``recipes/serve_load.py``'s load test of ``llmner serve``.
 
 A test regenerates every committed page and compares, so a figure on a page cannot drift
 from its file. Kinds not listed here (``profile`` on the training-cost page) are built by
@@ -142,6 +145,18 @@ def _generation(args: list[str], base: Path) -> str:
     return generation_table(_json(base / args[0]))
 
 
+def _integrations(args: list[str], base: Path) -> str:
+    from llmner.bench.table import integrations_table
+
+    return integrations_table(_json(base / args[0]))
+
+
+def _serve(args: list[str], base: Path) -> str:
+    from llmner.bench.table import serve_table
+
+    return serve_table(_json(base / args[0]))
+
+
 RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
     "seeds": _seeds,
@@ -150,6 +165,8 @@ RENDERERS: dict[str, Renderer] = {
     "bench": _train_cost,
     "gpu-bench": _gpu_bench,
     "generation": _generation,
+    "integrations": _integrations,
+    "serve": _serve,
 }
 
 

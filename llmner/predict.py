@@ -238,15 +238,24 @@ def predict_file(
     Text and JSONL inputs give JSONL ``{"text", "entities": [...]}``. CoNLL input gives
     CoNLL (token, the file's tag, the predicted tag) unless ``output_format="jsonl"``,
     which writes each sentence as a record with offsets into its space-joined text.
+    ``output_format="spacy"`` writes a spaCy ``DocBin`` instead: one Doc per text, record
+    or CoNLL sentence (of the file's words), ``doc.ents`` set (needs spaCy).
     """
     import json
 
     from llmner.data.conll import read_conll
 
+    if output_format == "spacy":
+        from llmner.integrations import require_spacy
+
+        require_spacy("writing a .spacy file")
+        from llmner.integrations.spacy import docs_from_records, docs_from_sentences, write_docbin
     fmt = sniff_format(input_path) if input_format == "auto" else input_format
     if fmt == "conll":
         sentences = read_conll(input_path)
         tags = ner.tag(sentences)
+        if output_format == "spacy":
+            return write_docbin(output_path, docs_from_sentences(sentences, tags))
         if (output_format or "conll") == "conll":
             from llmner.data.conll import write_conll
 
@@ -260,6 +269,8 @@ def predict_file(
         records = read_texts(input_path, fmt, whole_file)
         for rec, ents in zip(records, ner.predict([r["text"] for r in records])):
             rec["entities"] = ents
+    if output_format == "spacy":
+        return write_docbin(output_path, docs_from_records(records))
     with open(output_path, "w", encoding="utf-8") as f:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")

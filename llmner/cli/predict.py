@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Text input: one document a line (or --whole-file); JSONL: records with "
         '"text"; both give JSONL {"text", "entities": [{"start", "end", "label", "text"}]}. '
         "CoNLL input gives CoNLL (token, file tag, predicted tag) unless --output ends in "
-        ".jsonl. On the CPU a 4-bit adapter predicts with its weights dequantized once.",
+        ".jsonl. An --output ending in .spacy is a spaCy DocBin (one Doc per text, record or "
+        "CoNLL sentence, ents set; needs spaCy). On the CPU a 4-bit adapter predicts with its "
+        "weights dequantized once.",
     )
     parser.add_argument(
         "--adapter", required=True, help="run directory, adapter, exported or merged folder"
@@ -41,8 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not Path(args.input).is_file():
         raise InputError("no such file; expected a text, JSONL or CoNLL file", args.input)
-    ner = load(args.adapter, quantization=args.quantization, batch_size=args.batch_size)
     out_format = "jsonl" if args.output.endswith((".jsonl", ".json")) else None
+    if args.output.endswith(".spacy"):
+        from llmner.integrations import require_spacy
+
+        require_spacy("--output *.spacy")
+        out_format = "spacy"
+    ner = load(args.adapter, quantization=args.quantization, batch_size=args.batch_size)
     n = predict_file(ner, args.input, args.output, args.input_format, args.whole_file, out_format)
     print(f"{n} records written to {args.output}")
     return 0

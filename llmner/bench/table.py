@@ -193,8 +193,12 @@ def integrations_table(result: dict) -> str:
         ))  # fmt: skip
     pipe = result.get("pipeline")
     if pipe:
-        for key, label in (("against_default_decoding", "viterbi"),
-                           ("against_argmax_decoding", "argmax")):  # fmt: skip
+        for key, label in (("against_default_decoding", "viterbi, raw text"),
+                           ("against_argmax_decoding", "argmax, raw text"),
+                           ("words_against_default_decoding", "viterbi, file's words"),
+                           ("words_against_argmax_decoding", "argmax, file's words")):  # fmt: skip
+            if key not in pipe:
+                continue
             c = pipe[key]
             rows.append((
                 f"transformers pipeline (llmner {label})", pipe["sentences"], "–",
@@ -213,19 +217,24 @@ def integrations_table(result: dict) -> str:
     return "\n".join(markdown_table((headers, rows)))
 
 
-def serve_table(result: dict) -> str:
-    """``recipes/serve_load.py``'s record: served against offline sentences/s."""
+def serve_table(results: list[dict]) -> str:
+    """``recipes/serve_load.py``'s records, one row each: served against offline
+    sentences/s."""
     from llmner.report.render import markdown_table
 
-    s, off = result["served"], result.get("offline") or {}
-    row = (
-        result["clients"], f"{s['seconds']:.0f} s", f"{s['requests']:,}", s["failed_requests"],
-        f"{s['requests_per_s']:.1f}", f"{s['sentences_per_s']:.1f}",
-        f"{s['latency_ms']['p50']:.0f} ms", f"{s['latency_ms']['p99']:.0f} ms",
-        f"{s['texts_per_batch']:.1f}" if s.get("texts_per_batch") else "–",
-        f"{off['sentences_per_s']:.1f}" if off else "–",
-        f"{result['served_vs_offline']:.2f}" if result.get("served_vs_offline") else "–",
-    )  # fmt: skip
-    headers = ("clients", "time", "requests", "failed", "requests/s", "sentences/s",
-               "p50", "p99", "texts/batch", "offline sentences/s", "served / offline")  # fmt: skip
-    return "\n".join(markdown_table((headers, [row])))
+    rows = []
+    for result in results:
+        s, off = result["served"], result.get("offline") or {}
+        rows.append((
+            result["clients"], result.get("texts_per_request", 1), f"{s['seconds']:.0f} s",
+            f"{s['requests']:,}", s["failed_requests"], f"{s['requests_per_s']:.1f}",
+            f"{s['sentences_per_s']:.1f}", f"{s['latency_ms']['p50']:.0f} ms",
+            f"{s['latency_ms']['p99']:.0f} ms",
+            f"{s['texts_per_batch']:.1f}" if s.get("texts_per_batch") else "–",
+            f"{off['sentences_per_s']:.1f}" if off else "–",
+            f"{result['served_vs_offline']:.2f}" if result.get("served_vs_offline") else "–",
+        ))  # fmt: skip
+    headers = ("clients", "texts/request", "time", "requests", "failed", "requests/s",
+               "sentences/s", "p50", "p99", "texts/batch", "offline sentences/s",
+               "served / offline")  # fmt: skip
+    return "\n".join(markdown_table((headers, rows)))

@@ -25,7 +25,8 @@ relative to the page's folder. Kinds:
   JSON;
 * ``integrations FILE``: merged folders, transformers' pipeline and the spaCy component
   against ``llmner.load``, ``recipes/integrations.py``'s JSON;
-* ``serve FILE``: ``recipes/serve_load.py``'s load test of ``llmner serve``.
+* ``serve FILE ...``: ``recipes/serve_load.py``'s load tests of ``llmner serve``, a row
+  each.
 
 A test regenerates every committed page and compares, so a figure on a page cannot drift
 from its file. Kinds not listed here (``profile`` on the training-cost page) are built by
@@ -154,7 +155,7 @@ def _integrations(args: list[str], base: Path) -> str:
 def _serve(args: list[str], base: Path) -> str:
     from llmner.bench.table import serve_table
 
-    return serve_table(_json(base / args[0]))
+    return serve_table([_json(base / a) for a in args])
 
 
 RENDERERS: dict[str, Renderer] = {

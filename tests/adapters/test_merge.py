@@ -129,10 +129,19 @@ def test_a_causal_tagging_merge_runs_in_transformers_pipeline(merged_dir):
 
     from llmner.data.schemes import tags_to_spans
 
-    sentences = read_conll(TINY_CONLL)
-    texts = [" ".join(s.tokens) for s in sentences]
     ours = load(merged_dir)
     ours.format.decode = "argmax"
+    # A lone space token (this tiny vocabulary has many; real ones have them before digits)
+    # is a "word" of its own to the pipeline, while llmner counts it with the next word:
+    # compare on the sentences without one, where both see the same words.
+    sentences = [
+        s
+        for s in read_conll(TINY_CONLL)
+        if "Ġ"
+        not in ours.tokenizer.convert_ids_to_tokens(ours.tokenizer(" ".join(s.tokens))["input_ids"])
+    ]
+    assert len(sentences) >= 3
+    texts = [" ".join(s.tokens) for s in sentences]
     expected = []
     for s, tags in zip(sentences, ours.tag(sentences)):
         starts = [sum(len(w) + 1 for w in s.tokens[:i]) for i in range(len(s.tokens))]
@@ -153,7 +162,6 @@ def test_a_causal_tagging_merge_runs_in_transformers_pipeline(merged_dir):
         )
         return (start, e["end"], e["entity_group"])
 
-    # ... and a lone space before a digit is a token of its own, tagged as a "word"
     got = [
         {stripped(t, e) for e in ents if t[e["start"] : e["end"]].strip()}
         for t, ents in zip(texts, ner(texts))

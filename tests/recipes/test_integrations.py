@@ -1,0 +1,66 @@
+"""recipes/integrations.py on a tiny model: one record of every way of running an adapter
+(merges, transformers' pipeline, the spaCy component, the server), counts only."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmner.bench.table import integrations_table, serve_table
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "integrations.py"
+pytest.importorskip("spacy")
+pytest.importorskip("fastapi")
+
+
+def test_the_record_covers_every_integration_and_renders(tmp_path, tiny_llama_dir, tiny_conll):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "dev", "test"):
+        shutil.copyfile(tiny_conll, data / f"{split}.txt")
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    config = dict(model_name_or_path=str(tiny_llama_dir), quantization="none", max_steps=4,
+                  learning_rate=1e-2, per_device_train_batch_size=4, lora_r=4, lora_alpha=8,
+                  eval_strategy="no")  # fmt: skip
+    (configs / "tiny.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(RECIPE), "--data", str(data), "--output_dir", str(tmp_path / "runs"),
+         "--out", str(out), "--configs", str(configs), "--config", "tiny",
+         "--serve_seconds", "2", "--clients", "2", "--texts_per_request", "1"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    result = json.loads((out / "integrations.json").read_text())
+    merge = result["merge"]["quantized"]
+    assert merge["sentences"] == 12 and merge["adapter_entities"] > 0
+    # an unquantized run: both bases are the same weights
+    assert (
+        merge["identical_sentences"] == 12
+        and result["merge"]["original"]["entity_agreement"] == 1.0
+    )
+    assert result["spacy"]["llmner_entities"] > 0 and result["spacy"]["sentences"] == 12
+    words = result["pipeline"]["words_against_argmax_decoding"]
+    assert words["llmner_entities"] > 0
+    # (not 1.0 here: this tiny vocabulary's many lone space tokens are words to the pipeline;
+    # tests/adapters/test_merge.py compares on sentences without them)
+    assert 0 < words["entity_agreement"] <= 1
+    served = json.loads((out / "serve_load-t1.json").read_text())
+    assert served["served"]["failed_requests"] == 0 and served["served"]["requests"] > 0
+    table = integrations_table(result)
+    assert "| merged, dequantized NF4 base | 12 | 12 / 12 |" in table
+    assert (
+        "spaCy component" in table
+        and "transformers pipeline (llmner argmax, file's words)" in table
+    )
+    assert "| 2 | 1 |" in serve_table([served])
+    vocab = {
+        w for line in tiny_conll.read_text().splitlines() if line.strip() for w in line.split()[:1]
+    }
+    text = (out / "integrations.json").read_text() + (out / "serve_load-t1.json").read_text()
+    assert not [w for w in vocab if len(w) > 4 and f'"{w}"' in text], "no dataset text"

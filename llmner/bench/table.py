@@ -186,7 +186,7 @@ def integrations_table(result: dict) -> str:
     for base, check in result.get("merge", {}).items():
         label = "dequantized NF4" if base == "quantized" else "original"
         rows.append((
-            f"merged, {label} base", check["sentences"],
+            f"merged, {label} base", f"{check['sentences']:,}",
             f"{check['identical_sentences']:,} / {check['sentences']:,}",
             check["adapter_entities"], check["merged_entities"], check["shared_entities"],
             _agree(check), f"{check['adapter_f1']:.4f} / {check['merged_f1']:.4f}",

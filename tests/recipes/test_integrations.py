@@ -53,7 +53,7 @@ def test_the_record_covers_every_integration_and_renders(tmp_path, tiny_llama_di
     served = json.loads((out / "serve_load-t1.json").read_text())
     assert served["served"]["failed_requests"] == 0 and served["served"]["requests"] > 0
     table = integrations_table(result)
-    assert "| merged, dequantized NF4 base | 12 | 12 / 12 |" in table
+    assert "| merged, dequantized NF4 base | 12 | 12 / 12 |" in table, table
     assert (
         "spaCy component" in table
         and "transformers pipeline (llmner argmax, file's words)" in table

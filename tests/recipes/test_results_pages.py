@@ -19,6 +19,7 @@ PAGES = [
     ROOT / "recipes" / "results" / "generation-speed" / "README.md",
     ROOT / "recipes" / "results" / "conll-full" / "README.md",
     ROOT / "recipes" / "results" / "repeat" / "README.md",
+    ROOT / "recipes" / "results" / "integrations" / "README.md",
 ]
 
 

@@ -61,6 +61,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--collect", default=None, metavar="DEST", help="copy run files, then stop")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --collect")
+    p.add_argument(
+        "--bootstrap_file", default="bootstrap.json",
+        help="--collect's bootstrap file in DEST (another name keeps an earlier one, e.g. "
+        "for runs whose predictions are gone)",
+    )  # fmt: skip
     return p
 
 
@@ -132,7 +137,7 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
     return run(cmd, out / f"{dest.name}.log")
 
 
-def collect(out: Path, dest: Path, n_resamples: int) -> int:
+def collect(out: Path, dest: Path, n_resamples: int, name: str = "bootstrap.json") -> int:
     """Copy the finished runs' config and metrics; bootstrap configurations pairwise."""
     from llmner import rundir
     from llmner.report.bootstrap import pooled_bootstrap
@@ -157,7 +162,7 @@ def collect(out: Path, dest: Path, n_resamples: int) -> int:
             result = pooled_bootstrap(groups[a], groups[b], n_resamples=n_resamples)
             if result is not None:
                 pairs.append({"a": a, "b": b, **result})
-    (dest / "bootstrap.json").write_text(json.dumps(pairs, indent=2) + "\n")
+    (dest / name).write_text(json.dumps(pairs, indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
     return 0
 
@@ -168,7 +173,7 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     out = Path(args.output_dir)
     if args.collect:
-        return collect(out, Path(args.collect), args.bootstrap)
+        return collect(out, Path(args.collect), args.bootstrap, args.bootstrap_file)
     if not args.data:
         print("benchmark: error: --data is required (unless --collect)", file=sys.stderr)
         return 2

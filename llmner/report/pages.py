@@ -16,7 +16,7 @@ relative to the page's folder. Kinds:
   folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
 * ``curve DIR``: a learning curve, one row per configuration and size over its seeds
   (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
-* ``bootstrap FILE``: the paired bootstraps of ``recipes/benchmark.py --collect``;
+* ``bootstrap FILE ...``: the paired bootstraps of ``recipes/benchmark.py --collect``;
 * ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
   seed's ``metrics.json``), medians over seeds;
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
@@ -106,7 +106,7 @@ def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
     from llmner.report.render import markdown_table
 
-    pairs = json.loads((base / args[0]).read_text(encoding="utf-8"))
+    pairs = [p for a in args for p in json.loads((base / a).read_text(encoding="utf-8"))]
     headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
     rows = [
         [

@@ -11,7 +11,9 @@ tokenizer and ``config.json`` are read and the weights are drawn at random, for 
 alone). The naive loop and every batch size are timed in the same process. The JSON
 records what the model computed with (``quantization`` as loaded, ``weights``, ``dtype``,
 ``compute_dtype``) and whether the shared prompt prefix was computed once
-(``reuse_prefix``); ``recipes/results_tables.py`` turns it into a table.
+(``reuse_prefix``) and whether forced tokens were jumped over (``jump_forward``; the
+forward passes, positions and forced tokens per answer are recorded for every path);
+``recipes/results_tables.py`` turns it into a table.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also time every path without the shared-prefix cache, in the same process",
     )
+    p.add_argument(
+        "--no-jump-forward",
+        action="store_true",
+        help="also time every path without jump-forward over forced tokens, in the same process",
+    )
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
 
@@ -120,6 +127,12 @@ def main(args: argparse.Namespace) -> dict:
         plain = time_generation(fmt, model, sentences, sizes, args.repeats)
         result["without_prefix_reuse"] = {**plain, "reuse_prefix": False}
         fmt.reuse_prefix = True
+    result["jump_forward"] = fmt.jump_forward
+    if args.no_jump_forward:
+        fmt.jump_forward = False
+        stepped = time_generation(fmt, model, sentences, sizes, args.repeats)
+        result["without_jump_forward"] = {**stepped, "jump_forward": False}
+        fmt.jump_forward = True
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),

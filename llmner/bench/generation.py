@@ -11,6 +11,12 @@ from llmner.data.types import Sentence
 __all__ = ["time_generation"]
 
 
+def _per_answer(stats: dict, answers: int) -> dict:
+    """Forward passes, positions run and forced tokens of one run, per answer."""
+    keys = ("forward_passes", "positions", "forced_tokens")
+    return {f"{k}_per_answer": stats.get(k, 0) / max(answers, 1) for k in keys}
+
+
 def time_generation(
     fmt, model, sentences: list[Sentence], batch_sizes: list[int], repeats: int = 3
 ) -> dict:
@@ -20,32 +26,35 @@ def time_generation(
     from the naive one.
 
     Returns ``naive_sentences_per_s`` and, per batch size ``b``, ``batched`` entries
-    ``{"batch_size": b, "sentences_per_s", "speedup", "answers_differing"}``; with a single
-    batch size, its figures are also at the top level (``batched_sentences_per_s``,
-    ``speedup``, ``answers_differing``). The first call (building the vocabulary trie and
-    warming the kernels) is not timed.
+    ``{"batch_size": b, "sentences_per_s", "speedup", "answers_differing"}`` plus the
+    model work of one run per answer (``forward_passes_per_answer``,
+    ``positions_per_answer``, ``forced_tokens_per_answer``; the naive path's are under
+    ``naive``); with a single batch size, its figures are also at the top level
+    (``batched_sentences_per_s``, ``speedup``, ``answers_differing``). The first call
+    (building the vocabulary trie and warming the kernels) is not timed.
     """
     sizes = list(batch_sizes)
     fmt.generate_texts(model, sentences[: max(sizes)], max(sizes))
 
-    def timed(size: int) -> tuple[float, list[str]]:
-        runs, texts = [], []
+    def timed(size: int) -> tuple[float, list[str], dict]:
+        runs, texts, stats = [], [], {}
         for _ in range(repeats):
             start = time.perf_counter()
-            texts = fmt.generate_texts(model, sentences, size)
+            texts = fmt.generate_texts(model, sentences, size, stats=stats)
             runs.append(len(sentences) / (time.perf_counter() - start))
-        return statistics.median(runs), texts
+        return statistics.median(runs), texts, _per_answer(stats, len(sentences))
 
-    naive, naive_texts = timed(1)
-    result: dict = {"naive_sentences_per_s": naive, "batched": []}
+    naive, naive_texts, naive_counts = timed(1)
+    result: dict = {"naive_sentences_per_s": naive, "naive": naive_counts, "batched": []}
     for size in sizes:
-        speed, texts = timed(size)
+        speed, texts, counts = timed(size)
         result["batched"].append(
             {
                 "batch_size": size,
                 "sentences_per_s": speed,
                 "speedup": speed / naive,
                 "answers_differing": sum(a != b for a, b in zip(texts, naive_texts)),
+                **counts,
             }
         )
     if len(sizes) == 1:

@@ -2,9 +2,9 @@
 
 Modules, in the order a sentence flows through them: ``templates`` (versioned prompt
 files), ``answers`` (the gold answer text), ``encode`` (token ids, prompt masked),
-``constrain`` and ``decoding`` (constrained, batched generation), ``parse`` (text to
-mentions), ``align`` (mentions to IOB2), and ``format`` (the :class:`GenerativeFormat`
-that ties them together).
+``constrain``, ``tokens`` and ``decoding`` (constrained, batched generation with
+jump-forward), ``parse`` (text to mentions), ``align`` (mentions to IOB2), and ``format``
+(the :class:`GenerativeFormat` that ties them together).
 """
 
 from llmner.formats.generative.align import ALIGNMENT_MODES, align_mentions

@@ -8,7 +8,7 @@ sentence tokens starting at or after the end of the previous item (so mentions c
 sentence order and a list cannot repeat itself forever). One leading space is allowed
 (sentencepiece tokenizers write one).
 
-:class:`~llmner.formats.generative.decoding.VocabTrie` turns these byte automata into
+:class:`~llmner.formats.generative.tokens.VocabTrie` turns these byte automata into
 allowed token ids. Answers stay within
 :meth:`Automaton.max_bytes` bytes, so a ``max_new_tokens`` of that size never truncates.
 """

@@ -1,209 +1,32 @@
-"""Fast generation: batches sorted by length, left padding, KV cache, greedy, stopping at
-the end marker; and the logits processor that applies the answer automata.
+"""Fast generation: batches sorted by length, left padding, a KV cache, greedy decoding
+that stops at the end marker, constrained row by row by the answer automata, and
+jump-forward over the tokens an automaton forces.
 
-:class:`VocabTrie` holds the UTF-8 bytes of every ordinary vocabulary token (byte-level
-BPE, sentencepiece with byte fallback, or whatever ``decode`` gives). At each step a
-depth-first walk of the trie, pruned by the sentence's automaton, yields the allowed
-token ids; the end marker is allowed only where the automaton accepts.
+Jump-forward: wherever a row's automaton allows exactly one token (and cannot end), greedy
+decoding would pick that token whatever the logits, so it needs no forward pass of its own.
+After each step a row appends its chosen token and the run of forced tokens that follows
+it; the next forward pass takes every row's run at once, as a block as wide as the longest
+run, each row's run right-aligned in the block with padding before it (hidden by the
+attention mask, skipped by the position ids). The last position of the block is then
+every row's last real token, whose logits choose the next token; a forced token's
+log-probability under the constrained distribution is exactly 0. Answers and scores are
+those of step-by-step decoding; the savings are counted in ``stats``.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import weakref
+import inspect
 
 import torch
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from llmner.formats.generative.constrain import Automaton
+from llmner.formats.generative.tokens import ConstrainedAnswers, VocabTrie, token_bytes
 
 __all__ = ["ConstrainedAnswers", "VocabTrie", "generate", "shared_prefix_length", "token_bytes"]
 
 #: A shared prompt prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 8
-
-_TRIE_ATTR = "_llmner_vocab_trie"
-# Tries by vocabulary content; entries live as long as a tokenizer holds them.
-_TRIES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-
-def _vocab_key(tokenizer) -> str:
-    """A digest of the vocabulary (token strings and ids): equal vocabularies share a trie."""
-    import hashlib
-
-    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-    return hashlib.sha256(repr(vocab).encode("utf-8")).hexdigest()
-
-
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's printable stand-ins for bytes, reversed."""
-    bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
-    cs, n = list(bs), 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
-
-
-def token_bytes(tokenizer) -> list[bytes | None]:
-    """The bytes each token id writes; ``None`` for special and added tokens."""
-    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-    skip = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    decoder = str(getattr(backend, "decoder", "")) if backend is not None else ""
-    table = _byte_decoder() if "ByteLevel" in decoder else None
-    out: list[bytes | None] = []
-    for i, piece in enumerate(pieces):
-        if i in skip or piece is None:
-            out.append(None)
-        elif table is not None and all(c in table for c in piece):
-            out.append(bytes(table[c] for c in piece))
-        elif len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
-            out.append(bytes([int(piece[3:5], 16)]))
-        elif "▁" in piece:
-            out.append(piece.replace("▁", " ").encode("utf-8"))
-        else:
-            out.append(tokenizer.decode([i]).encode("utf-8"))
-    return [b if b else None for b in out]
-
-
-class VocabTrie:
-    """A byte trie over a tokenizer's vocabulary; cached per tokenizer with :meth:`of`."""
-
-    def __init__(self, tokenizer) -> None:
-        self.bytes = token_bytes(tokenizer)
-        self.root: tuple[dict, list] = ({}, [])
-        for i, tb in enumerate(self.bytes):
-            if tb is None:
-                continue
-            node = self.root
-            for b in tb:
-                node = node[0].setdefault(b, ({}, []))
-            node[1].append(i)
-
-    @classmethod
-    def of(cls, tokenizer) -> VocabTrie:
-        """The trie of ``tokenizer``'s vocabulary, built once per vocabulary: keyed by
-        the vocabulary's content (not the object's ``id``, which a later tokenizer can
-        reuse), and held weakly by the tokenizer so it is freed with it."""
-        trie = getattr(tokenizer, _TRIE_ATTR, None)
-        if trie is None:
-            key = _vocab_key(tokenizer)
-            trie = _TRIES.get(key)
-            if trie is None:
-                trie = _TRIES[key] = cls(tokenizer)
-            setattr(tokenizer, _TRIE_ATTR, trie)
-        return trie
-
-    def allowed(self, automaton: Automaton, states: frozenset) -> list[int]:
-        """Token ids whose bytes keep ``automaton`` alive from ``states``."""
-        out: list[int] = []
-        todo = [(self.root, states)]
-        while todo:
-            node, st = todo.pop()
-            for b, nxt in automaton.transitions(st).items():
-                child = node[0].get(b)
-                if child is not None:
-                    out.extend(child[1])
-                    todo.append((child, nxt))
-        return out
-
-    def advance(self, automaton: Automaton, states: frozenset | None, token: int):
-        """The state set after writing ``token``; ``None`` once the automaton fails."""
-        tb = self.bytes[token] if 0 <= token < len(self.bytes) else None
-        if states is None or tb is None:
-            return None
-        for b in tb:
-            states = automaton.transitions(states).get(b)
-            if states is None:
-                return None
-        return states
-
-
-class ConstrainedAnswers(LogitsProcessor):
-    """Masks every token that would leave a row's automaton.
-
-    Args:
-        automata: one per batch row.
-        trie: the vocabulary trie.
-        end_ids: tokens that end an answer; allowed only where the automaton accepts.
-        prompt_len: the padded prompt length (generation starts after it).
-    """
-
-    def __init__(self, automata: list[Automaton], trie: VocabTrie, end_ids, prompt_len: int):
-        self.automata, self.trie, self.end_ids = automata, trie, list(end_ids)
-        self.prompt_len = prompt_len
-        self.states: list[frozenset | None] = [a.start() for a in automata]
-        self.done = [False] * len(automata)
-        self.dead_ends = [False] * len(automata)  # answers ended where nothing could follow
-        self._allowed: list[dict] = [{} for _ in automata]
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
-        # One device-to-host copy of the last tokens and one host-to-device copy of the
-        # allowed ids per step, whatever the batch size (no per-row synchronisation).
-        last = input_ids[:, -1].tolist() if input_ids.shape[1] > self.prompt_len else None
-        rows: list[torch.Tensor] = []
-        cols: list[torch.Tensor] = []
-        free: list[int] = []
-        for row, automaton in enumerate(self.automata):
-            if last is not None and not self.done[row]:
-                if last[row] in self.end_ids:
-                    self.done[row] = True
-                else:
-                    self.states[row] = self.trie.advance(automaton, self.states[row], last[row])
-            st = self.states[row]
-            if self.done[row]:
-                free.append(row)
-                continue
-            if st is None:  # cannot happen when every step was masked; end cleanly
-                self.dead_ends[row] = True
-                allowed = torch.tensor(self.end_ids, dtype=torch.long)
-            else:
-                if st not in self._allowed[row]:
-                    ids = self.trie.allowed(automaton, st)
-                    dead = not ids and not automaton.accepts(st)  # nothing continues
-                    if automaton.accepts(st) or not ids:
-                        ids = ids + self.end_ids
-                    self._allowed[row][st] = (torch.tensor(ids, dtype=torch.long), dead)
-                allowed, dead = self._allowed[row][st]
-                self.dead_ends[row] |= dead
-            cols.append(allowed)
-            rows.append(torch.full((len(allowed),), row, dtype=torch.long))
-        mask = torch.full_like(scores, -math.inf)
-        if cols:
-            index = torch.stack([torch.cat(rows), torch.cat(cols)]).to(scores.device)
-            mask[index[0], index[1]] = 0
-        if free:
-            mask[free] = 0
-        return scores + mask
-
-
-class TokenLogProbs:
-    """Records the log-probability of each chosen token (a ``LogitsProcessor`` placed
-    last, so the probabilities are those of the distribution actually decoded from, after
-    constraints). Keeps one step's distribution at a time, not all of them."""
-
-    def __init__(self, prompt_len: int):
-        self.prompt_len = prompt_len
-        self.previous: torch.Tensor | None = None
-        self.values: list[torch.Tensor] = []
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
-        if self.previous is not None:
-            self.values.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.previous = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def finish(self, sequences: torch.LongTensor) -> torch.Tensor:
-        """(rows, new tokens) log-probabilities of the generated tokens."""
-        if self.previous is not None and sequences.shape[1] > self.prompt_len + len(self.values):
-            self.values.append(self.previous.gather(1, sequences[:, -1:]).squeeze(1))
-        if not self.values:
-            return torch.zeros((sequences.shape[0], 0))
-        return torch.stack(self.values, dim=1).cpu()
 
 
 def shared_prefix_length(prompts: list[list[int]]) -> int:
@@ -231,13 +54,140 @@ def _sliding_window(model) -> int | None:
     return int(window)
 
 
-def _prefix_cache(model, prefix: list[int], device):
-    """The KV cache of ``prefix`` (batch of one) and the ``generate`` keyword that takes
-    it (``cache`` in recent transformers 5 releases, ``past_key_values`` before)."""
-    out = model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
+def _cache_of(out):
+    """A forward pass's KV cache and the keyword that passes it back (``cache`` in recent
+    transformers 5 releases, ``past_key_values`` before)."""
     if "cache" in getattr(type(out), "__dataclass_fields__", {}):
         return out.cache, "cache"
     return out.past_key_values, "past_key_values"
+
+
+def _prefix_cache(model, prefix: list[int], device):
+    """The KV cache of ``prefix`` (batch of one) and the keyword that takes it."""
+    return _cache_of(model(input_ids=torch.tensor([prefix], device=device), use_cache=True))
+
+
+def _last_logits_only(model) -> dict:
+    """``logits_to_keep=1`` where the model (or the model a peft wrapper holds) takes it:
+    the vocabulary projection of every prompt position is never needed."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return (
+        {"logits_to_keep": 1}
+        if "logits_to_keep" in inspect.signature(base.forward).parameters
+        else {}
+    )
+
+
+def _block_width(queued: list[int]) -> int:
+    """How many positions the next pass feeds each row, given each row's queued tokens:
+    the longest queue, so that every run is fed at once and every row decides again after
+    one pass. Rows with shorter runs are padded: fewest passes (what a GPU or a batch of
+    one pays for), at the price of padded positions in wide batches (``positions`` in the
+    stats; a narrower block, fed over several passes, would trade one for the other)."""
+    return max(queued)
+
+
+class _Batch:
+    """One left-padded batch being decoded: the answers so far, their log-probabilities,
+    and per row the queue of tokens chosen (or forced) but not yet run through the model."""
+
+    def __init__(self, budgets: list[int], end_ids, constraint, jump: bool, counted: dict):
+        self.budgets, self.end_ids = budgets, set(end_ids)
+        self.constraint, self.jump, self.counted = constraint, jump, counted
+        self.answers: list[list[int]] = [[] for _ in budgets]
+        self.logprobs: list[list[float]] = [[] for _ in budgets]
+        self.queues: list[list[int]] = [[] for _ in budgets]
+        self.live = [True] * len(budgets)
+        for r, budget in enumerate(budgets):
+            if budget <= 0:
+                self._stop(r, cut=True)
+
+    def _stop(self, row: int, cut: bool) -> None:
+        self.live[row] = False
+        self.queues[row] = []
+        self.counted["cut_at_budget"] += cut
+        if self.constraint is not None:
+            self.constraint.done[row] = True  # no more masks for it
+
+    def choose(self, row: int, token: int, logprob: float) -> None:
+        """Row ``row``'s next token is ``token``; with jump-forward, so are the tokens
+        its automaton forces after it."""
+        if token in self.end_ids:
+            self._stop(row, cut=False)
+            return
+        answer, constraint = self.answers[row], self.constraint
+        answer.append(token)
+        self.logprobs[row].append(logprob)
+        self.queues[row].append(token)
+        if constraint is not None:
+            constraint.advance(row, token)
+            while self.jump and len(answer) < self.budgets[row]:
+                forced = constraint.forced(row)
+                if forced is None:
+                    break
+                constraint.advance(row, forced)
+                answer.append(forced)
+                self.logprobs[row].append(0.0)  # the only token left unmasked
+                self.queues[row].append(forced)
+                self.counted["forced_tokens"] += 1
+        if len(answer) >= self.budgets[row]:
+            self._stop(row, cut=True)
+
+    def remaining(self) -> int:
+        """At most how many more positions any live row will take (for the window guard)."""
+        return max(
+            (
+                b - len(a) + len(q)
+                for b, a, q, x in zip(self.budgets, self.answers, self.queues, self.live)
+                if x
+            ),
+            default=0,
+        )
+
+
+def _decode(model, ids, attn, start, cache, cache_key, batch: _Batch, pad_id, window, logprobs):
+    """Runs ``batch`` to its end: ``ids`` and ``attn`` are the left-padded prompts and
+    their attention mask, whose first ``start`` positions are in ``cache``."""
+    device, rows = ids.device, ids.shape[0]
+    feed = ids[:, start:]
+    keep = _last_logits_only(model)
+    deciding = list(range(rows))
+    while True:
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)[:, -feed.shape[1] :]
+        past = {cache_key: cache} if cache is not None else {}
+        out = model(
+            input_ids=feed, attention_mask=attn, position_ids=pos, use_cache=True, **keep, **past
+        )
+        batch.counted["forward_passes"] += 1
+        batch.counted["positions"] += feed.numel()
+        cache, cache_key = _cache_of(out)
+        scores = out.logits[:, -1].float()
+        if batch.constraint is not None:
+            scores = batch.constraint.mask(scores)
+        chosen = scores.argmax(-1)
+        values = [0.0] * rows
+        if logprobs:
+            values = torch.log_softmax(scores, -1).gather(1, chosen[:, None])[:, 0].tolist()
+        chosen = chosen.tolist()
+        for r in deciding:
+            if batch.live[r]:
+                batch.choose(r, chosen[r], values[r])
+        if not any(batch.live):
+            return
+        width = _block_width([len(q) for q in batch.queues])
+        if window is not None and attn.shape[1] + width + batch.remaining() > window:
+            width = 1  # no padding may end up inside the attention window
+        feed = torch.full((rows, width), pad_id, dtype=torch.long)
+        new = torch.zeros((rows, width), dtype=attn.dtype)
+        deciding = []
+        for r, queue in enumerate(batch.queues):
+            if queue:
+                run, batch.queues[r] = queue[:width], queue[width:]
+                feed[r, width - len(run) :] = torch.tensor(run)
+                new[r, width - len(run) :] = 1
+                if not batch.queues[r]:
+                    deciding.append(r)
+        feed, attn = feed.to(device), torch.cat([attn, new.to(device)], dim=1)
 
 
 @torch.inference_mode()
@@ -253,20 +203,24 @@ def generate(
     trie: VocabTrie | None = None,
     logprobs: list[list[float]] | None = None,
     reuse_prefix: bool = True,
+    jump_forward: bool = True,
     stats: dict | None = None,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.
 
     Prompts are sorted by length (longest first, so memory trouble shows at once) and
-    left-padded in batches; each batch runs one cached ``model.generate`` that stops when
-    every row wrote an end marker or the largest ``max_new_tokens`` of the batch is
-    reached. With ``automata`` (and ``trie``), decoding is constrained row by row. When a
-    list is passed as ``logprobs``, it is filled with each answer's token log-probabilities.
-    Each row keeps at most its own ``max_new_tokens`` (a batch generates up to the largest),
-    so answers do not depend on which sentences share a batch. A dict passed as ``stats``
-    gets ``dead_ends`` (constrained answers ended because no token could continue them)
-    and ``cut_at_budget`` (answers that reached their ``max_new_tokens`` without an end
-    marker).
+    left-padded in batches; each batch is decoded with a KV cache until every row wrote an
+    end marker or its own ``max_new_tokens`` (so answers do not depend on which sentences
+    share a batch). With ``automata`` (and ``trie``), decoding is constrained row by row,
+    and with ``jump_forward`` the tokens an automaton forces skip their own forward pass
+    (see the module's docstring); answers are the same either way. When a list is passed
+    as ``logprobs``, it is filled with each answer's token log-probabilities under the
+    constrained distribution. A dict passed as ``stats`` gets ``dead_ends`` (constrained
+    answers ended because no token could continue them), ``cut_at_budget`` (answers that
+    reached their ``max_new_tokens`` without an end marker), ``forced_tokens`` (answer
+    tokens that jump-forward appended without a decoding step of their own),
+    ``forward_passes`` (calls of the model, the shared prefix's included) and
+    ``positions`` (token positions those calls ran, padding included).
 
     With ``reuse_prefix``, the tokens every prompt starts with (the system turn, the
     instruction, the label list, the examples) run through the model once; each batch
@@ -274,10 +228,12 @@ def generate(
     each row's own tokens (``[prefix][pad...][own tokens]``), where the attention mask
     hides it and the position ids skip it, so the answers are those of unpadded prompts.
     Models whose sliding attention window is shorter than prompt plus answer pad on the
-    left instead (padding inside the window would hide real tokens).
+    left instead, and jump-forward pads a block only while no padding can end up inside
+    the window.
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-    counted = {"dead_ends": 0, "cut_at_budget": 0}
+    keys = ("dead_ends", "cut_at_budget", "forced_tokens", "forward_passes", "positions")
+    counted = dict.fromkeys(keys, 0)
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
     logprob_rows: list[list[float]] = [[] for _ in prompts]
@@ -290,6 +246,8 @@ def generate(
     prefix_cache = cache_key = None
     if shared >= MIN_SHARED_PREFIX:
         prefix_cache, cache_key = _prefix_cache(model, prompts[0][:shared], device)
+        counted["forward_passes"] += 1
+        counted["positions"] += shared
     else:
         shared = 0
     for b in range(0, len(order), batch_size):
@@ -303,45 +261,22 @@ def generate(
             own = prompts[i][shared:]
             ids[r, width - len(own) :] = torch.tensor(own)
             attn[r, width - len(own) :] = 1
-        extra = {}
+        cache = None
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
             cache.batch_repeat_interleave(len(rows))
-            extra[cache_key] = cache
-        processors = LogitsProcessorList()
         constraint = None
         if automata is not None:
-            rows_automata = [automata[i] for i in rows]
-            constraint = ConstrainedAnswers(rows_automata, trie, end_ids, width)
-            processors.append(constraint)
-        recorder = TokenLogProbs(width) if logprobs is not None else None
-        if recorder is not None:
-            processors.append(recorder)
-        config = GenerationConfig(
-            max_new_tokens=max(max_new_tokens[i] for i in rows),
-            do_sample=False,
-            num_beams=1,
-            use_cache=True,
-            eos_token_id=list(end_ids),
-            pad_token_id=pad_id,
+            constraint = ConstrainedAnswers([automata[i] for i in rows], trie, end_ids)
+        batch = _Batch(
+            [max_new_tokens[i] for i in rows], end_ids, constraint, jump_forward, counted
         )
-        gen = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=attn.to(device),
-            generation_config=config,
-            logits_processor=processors,
-            **extra,
+        ids, attn = ids.to(device), attn.to(device)
+        _decode(
+            model, ids, attn, shared, cache, cache_key, batch, pad_id, window, logprobs is not None
         )
-        scores = recorder.finish(gen) if recorder is not None else None
         for r, i in enumerate(rows):
-            new = gen[r, width : width + max_new_tokens[i]].tolist()
-            cut = next((k for k, t in enumerate(new) if t in end_ids), None)
-            if cut is None:
-                cut = len(new)
-                counted["cut_at_budget"] += 1
-            out[i] = new[:cut]
-            if scores is not None:
-                logprob_rows[i] = scores[r, :cut].tolist()
+            out[i], logprob_rows[i] = batch.answers[r], batch.logprobs[r]
         if constraint is not None:
             counted["dead_ends"] += sum(constraint.dead_ends)
     if logprobs is not None:

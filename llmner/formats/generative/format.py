@@ -105,6 +105,8 @@ class GenerativeFormat(TaskFormat):
         reuse_prefix: run the prompt prefix that every sentence shares once per
             ``generate_texts`` call and start each batch from its cache (see
             :func:`~llmner.formats.generative.decoding.generate`).
+        jump_forward: with ``constrained``, append the tokens the answer automaton forces
+            without a forward pass each (same answers and scores, fewer passes).
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -131,6 +133,7 @@ class GenerativeFormat(TaskFormat):
         max_length: int | None = None,
         window_words: int = 128,
         reuse_prefix: bool = True,
+        jump_forward: bool = True,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:
@@ -147,6 +150,7 @@ class GenerativeFormat(TaskFormat):
             raise InputError(f"window_words must be positive, got {window_words}")
         self.window_words = window_words
         self.reuse_prefix = reuse_prefix
+        self.jump_forward = jump_forward
         self.examples = choose_examples(train_sentences or [], examples, seed)
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
 
@@ -270,6 +274,7 @@ class GenerativeFormat(TaskFormat):
             trie=trie,
             logprobs=logprobs,
             reuse_prefix=self.reuse_prefix,
+            jump_forward=self.jump_forward,
             stats=stats,
         )
         if token_scores is not None:
@@ -324,7 +329,10 @@ class GenerativeFormat(TaskFormat):
         texts = self.generate_texts(model, pieces, batch_size, token_scores, stats)
         piece_pred = self.tags_from_texts(pieces, texts, token_scores)
         piece_pred.metrics.update(
-            num_dead_ends=stats["dead_ends"], num_cut_at_budget=stats["cut_at_budget"]
+            num_dead_ends=stats["dead_ends"],
+            num_cut_at_budget=stats["cut_at_budget"],
+            num_forced_tokens=stats["forced_tokens"],
+            num_forward_passes=stats["forward_passes"],
         )
         if len(pieces) == len(sentences):
             return piece_pred

@@ -147,8 +147,9 @@ def test_a_constrained_dead_end_is_counted():
         def allowed(self, automaton, states):
             return []
 
-    processor = ConstrainedAnswers([Stuck(), Stuck()], Trie(), end_ids=[0], prompt_len=1)
-    scores = processor(torch.zeros((2, 1), dtype=torch.long), torch.zeros((2, 5)))
+    processor = ConstrainedAnswers([Stuck(), Stuck()], Trie(), end_ids=[0])
+    assert processor.forced(0) is None, "a dead end forces nothing"
+    scores = processor.mask(torch.zeros((2, 5)))
     assert processor.dead_ends == [True, True]
     assert torch.isfinite(scores[:, 0]).all() and torch.isinf(scores[:, 1:]).all()
 

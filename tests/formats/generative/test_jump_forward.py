@@ -1,0 +1,239 @@
+"""Jump-forward decoding: tokens the answer automaton forces skip their own forward pass,
+and answers and scores stay those of step-by-step greedy constrained decoding, checked
+against an independent reference (one unpadded prompt, one token per pass, no cache)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from llmner.data.types import Sentence
+from llmner.formats.generative import GenerativeFormat
+from llmner.formats.generative.constrain import build_automaton
+from llmner.formats.generative.decoding import generate, shared_prefix_length
+from llmner.formats.generative.tokens import VocabTrie
+
+END = [2]
+
+
+class Scripted:
+    """Answers of ``length`` tokens: ``forced[k]`` at step ``k``, any free token elsewhere."""
+
+    def __init__(self, forced: dict[int, int], length: int = 9):
+        self.forced, self.length = forced, length
+
+    def start(self):
+        return 0
+
+    def accepts(self, state):
+        return state >= self.length
+
+
+class ScriptTrie:
+    """The trie interface for :class:`Scripted` automata."""
+
+    free = list(range(3, 200))
+
+    def allowed(self, automaton, state):
+        if state >= automaton.length:
+            return []
+        return [automaton.forced[state]] if state in automaton.forced else self.free
+
+    def advance(self, automaton, state, token):
+        return state + 1
+
+
+def _reference(model, prompt, automaton, trie, end_ids, budget):
+    """Greedy constrained answer and log-probabilities of one prompt, step by step."""
+    ids, values, state = list(prompt), [], automaton.start()
+    for _ in range(budget):
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+        allowed = trie.allowed(automaton, state)
+        if automaton.accepts(state) or not allowed:
+            allowed = allowed + end_ids
+        mask = torch.full_like(logits, -math.inf)
+        mask[allowed] = 0
+        scores = torch.log_softmax(logits + mask, dim=-1)
+        token = int(scores.argmax())
+        if token in end_ids:
+            break
+        ids.append(token)
+        values.append(float(scores[token]))
+        state = trie.advance(automaton, state, token)
+    return ids[len(prompt) :], values
+
+
+def _run(model, prompts, automata, trie, budgets, end_ids, pad_id, **kwargs):
+    stats: dict = {}
+    logprobs: list = []
+    answers = generate(
+        model,
+        prompts,
+        budgets,
+        pad_id=pad_id,
+        end_ids=end_ids,
+        automata=automata,
+        trie=trie,
+        logprobs=logprobs,
+        stats=stats,
+        **kwargs,
+    )
+    return answers, logprobs, stats
+
+
+def _same_scores(jumped, stepped, reference):
+    """Log-probabilities agree to float rounding (a pass over several positions sums in
+    another order), and a forced token's is exactly 0 in both decodings."""
+    for got, plain, want in zip(jumped, stepped, reference):
+        assert got == pytest.approx(plain, abs=1e-5) and got == pytest.approx(want, abs=1e-5)
+        assert [v == 0.0 for v in got] == [v == 0.0 for v in plain]
+    assert any(v == 0.0 for row in jumped for v in row)
+
+
+def _blocks(model, prompts):
+    """Records how many tokens each row fed in each decoding pass (the passes after a
+    batch's prompt: their attention reaches past the prompt's shared prefix)."""
+    shared, fed = shared_prefix_length(prompts), []
+
+    def hook(module, args, kwargs):
+        width, mask = kwargs["input_ids"].shape[1], kwargs.get("attention_mask")
+        if mask is not None and mask.shape[1] - width > shared:
+            fed.append(mask[:, -width:].sum(1).tolist())
+
+    return fed, model.register_forward_pre_hook(hook, with_kwargs=True)
+
+
+def _uneven(fed: list[list[int]]) -> bool:
+    """Some pass fed a run of several tokens for one row and fewer for another."""
+    return any(max(rows) > 1 and len(set(rows)) > 1 for rows in fed)
+
+
+SCRIPTS = [
+    {1: 7, 2: 8, 3: 9, 4: 10, 5: 11},  # a run of five after the first free token
+    {1: 20, 2: 21},  # a run of two
+    {3: 30, 6: 31, 7: 32},  # runs that start later
+    {},  # never forced
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+def test_forced_runs_of_different_lengths_give_step_by_step_answers(tiny_llama, batch_size):
+    prefix = list(range(100, 112))
+    prompts = [prefix + list(range(300, 300 + n)) for n in (3, 1, 5, 2)]
+    automata = [Scripted(script) for script in SCRIPTS]
+    budgets = [12, 12, 12, 5]  # the last row stops at its budget
+    kwargs = dict(batch_size=batch_size, end_ids=END, pad_id=0)
+    trie = ScriptTrie()
+    fed, hook = _blocks(tiny_llama, prompts)
+    try:
+        jumped, jumped_lp, jumped_stats = _run(
+            tiny_llama, prompts, automata, trie, budgets, **kwargs
+        )
+    finally:
+        hook.remove()
+    stepped, stepped_lp, stepped_stats = _run(
+        tiny_llama, prompts, automata, trie, budgets, jump_forward=False, **kwargs
+    )
+    expected = [
+        _reference(tiny_llama, p, a, trie, END, b) for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert jumped == stepped == [answer for answer, _ in expected]
+    for scripted, answer in zip(automata, jumped):
+        assert all(answer[k] == token for k, token in scripted.forced.items() if k < len(answer))
+    _same_scores(jumped_lp, stepped_lp, [values for _, values in expected])
+    assert jumped_stats["forced_tokens"] == 10 and stepped_stats["forced_tokens"] == 0
+    saved = stepped_stats["forward_passes"] - jumped_stats["forward_passes"]
+    if batch_size == 1:  # each forced token saves exactly its own pass
+        assert saved == jumped_stats["forced_tokens"]
+    else:
+        assert 0 < saved <= jumped_stats["forced_tokens"]
+        assert _uneven(fed), "rows with runs of different lengths shared a pass"
+
+
+@pytest.mark.parametrize("window", [4, 24, 28, 64])
+def test_sliding_window_models_jump_only_while_padding_stays_out_of_the_window(window):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        intermediate_size=64,
+        vocab_size=300,
+        sliding_window=window,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+    )
+    model = Gemma3ForCausalLM(config).eval()
+    prefix = list(range(10, 20))
+    prompts = [prefix + [40, 41, 42], prefix + [50], prefix + [60, 61, 62, 63, 64], prefix + [70]]
+    automata = [Scripted(script) for script in SCRIPTS]
+    trie, budgets = ScriptTrie(), [10] * 4
+    jumped, jumped_lp, _ = _run(model, prompts, automata, trie, budgets, END, 0, batch_size=4)
+    expected = [
+        _reference(model, p, a, trie, END, b) for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert jumped == [answer for answer, _ in expected]
+    for got, (_, want) in zip(jumped_lp, expected):
+        assert got == pytest.approx(want, abs=1e-5)
+
+
+SENTENCES = [
+    Sentence(["Steve", "Jobs", "founded", "Apple", "."], ["B-PER", "I-PER", "O", "O", "O"]),
+    Sentence(["Ann", "met", "Ann", "in", "Rome"], ["B-PER", "O", "B-PER", "O", "B-LOC"]),
+    Sentence(["<PER>", "says", "a|b", ":", '"hi"'], ["O", "O", "B-LOC", "O", "O"]),
+    Sentence(["Zürich", "is", "cold"], ["B-LOC", "O", "O"]),
+    Sentence(["1996-12-06", "in", "Tromsø"], ["O", "O", "B-LOC"]),
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_inline_answers_and_scores_equal_step_by_step_decoding(
+    labels, smol_tokenizer, tiny_llama, batch_size
+):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    prompts = [fmt.builder.prompt_ids(fmt.user_prompt(s)) for s in SENTENCES]
+    automata = [build_automaton(s, "inline", labels.types) for s in SENTENCES]
+    trie = VocabTrie.of(smol_tokenizer)
+    budgets = [fmt.max_new_tokens(s, a) for s, a in zip(SENTENCES, automata)]
+    end_ids, pad_id = fmt.builder.end_ids, fmt.builder.pad_id
+    kwargs = dict(batch_size=batch_size, end_ids=end_ids, pad_id=pad_id)
+    fed, hook = _blocks(tiny_llama, prompts)
+    try:
+        jumped, jumped_lp, jumped_stats = _run(
+            tiny_llama, prompts, automata, trie, budgets, **kwargs
+        )
+    finally:
+        hook.remove()
+    stepped, stepped_lp, stepped_stats = _run(
+        tiny_llama, prompts, automata, trie, budgets, jump_forward=False, **kwargs
+    )
+    expected = [
+        _reference(tiny_llama, p, a, trie, end_ids, b)
+        for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert jumped == stepped == [answer for answer, _ in expected]
+    assert all(len(answer) >= 3 for answer in jumped), "the tiny model must write something"
+    _same_scores(jumped_lp, stepped_lp, [values for _, values in expected])
+    assert jumped_stats["forced_tokens"] > 0
+    assert jumped_stats["forward_passes"] < stepped_stats["forward_passes"]
+    if batch_size > 1:
+        assert _uneven(fed), "rows with runs of different lengths shared a pass"
+
+
+def test_predictions_and_confidences_do_not_depend_on_jump_forward(
+    labels, smol_tokenizer, tiny_llama
+):
+    on = GenerativeFormat(labels, smol_tokenizer).predict(tiny_llama, SENTENCES, batch_size=3)
+    off = GenerativeFormat(labels, smol_tokenizer, jump_forward=False).predict(
+        tiny_llama, SENTENCES, batch_size=3
+    )
+    assert on.tags == off.tags and on.scores == off.scores
+    assert any(on.scores), "some mention must be scored"
+    assert on.metrics["num_forced_tokens"] > 0 and off.metrics["num_forced_tokens"] == 0
+    assert on.metrics["num_forward_passes"] < off.metrics["num_forward_passes"]

@@ -137,7 +137,7 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
     return run(cmd, out / f"{dest.name}.log")
 
 
-def collect(out: Path, dest: Path, n_resamples: int, name: str = "bootstrap.json") -> int:
+def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "bootstrap.json") -> int:
     """Copy the finished runs' config and metrics; bootstrap configurations pairwise."""
     from llmner import rundir
     from llmner.report.bootstrap import pooled_bootstrap
@@ -162,7 +162,7 @@ def collect(out: Path, dest: Path, n_resamples: int, name: str = "bootstrap.json
             result = pooled_bootstrap(groups[a], groups[b], n_resamples=n_resamples)
             if result is not None:
                 pairs.append({"a": a, "b": b, **result})
-    (dest / name).write_text(json.dumps(pairs, indent=2) + "\n")
+    (dest / bootstrap_file).write_text(json.dumps(pairs, indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
     return 0
 

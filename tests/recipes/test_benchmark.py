@@ -2,7 +2,6 @@
 named with exit status 1, run files collected without predictions."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,25 +13,9 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "benchmark.py"
 
 
 @pytest.fixture
-def setup(tmp_path, tiny_llama_dir, tiny_conll):
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "dev", "test"):
-        shutil.copyfile(tiny_conll, data / f"{split}.txt")
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    base = dict(
-        model_name_or_path=str(tiny_llama_dir),
-        quantization="none",
-        num_train_epochs=2,
-        learning_rate=1e-2,
-        per_device_train_batch_size=4,
-        lora_r=4,
-        lora_alpha=8,
-    )
-    (configs / "causal.yaml").write_text(yaml.safe_dump(base))
-    (configs / "echo.yaml").write_text(yaml.safe_dump({**base, "repeat": 1}))
-    return tmp_path, data, configs
+def setup(tmp_path, tiny_data, tiny_config, write_configs):
+    base = dict(tiny_config, num_train_epochs=2)
+    return tmp_path, tiny_data, write_configs(causal=base, echo={**base, "repeat": 1})
 
 
 def bench(tmp, data, configs, *extra):

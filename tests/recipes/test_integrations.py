@@ -2,13 +2,11 @@
 (merges, transformers' pipeline, the spaCy component, the server), counts only."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from llmner.bench.table import integrations_table, serve_table
 
@@ -17,17 +15,11 @@ pytest.importorskip("spacy")
 pytest.importorskip("fastapi")
 
 
-def test_the_record_covers_every_integration_and_renders(tmp_path, tiny_llama_dir, tiny_conll):
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "dev", "test"):
-        shutil.copyfile(tiny_conll, data / f"{split}.txt")
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    config = dict(model_name_or_path=str(tiny_llama_dir), quantization="none", max_steps=4,
-                  learning_rate=1e-2, per_device_train_batch_size=4, lora_r=4, lora_alpha=8,
-                  eval_strategy="no")  # fmt: skip
-    (configs / "tiny.yaml").write_text(yaml.safe_dump(config))
+def test_the_record_covers_every_integration_and_renders(
+    tmp_path, tiny_data, tiny_config, write_configs, tiny_conll
+):
+    data = tiny_data
+    configs = write_configs(tiny=dict(tiny_config, max_steps=4, eval_strategy="no"))
     out = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, str(RECIPE), "--data", str(data), "--output_dir", str(tmp_path / "runs"),

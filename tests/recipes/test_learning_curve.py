@@ -1,7 +1,6 @@
 """recipes/learning_curve.py on a tiny model: two points (4 sentences and all 12), run
 folders per size, the table and plot, the collected run files; bad sizes exit 2."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +18,9 @@ def curve(*args, timeout=900):
     )
 
 
-def test_two_points_table_plot_and_collect(tmp_path, tiny_llama_dir, tiny_conll):
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "dev", "test"):
-        shutil.copyfile(tiny_conll, data / f"{split}.txt")
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    config = dict(model_name_or_path=str(tiny_llama_dir), quantization="none", max_steps=2,
-                  learning_rate=1e-2, per_device_train_batch_size=4, lora_r=4, lora_alpha=8,
-                  eval_strategy="no")  # fmt: skip
-    (configs / "tiny.yaml").write_text(yaml.safe_dump(config))
+def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, write_configs):
+    data = tiny_data
+    configs = write_configs(tiny=dict(tiny_config, max_steps=2, eval_strategy="no"))
     out = tmp_path / "out"
     done = curve("--data", str(data), "--configs", str(configs), "--sizes", "4,all",
                  "--seeds", "1", "--output_dir", str(out), "--logging_steps", "1")  # fmt: skip

@@ -73,9 +73,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="also time every path without the shared-prefix cache, in the same process",
     )
     p.add_argument(
-        "--no-jump-forward",
+        "--jump-forward",
         action="store_true",
-        help="also time every path without jump-forward over forced tokens, in the same process",
+        help="also time every path with jump-forward over forced tokens, in the same process",
     )
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
@@ -128,11 +128,11 @@ def main(args: argparse.Namespace) -> dict:
         result["without_prefix_reuse"] = {**plain, "reuse_prefix": False}
         fmt.reuse_prefix = True
     result["jump_forward"] = fmt.jump_forward
-    if args.no_jump_forward:
-        fmt.jump_forward = False
-        stepped = time_generation(fmt, model, sentences, sizes, args.repeats)
-        result["without_jump_forward"] = {**stepped, "jump_forward": False}
+    if args.jump_forward:
         fmt.jump_forward = True
+        jumped = time_generation(fmt, model, sentences, sizes, args.repeats)
+        result["with_jump_forward"] = {**jumped, "jump_forward": True}
+        fmt.jump_forward = False
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),

@@ -203,7 +203,7 @@ def generate(
     trie: VocabTrie | None = None,
     logprobs: list[list[float]] | None = None,
     reuse_prefix: bool = True,
-    jump_forward: bool = True,
+    jump_forward: bool = False,
     stats: dict | None = None,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.

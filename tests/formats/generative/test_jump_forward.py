@@ -130,7 +130,7 @@ def test_forced_runs_of_different_lengths_give_step_by_step_answers(tiny_llama, 
     fed, hook = _blocks(tiny_llama, prompts)
     try:
         jumped, jumped_lp, jumped_stats = _run(
-            tiny_llama, prompts, automata, trie, budgets, **kwargs
+            tiny_llama, prompts, automata, trie, budgets, jump_forward=True, **kwargs
         )
     finally:
         hook.remove()
@@ -174,7 +174,9 @@ def test_sliding_window_models_jump_only_while_padding_stays_out_of_the_window(w
     prompts = [prefix + [40, 41, 42], prefix + [50], prefix + [60, 61, 62, 63, 64], prefix + [70]]
     automata = [Scripted(script) for script in SCRIPTS]
     trie, budgets = ScriptTrie(), [10] * 4
-    jumped, jumped_lp, _ = _run(model, prompts, automata, trie, budgets, END, 0, batch_size=4)
+    jumped, jumped_lp, _ = _run(
+        model, prompts, automata, trie, budgets, END, 0, batch_size=4, jump_forward=True
+    )
     expected = [
         _reference(model, p, a, trie, END, b) for p, a, b in zip(prompts, automata, budgets)
     ]
@@ -206,7 +208,7 @@ def test_inline_answers_and_scores_equal_step_by_step_decoding(
     fed, hook = _blocks(tiny_llama, prompts)
     try:
         jumped, jumped_lp, jumped_stats = _run(
-            tiny_llama, prompts, automata, trie, budgets, **kwargs
+            tiny_llama, prompts, automata, trie, budgets, jump_forward=True, **kwargs
         )
     finally:
         hook.remove()
@@ -229,7 +231,9 @@ def test_inline_answers_and_scores_equal_step_by_step_decoding(
 def test_predictions_and_confidences_do_not_depend_on_jump_forward(
     labels, smol_tokenizer, tiny_llama
 ):
-    on = GenerativeFormat(labels, smol_tokenizer).predict(tiny_llama, SENTENCES, batch_size=3)
+    on = GenerativeFormat(labels, smol_tokenizer, jump_forward=True).predict(
+        tiny_llama, SENTENCES, batch_size=3
+    )
     off = GenerativeFormat(labels, smol_tokenizer, jump_forward=False).predict(
         tiny_llama, SENTENCES, batch_size=3
     )

@@ -61,3 +61,23 @@ def sentences() -> list[Sentence]:
         Sentence(["<PER>", "says", "a|b", ":", '"hi"'], ["O", "O", "B-LOC", "O", "O"]),
         Sentence(["Zürich", "is", "cold"], ["B-LOC", "O", "O"]),
     ]
+
+
+@pytest.fixture
+def tiny_gemma3():
+    """Factory: ``tiny_gemma3(window)``, a 3-layer random Gemma 3 whose first two layers
+    attend in a sliding window of ``window`` tokens."""
+    return _tiny_gemma3
+
+
+def _tiny_gemma3(window: int):
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        hidden_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=8, intermediate_size=64, vocab_size=300, sliding_window=window,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+    )  # fmt: skip
+    return Gemma3ForCausalLM(config).eval()

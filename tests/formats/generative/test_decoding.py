@@ -84,24 +84,10 @@ def test_constrained_answers_agree_with_and_without_prefix_reuse(
     )
 
 
-def test_sliding_window_models_pad_on_the_left():
+def test_sliding_window_models_pad_on_the_left(tiny_gemma3):
     """Padding inside a sliding window would hide real tokens: such a model, with prompts
     longer than its window, decodes as one prompt at a time would."""
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        intermediate_size=64,
-        vocab_size=300,
-        sliding_window=4,
-        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
-    )
-    model = Gemma3ForCausalLM(config).eval()
+    model = tiny_gemma3(4)
     prefix = list(range(10, 30))
     prompts = [prefix + [40, 41, 42], prefix + [50], prefix + [60, 61, 62, 63, 64]]
     kwargs = dict(pad_id=0, end_ids=[1])

@@ -119,27 +119,32 @@ SCRIPTS = [
 ]
 
 
+def _three_ways(model, prompts, automata, trie, budgets, end_ids, pad_id, batch_size):
+    """The blocks fed, jump-forward's and step-by-step's ``(answers, logprobs, stats)`` and
+    the one-prompt no-cache reference's ``(answer, logprobs)`` per prompt."""
+    kwargs = dict(batch_size=batch_size, end_ids=end_ids, pad_id=pad_id)
+    fed, hook = _blocks(model, prompts)
+    try:
+        jumped = _run(model, prompts, automata, trie, budgets, jump_forward=True, **kwargs)
+    finally:
+        hook.remove()
+    stepped = _run(model, prompts, automata, trie, budgets, jump_forward=False, **kwargs)
+    expected = [
+        _reference(model, p, a, trie, end_ids, b) for p, a, b in zip(prompts, automata, budgets)
+    ]
+    return fed, jumped, stepped, expected
+
+
 @pytest.mark.parametrize("batch_size", [1, 2, 4])
 def test_forced_runs_of_different_lengths_give_step_by_step_answers(tiny_llama, batch_size):
     prefix = list(range(100, 112))
     prompts = [prefix + list(range(300, 300 + n)) for n in (3, 1, 5, 2)]
     automata = [Scripted(script) for script in SCRIPTS]
     budgets = [12, 12, 12, 5]  # the last row stops at its budget
-    kwargs = dict(batch_size=batch_size, end_ids=END, pad_id=0)
     trie = ScriptTrie()
-    fed, hook = _blocks(tiny_llama, prompts)
-    try:
-        jumped, jumped_lp, jumped_stats = _run(
-            tiny_llama, prompts, automata, trie, budgets, jump_forward=True, **kwargs
-        )
-    finally:
-        hook.remove()
-    stepped, stepped_lp, stepped_stats = _run(
-        tiny_llama, prompts, automata, trie, budgets, jump_forward=False, **kwargs
+    fed, (jumped, jumped_lp, jumped_stats), (stepped, stepped_lp, stepped_stats), expected = (
+        _three_ways(tiny_llama, prompts, automata, trie, budgets, END, 0, batch_size)
     )
-    expected = [
-        _reference(tiny_llama, p, a, trie, END, b) for p, a, b in zip(prompts, automata, budgets)
-    ]
     assert jumped == stepped == [answer for answer, _ in expected]
     for scripted, answer in zip(automata, jumped):
         assert all(answer[k] == token for k, token in scripted.forced.items() if k < len(answer))
@@ -154,22 +159,8 @@ def test_forced_runs_of_different_lengths_give_step_by_step_answers(tiny_llama, 
 
 
 @pytest.mark.parametrize("window", [4, 24, 28, 64])
-def test_sliding_window_models_jump_only_while_padding_stays_out_of_the_window(window):
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        intermediate_size=64,
-        vocab_size=300,
-        sliding_window=window,
-        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
-    )
-    model = Gemma3ForCausalLM(config).eval()
+def test_sliding_window_models_jump_only_while_padding_stays_out_of_the_window(window, tiny_gemma3):
+    model = tiny_gemma3(window)
     prefix = list(range(10, 20))
     prompts = [prefix + [40, 41, 42], prefix + [50], prefix + [60, 61, 62, 63, 64], prefix + [70]]
     automata = [Scripted(script) for script in SCRIPTS]
@@ -204,21 +195,9 @@ def test_inline_answers_and_scores_equal_step_by_step_decoding(
     trie = VocabTrie.of(smol_tokenizer)
     budgets = [fmt.max_new_tokens(s, a) for s, a in zip(SENTENCES, automata)]
     end_ids, pad_id = fmt.builder.end_ids, fmt.builder.pad_id
-    kwargs = dict(batch_size=batch_size, end_ids=end_ids, pad_id=pad_id)
-    fed, hook = _blocks(tiny_llama, prompts)
-    try:
-        jumped, jumped_lp, jumped_stats = _run(
-            tiny_llama, prompts, automata, trie, budgets, jump_forward=True, **kwargs
-        )
-    finally:
-        hook.remove()
-    stepped, stepped_lp, stepped_stats = _run(
-        tiny_llama, prompts, automata, trie, budgets, jump_forward=False, **kwargs
+    fed, (jumped, jumped_lp, jumped_stats), (stepped, stepped_lp, stepped_stats), expected = (
+        _three_ways(tiny_llama, prompts, automata, trie, budgets, end_ids, pad_id, batch_size)
     )
-    expected = [
-        _reference(tiny_llama, p, a, trie, end_ids, b)
-        for p, a, b in zip(prompts, automata, budgets)
-    ]
     assert jumped == stepped == [answer for answer, _ in expected]
     assert all(len(answer) >= 3 for answer in jumped), "the tiny model must write something"
     _same_scores(jumped_lp, stepped_lp, [values for _, values in expected])

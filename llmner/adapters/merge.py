@@ -18,8 +18,8 @@ wrongly; its merged folder's ``config.json`` therefore has the model type ``llmn
 an ``auto_map`` to a guard module (:data:`GUARD_FILE`), so that ``AutoConfig``,
 ``AutoModelForTokenClassification`` and ``pipeline("token-classification")`` refuse it:
 without ``trust_remote_code`` transformers says the folder holds custom code (the guard,
-whose docstring says why); with it, the guard raises a message pointing to :func:`llmner.load`, which loads
-the folder correctly.
+whose docstring says why); with it, the guard raises a message pointing to
+:func:`llmner.load`, which loads the folder correctly.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def merge_adapter(
     quantized = source.quantization in ("4bit", "8bit")
     meta = dict(
         source.meta,
-        merged_from=str(Path(adapter).resolve()),
+        merged_from=str(adapter),
         merged_dtype=dtype,
         merge_base=base if quantized else "original",
         quantization="none",

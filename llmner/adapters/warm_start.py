@@ -84,7 +84,7 @@ class InitSource:
         heads = head_module_names(_base(model))
         self.record = {
             "path": self.given,
-            "weights": str(self.source.path.resolve()),
+            "weights": str(self.source.path),
             "kind": "full" if self.full else "lora",
             "kept_labels": list(kept),
             "new_labels": [lab for lab in labels.bio_labels if lab not in kept],

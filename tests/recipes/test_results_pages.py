@@ -20,6 +20,7 @@ PAGES = [
     ROOT / "recipes" / "results" / "conll-full" / "README.md",
     ROOT / "recipes" / "results" / "repeat" / "README.md",
     ROOT / "recipes" / "results" / "integrations" / "README.md",
+    ROOT / "recipes" / "results" / "domain-wnut17" / "README.md",
 ]
 
 

@@ -136,18 +136,8 @@ def _merged_model(source: ModelSource, base: str, dtype: torch.dtype):
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    from llmner.models.loading import load_base_model
-
     quant = source.quantization if base == "quantized" else "none"
-    model = load_base_model(
-        source.base_model(),
-        source.task,
-        source.labels,
-        quant,
-        source.meta.get("double_quant", True),
-        dtype=None if quant in ("4bit", "8bit") else dtype,
-        num_layers=source.meta.get("num_layers"),
-    )
+    model = source.load_base(quant, None if quant in ("4bit", "8bit") else dtype)
     if quant in ("4bit", "8bit"):
         # the NF4 (or int8) values the adapter was trained against, in float32
         model = model.dequantize(dtype=torch.float32)

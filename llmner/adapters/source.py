@@ -80,6 +80,21 @@ class ModelSource:
     def adapter_config(self) -> dict:
         return json.loads((self.path / "adapter_config.json").read_text(encoding="utf-8"))
 
+    def load_base(self, quantization: str, dtype=None):
+        """The adapter's base model, loaded as the run's config says (task, labels,
+        double quantization, kept layers) in ``quantization`` and ``dtype``."""
+        from llmner.models.loading import load_base_model
+
+        return load_base_model(
+            self.base_model(),
+            self.task,
+            self.labels,
+            quantization,
+            self.meta.get("double_quant", True),
+            dtype=dtype,
+            num_layers=self.meta.get("num_layers"),
+        )
+
     def base_model(self) -> str:
         """What to load the base from: the run's model name (portable), else peft's record."""
         name = self.meta.get("model_name_or_path")
@@ -194,7 +209,6 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     import torch
     from transformers import AutoTokenizer
 
-    from llmner.models.loading import load_base_model
     from llmner.models.quantization import dequantize_for_inference, is_quantized
 
     tokenizer = AutoTokenizer.from_pretrained(source.path)
@@ -206,16 +220,7 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
         from peft import PeftModel
 
         quant = source.quantization if quantization is None else quantization
-        base = load_base_model(
-            source.base_model(),
-            source.task,
-            source.labels,
-            quant,
-            source.meta.get("double_quant", True),
-            dtype=dtype,
-            num_layers=source.meta.get("num_layers"),
-        )
-        model = PeftModel.from_pretrained(base, source.path)
+        model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
         if not torch.cuda.is_available() and is_quantized(model):
             dequantize_for_inference(model)
     build_format_from(source, tokenizer).prepare_model(model)

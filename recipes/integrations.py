@@ -72,12 +72,13 @@ def word_entities(sentences, tags: list[list[str]]) -> set:
 
 
 def compare(a: set, b: set) -> dict:
-    union = a | b
+    from llmner.eval.scoring import entity_agreement
+
     return {
         "llmner_entities": len(a),
         "other_entities": len(b),
         "shared_entities": len(a & b),
-        "entity_agreement": round(len(a & b) / len(union), 4) if union else None,
+        "entity_agreement": entity_agreement(a, b),
     }
 
 

@@ -166,7 +166,7 @@ def agreement(adapter: str | Path, merged: str | Path, sentences) -> dict:
     entity counts, their agreement (shared entities over all entities found by either),
     identical sentences, and each one's strict F1 against the sentences' tags."""
     from llmner.data.schemes import tags_to_spans
-    from llmner.eval.scoring import score
+    from llmner.eval.scoring import entity_agreement, score
     from llmner.predict import load
 
     gold = [s.tags for s in sentences]
@@ -174,14 +174,13 @@ def agreement(adapter: str | Path, merged: str | Path, sentences) -> dict:
     b = load(merged).tag(sentences)
     spans_a = {(i, *sp) for i, t in enumerate(a) for sp in tags_to_spans(t)}
     spans_b = {(i, *sp) for i, t in enumerate(b) for sp in tags_to_spans(t)}
-    union = spans_a | spans_b
     return {
         "sentences": len(sentences),
         "identical_sentences": sum(x == y for x, y in zip(a, b)),
         "adapter_entities": len(spans_a),
         "merged_entities": len(spans_b),
         "shared_entities": len(spans_a & spans_b),
-        "entity_agreement": round(len(spans_a & spans_b) / len(union), 4) if union else None,
+        "entity_agreement": entity_agreement(spans_a, spans_b),
         "adapter_f1": round(score(gold, a)["f1"], 4),
         "merged_f1": round(score(gold, b)["f1"], 4),
     }

@@ -20,7 +20,7 @@ import warnings
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-__all__ = ["SCORING_MODES", "score"]
+__all__ = ["SCORING_MODES", "entity_agreement", "score"]
 
 SCORING_MODES = {
     "f1": "seqeval strict, scheme IOB2",
@@ -72,3 +72,15 @@ def score(gold: list[list[str]], pred: list[list[str]]) -> dict:
         "per_type": per_type,
         "scoring": dict(SCORING_MODES),
     }
+
+
+def entity_agreement(a: set, b: set) -> float | None:
+    """Entities two predictions share over the entities either found (``None`` when
+    neither found any), rounded to 4 places.
+
+    Example:
+        >>> entity_agreement({(0, 0, 1, "PER")}, {(0, 0, 1, "PER"), (0, 2, 3, "LOC")})
+        0.5
+    """
+    union = a | b
+    return round(len(a & b) / len(union), 4) if union else None

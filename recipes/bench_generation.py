@@ -11,8 +11,9 @@ tokenizer and ``config.json`` are read and the weights are drawn at random, for 
 alone). The naive loop and every batch size are timed in the same process. The JSON
 records what the model computed with (``quantization`` as loaded, ``weights``, ``dtype``,
 ``compute_dtype``) and whether the shared prompt prefix was computed once
-(``reuse_prefix``) and whether forced tokens were jumped over (``jump_forward``; the
-forward passes, positions and forced tokens per answer are recorded for every path);
+(``reuse_prefix``), whether forced tokens were jumped over (``jump_forward``) and how many
+drafted tokens each pass checked (``lookahead``; the forward passes, positions, forced,
+drafted and accepted tokens per answer are recorded for every path);
 ``recipes/results_tables.py`` turns it into a table.
 """
 
@@ -77,6 +78,12 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also time every path with jump-forward over forced tokens, in the same process",
     )
+    p.add_argument(
+        "--lookahead",
+        default=None,
+        help="also time every path with these lookaheads (comma-separated), in the same "
+        "process, and count the answers that differ from the lookahead-0 paths",
+    )
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
 
@@ -120,7 +127,8 @@ def main(args: argparse.Namespace) -> dict:
     sentences = pool[: args.sentences]
     model, fmt, quantization = load(args, spec.labels)
     sizes = [int(b) for b in str(args.batch_size).split(",")]
-    result = time_generation(fmt, model, sentences, sizes, args.repeats)
+    plain_texts: dict = {}
+    result = time_generation(fmt, model, sentences, sizes, args.repeats, texts_out=plain_texts)
     result["reuse_prefix"] = fmt.reuse_prefix
     if args.no_reuse_prefix:
         fmt.reuse_prefix = False
@@ -133,6 +141,14 @@ def main(args: argparse.Namespace) -> dict:
         jumped = time_generation(fmt, model, sentences, sizes, args.repeats)
         result["with_jump_forward"] = {**jumped, "jump_forward": True}
         fmt.jump_forward = False
+    result["lookahead"] = fmt.lookahead
+    if args.lookahead:
+        result["with_lookahead"] = []
+        for k in (int(x) for x in args.lookahead.split(",")):
+            fmt.lookahead = k
+            timed = time_generation(fmt, model, sentences, sizes, args.repeats, plain_texts)
+            result["with_lookahead"].append({**timed, "lookahead": k})
+        fmt.lookahead = result["lookahead"]
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),

@@ -13,12 +13,18 @@ __all__ = ["time_generation"]
 
 def _per_answer(stats: dict, answers: int) -> dict:
     """Forward passes, positions run and forced tokens of one run, per answer."""
-    keys = ("forward_passes", "positions", "forced_tokens")
+    keys = ("forward_passes", "positions", "forced_tokens", "drafted_tokens", "accepted_tokens")
     return {f"{k}_per_answer": stats.get(k, 0) / max(answers, 1) for k in keys}
 
 
 def time_generation(
-    fmt, model, sentences: list[Sentence], batch_sizes: list[int], repeats: int = 3
+    fmt,
+    model,
+    sentences: list[Sentence],
+    batch_sizes: list[int],
+    repeats: int = 3,
+    reference: dict[int, list[str]] | None = None,
+    texts_out: dict[int, list[str]] | None = None,
 ) -> dict:
     """Sentences per second of ``fmt.generate_texts`` (median of ``repeats`` runs) for the
     naive path (one ``generate`` per sentence) and the batched path at each batch size,
@@ -32,6 +38,10 @@ def time_generation(
     ``naive``); with a single batch size, its figures are also at the top level
     (``batched_sentences_per_s``, ``speedup``, ``answers_differing``). The first call
     (building the vocabulary trie and warming the kernels) is not timed.
+
+    ``reference`` (batch size -> answers, as ``texts_out`` fills it in another call) adds
+    ``answers_differing_from_reference`` to each batched entry and to the naive one: how to
+    check that a faster decoding writes the answers of plain decoding.
     """
     sizes = list(batch_sizes)
     fmt.generate_texts(model, sentences[: max(sizes)], max(sizes))
@@ -44,10 +54,20 @@ def time_generation(
             runs.append(len(sentences) / (time.perf_counter() - start))
         return statistics.median(runs), texts, _per_answer(stats, len(sentences))
 
+    def differing(size: int, texts: list[str]) -> dict:
+        if reference is None or size not in reference:
+            return {}
+        return {"answers_differing_from_reference": sum(map(str.__ne__, texts, reference[size]))}
+
     naive, naive_texts, naive_counts = timed(1)
+    naive_counts.update(differing(1, naive_texts))
     result: dict = {"naive_sentences_per_s": naive, "naive": naive_counts, "batched": []}
+    if texts_out is not None:
+        texts_out[1] = naive_texts
     for size in sizes:
         speed, texts, counts = timed(size)
+        if texts_out is not None:
+            texts_out[size] = texts
         result["batched"].append(
             {
                 "batch_size": size,
@@ -55,6 +75,7 @@ def time_generation(
                 "speedup": speed / naive,
                 "answers_differing": sum(a != b for a, b in zip(texts, naive_texts)),
                 **counts,
+                **differing(size, texts),
             }
         )
     if len(sizes) == 1:

@@ -57,6 +57,12 @@ class Automaton:
     def accepts(self, states: frozenset) -> bool:
         return any(self._accepting(s) for s in states)
 
+    def continuation(self, states: frozenset) -> bytes:
+        """The bytes the answer most likely goes on with from ``states``: the rest of a
+        mark being written, then the sentence copied on with no new mark (a guess that
+        speculative decoding checks against the model; ``b""`` where there is none)."""
+        return b""
+
     def _closure(self, states) -> set:
         out, todo = set(), list(states)
         while todo:
@@ -125,6 +131,15 @@ class InlineAutomaton(Automaton):
     def _accepting(self, s):
         return s == ("X", len(self.text), None, -1)
 
+    def continuation(self, states):
+        copying = []
+        for s in states:
+            if s[0] == "Z":
+                return f"</{s[2]}>".encode()[s[3] :] + self.text[s[1] :]
+            if s[0] == "X":
+                copying.append(s[1])
+        return self.text[min(copying) :] if copying else b""
+
 
 class ListAutomaton(Automaton):
     """Sub-states: ``("L", rest, cont)`` writing literal bytes, ``("H", typed, cur)``
@@ -181,6 +196,15 @@ class ListAutomaton(Automaton):
 
     def _accepting(self, s):
         return s == ("A",)
+
+    def continuation(self, states):
+        for s in states:
+            if s[0] == "C":  # the rest of the word being copied
+                end = min((p for p in self.ends if p >= s[1]), default=len(self.text))
+                if end > s[1]:
+                    return self.text[s[1] : end]
+        literal = sorted(s[1] for s in states if s[0] == "L")  # sorted: a fixed guess
+        return literal[0] if literal else b""
 
 
 def build_automaton(sentence: Sentence, answer_format: str, types: list[str]) -> Automaton:

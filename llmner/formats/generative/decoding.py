@@ -9,8 +9,19 @@ it; the next forward pass takes every row's run at once, as a block as wide as t
 run, each row's run right-aligned in the block with padding before it (hidden by the
 attention mask, skipped by the position ids). The last position of the block is then
 every row's last real token, whose logits choose the next token; a forced token's
-log-probability under the constrained distribution is exactly 0. Answers and scores are
-those of step-by-step decoding; the savings are counted in ``stats``.
+log-probability under the constrained distribution is exactly 0.
+
+Speculative copying (``lookahead``): most of an answer copies the sentence, and the answer
+automaton knows which bytes a copy goes on with (the rest of a mark being written, then
+the sentence). Each row's block also carries up to ``lookahead`` tokens that spell that
+continuation; one pass scores every position of the block, each drafted token is kept
+while it is the one greedy constrained decoding chooses at its position, and the first
+position where the model chooses otherwise gives the row its next token. The dropped
+draft tokens stay in the KV cache, hidden by the attention mask like padding. A row thus
+advances by one token or more per pass.
+
+Answers and scores are those of step-by-step decoding; the savings are counted in
+``stats``.
 """
 
 from __future__ import annotations
@@ -78,18 +89,10 @@ def _last_logits_only(model) -> dict:
     )
 
 
-def _block_width(queued: list[int]) -> int:
-    """How many positions the next pass feeds each row, given each row's queued tokens:
-    the longest queue, so that every run is fed at once and every row decides again after
-    one pass. Rows with shorter runs are padded: fewest passes (what a GPU or a batch of
-    one pays for), at the price of padded positions in wide batches (``positions`` in the
-    stats; a narrower block, fed over several passes, would trade one for the other)."""
-    return max(queued)
-
-
 class _Batch:
     """One left-padded batch being decoded: the answers so far, their log-probabilities,
-    and per row the queue of tokens chosen (or forced) but not yet run through the model."""
+    per row the queue of tokens chosen (or forced) but not yet run through the model, and
+    the draft that follows the queue in the next block."""
 
     def __init__(self, budgets: list[int], end_ids, constraint, jump: bool, counted: dict):
         self.budgets, self.end_ids = budgets, set(end_ids)
@@ -97,6 +100,8 @@ class _Batch:
         self.answers: list[list[int]] = [[] for _ in budgets]
         self.logprobs: list[list[float]] = [[] for _ in budgets]
         self.queues: list[list[int]] = [[] for _ in budgets]
+        self.drafts: list[list[int]] = [[] for _ in budgets]
+        self.states: list[list] = [[None] for _ in budgets]  # before each draft token
         self.live = [True] * len(budgets)
         for r, budget in enumerate(budgets):
             if budget <= 0:
@@ -107,7 +112,13 @@ class _Batch:
         self.queues[row] = []
         self.counted["cut_at_budget"] += cut
         if self.constraint is not None:
-            self.constraint.done[row] = True  # no more masks for it
+            self.constraint.done[row] = True  # no more choices for it
+
+    def _append(self, row: int, token: int, logprob: float) -> None:
+        self.answers[row].append(token)
+        self.logprobs[row].append(logprob)
+        if self.constraint is not None:
+            self.constraint.advance(row, token)
 
     def choose(self, row: int, token: int, logprob: float) -> None:
         """Row ``row``'s next token is ``token``; with jump-forward, so are the tokens
@@ -116,22 +127,69 @@ class _Batch:
             self._stop(row, cut=False)
             return
         answer, constraint = self.answers[row], self.constraint
-        answer.append(token)
-        self.logprobs[row].append(logprob)
+        self._append(row, token, logprob)
         self.queues[row].append(token)
         if constraint is not None:
-            constraint.advance(row, token)
             while self.jump and len(answer) < self.budgets[row]:
                 forced = constraint.forced(row)
                 if forced is None:
                     break
-                constraint.advance(row, forced)
-                answer.append(forced)
-                self.logprobs[row].append(0.0)  # the only token left unmasked
+                self._append(row, forced, 0.0)  # the only token left unmasked
                 self.queues[row].append(forced)
                 self.counted["forced_tokens"] += 1
         if len(answer) >= self.budgets[row]:
             self._stop(row, cut=True)
+
+    def plan(self, row: int, lookahead: int) -> None:
+        """Guesses the tokens row ``row`` writes after its queue (speculative decoding;
+        within its budget, and none for a row whose queue is empty or that decodes
+        unconstrained)."""
+        room = min(lookahead, self.budgets[row] - len(self.answers[row]))
+        if self.constraint is None or not self.queues[row] or room <= 0:
+            self.drafts[row], self.states[row] = [], [None]
+            return
+        self.drafts[row], self.states[row] = self.constraint.draft(row, room)
+
+    def decide(self, rows: list[int], logits: torch.Tensor) -> None:
+        """Each row of ``rows`` chooses from ``logits`` (rows, positions, vocabulary),
+        whose last positions are its queue's last token and its draft: each drafted token
+        greedy decoding would also have chosen is kept, and the first one it would not
+        is replaced by its choice (the tokens after it are dropped: :meth:`rejected`)."""
+        rows = [r for r in rows if self.live[r]]
+        lines = [(r, j) for r in rows for j in range(len(self.drafts[r]) + 1)]
+        if not lines:
+            return
+        span = logits.shape[1]
+        scores = logits[
+            torch.tensor([r for r, _ in lines]),
+            torch.tensor([span - len(self.drafts[r]) - 1 + j for r, j in lines]),
+        ].float()
+        if self.constraint is not None:
+            now = self.constraint.states  # each row's state after its queue
+            states = [self.states[r][j] if j else now[r] for r, j in lines]
+            tokens, values = self.constraint.best(scores, [r for r, _ in lines], states)
+        else:
+            top, at = scores.max(-1)
+            tokens, values = at.tolist(), (top - scores.logsumexp(-1)).tolist()
+        chosen = dict(zip(lines, zip(tokens, values)))
+        for r in rows:
+            self.queues[r], draft = [], self.drafts[r]
+            for j in range(len(draft) + 1):
+                token, value = chosen[r, j]
+                if j == len(draft) or token != draft[j]:
+                    self.drafts[r] = draft[:j]
+                    self.choose(r, token, value)
+                    break
+                self._append(r, token, value)
+                self.counted["accepted_tokens"] += 1
+                if len(self.answers[r]) >= self.budgets[r]:
+                    self.drafts[r] = draft[: j + 1]
+                    self._stop(r, cut=True)
+                    break
+
+    def rejected(self, row: int, fed: int) -> int:
+        """How many of the ``fed`` draft tokens of ``row`` the last pass ran were dropped."""
+        return fed - len(self.drafts[row])
 
     def remaining(self) -> int:
         """At most how many more positions any live row will take (for the window guard)."""
@@ -145,48 +203,54 @@ class _Batch:
         )
 
 
-def _decode(model, ids, attn, start, cache, cache_key, batch: _Batch, pad_id, window, logprobs):
+def _decode(
+    model, ids, attn, start, cache, cache_key, batch: _Batch, pad_id, window, lookahead: int
+):
     """Runs ``batch`` to its end: ``ids`` and ``attn`` are the left-padded prompts and
     their attention mask, whose first ``start`` positions are in ``cache``."""
     device, rows = ids.device, ids.shape[0]
     feed = ids[:, start:]
     keep = _last_logits_only(model)
-    deciding = list(range(rows))
+    deciding, fed = list(range(rows)), [0] * rows
     while True:
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)[:, -feed.shape[1] :]
+        width = feed.shape[1]
+        span = 1 + max(fed)  # the positions whose logits are read
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)[:, -width:]
         past = {cache_key: cache} if cache is not None else {}
+        kept = {"logits_to_keep": span} if keep else {}
         out = model(
-            input_ids=feed, attention_mask=attn, position_ids=pos, use_cache=True, **keep, **past
+            input_ids=feed, attention_mask=attn, position_ids=pos, use_cache=True, **kept, **past
         )
         batch.counted["forward_passes"] += 1
         batch.counted["positions"] += feed.numel()
         cache, cache_key = _cache_of(out)
-        scores = out.logits[:, -1].float()
-        if batch.constraint is not None:
-            scores = batch.constraint.mask(scores)
-        chosen = scores.argmax(-1)
-        values = [0.0] * rows
-        if logprobs:
-            values = torch.log_softmax(scores, -1).gather(1, chosen[:, None])[:, 0].tolist()
-        chosen = chosen.tolist()
+        batch.decide(deciding, out.logits[:, -span:])
         for r in deciding:
-            if batch.live[r]:
-                batch.choose(r, chosen[r], values[r])
+            dropped = batch.rejected(r, fed[r])
+            if dropped:  # their keys and values stay in the cache, hidden like padding
+                attn[r, attn.shape[1] - dropped :] = 0
         if not any(batch.live):
             return
-        width = _block_width([len(q) for q in batch.queues])
+        for r in range(rows):
+            batch.plan(r, lookahead)
+        width = max(len(q) + len(d) for q, d in zip(batch.queues, batch.drafts))
         if window is not None and attn.shape[1] + width + batch.remaining() > window:
-            width = 1  # no padding may end up inside the attention window
+            for r in range(rows):  # no padding (or dropped draft) may end up in the window
+                batch.plan(r, 0)
+            width = 1
         feed = torch.full((rows, width), pad_id, dtype=torch.long)
         new = torch.zeros((rows, width), dtype=attn.dtype)
-        deciding = []
+        deciding, fed = [], [0] * rows
         for r, queue in enumerate(batch.queues):
             if queue:
                 run, batch.queues[r] = queue[:width], queue[width:]
-                feed[r, width - len(run) :] = torch.tensor(run)
-                new[r, width - len(run) :] = 1
+                block = run + batch.drafts[r]
+                feed[r, width - len(block) :] = torch.tensor(block)
+                new[r, width - len(block) :] = 1
                 if not batch.queues[r]:
                     deciding.append(r)
+                    fed[r] = len(batch.drafts[r])
+                    batch.counted["drafted_tokens"] += fed[r]
         feed, attn = feed.to(device), torch.cat([attn, new.to(device)], dim=1)
 
 
@@ -204,6 +268,7 @@ def generate(
     logprobs: list[list[float]] | None = None,
     reuse_prefix: bool = True,
     jump_forward: bool = False,
+    lookahead: int = 0,
     stats: dict | None = None,
 ) -> list[list[int]]:
     """Greedy answers (token ids, end marker cut) for ``prompts``, in input order.
@@ -213,12 +278,15 @@ def generate(
     end marker or its own ``max_new_tokens`` (so answers do not depend on which sentences
     share a batch). With ``automata`` (and ``trie``), decoding is constrained row by row,
     and with ``jump_forward`` the tokens an automaton forces skip their own forward pass
-    (see the module's docstring); answers are the same either way. When a list is passed
+    and with ``lookahead`` > 0 each constrained row also feeds up to that many drafted
+    tokens per pass, kept as far as greedy decoding agrees (see the module's docstring);
+    answers are the same either way. When a list is passed
     as ``logprobs``, it is filled with each answer's token log-probabilities under the
     constrained distribution. A dict passed as ``stats`` gets ``dead_ends`` (constrained
     answers ended because no token could continue them), ``cut_at_budget`` (answers that
     reached their ``max_new_tokens`` without an end marker), ``forced_tokens`` (answer
     tokens that jump-forward appended without a decoding step of their own),
+    ``drafted_tokens`` and ``accepted_tokens`` (speculated tokens fed, and those kept),
     ``forward_passes`` (calls of the model, the shared prefix's included) and
     ``positions`` (token positions those calls ran, padding included).
 
@@ -232,7 +300,15 @@ def generate(
     the window.
     """
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-    keys = ("dead_ends", "cut_at_budget", "forced_tokens", "forward_passes", "positions")
+    keys = (
+        "dead_ends",
+        "cut_at_budget",
+        "forced_tokens",
+        "drafted_tokens",
+        "accepted_tokens",
+        "forward_passes",
+        "positions",
+    )
     counted = dict.fromkeys(keys, 0)
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
@@ -272,9 +348,7 @@ def generate(
             [max_new_tokens[i] for i in rows], end_ids, constraint, jump_forward, counted
         )
         ids, attn = ids.to(device), attn.to(device)
-        _decode(
-            model, ids, attn, shared, cache, cache_key, batch, pad_id, window, logprobs is not None
-        )
+        _decode(model, ids, attn, shared, cache, cache_key, batch, pad_id, window, lookahead)
         for r, i in enumerate(rows):
             out[i], logprob_rows[i] = batch.answers[r], batch.logprobs[r]
         if constraint is not None:

@@ -110,6 +110,10 @@ class GenerativeFormat(TaskFormat):
             default: a batch's passes then run as wide as its longest forced run, about
             twice the token positions at batch 32, and whether that is faster on a real
             model is measured by ``recipes/bench_generation.py --jump-forward``.
+        lookahead: with ``constrained``, feed up to this many drafted tokens (the answer
+            automaton's guess: the sentence copied on) after each row's next token and keep
+            those greedy decoding agrees with (same answers and scores, fewer passes; see
+            :mod:`~llmner.formats.generative.decoding`). ``0`` decodes one token per pass.
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -137,6 +141,7 @@ class GenerativeFormat(TaskFormat):
         window_words: int = 128,
         reuse_prefix: bool = True,
         jump_forward: bool = False,
+        lookahead: int = 0,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:
@@ -154,6 +159,9 @@ class GenerativeFormat(TaskFormat):
         self.window_words = window_words
         self.reuse_prefix = reuse_prefix
         self.jump_forward = jump_forward
+        if lookahead < 0:
+            raise InputError(f"lookahead must be 0 or more, got {lookahead}")
+        self.lookahead = lookahead
         self.examples = choose_examples(train_sentences or [], examples, seed)
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
 
@@ -278,6 +286,7 @@ class GenerativeFormat(TaskFormat):
             logprobs=logprobs,
             reuse_prefix=self.reuse_prefix,
             jump_forward=self.jump_forward,
+            lookahead=self.lookahead,
             stats=stats,
         )
         if token_scores is not None:
@@ -335,6 +344,8 @@ class GenerativeFormat(TaskFormat):
             num_dead_ends=stats["dead_ends"],
             num_cut_at_budget=stats["cut_at_budget"],
             num_forced_tokens=stats["forced_tokens"],
+            num_drafted_tokens=stats["drafted_tokens"],
+            num_accepted_tokens=stats["accepted_tokens"],
             num_forward_passes=stats["forward_passes"],
         )
         if len(pieces) == len(sentences):

@@ -107,6 +107,26 @@ class VocabTrie:
                     todo.append((child, nxt))
         return out
 
+    def longest_match(self, data: bytes, limit: int) -> list[int]:
+        """Up to ``limit`` tokens that write a prefix of ``data``, each the longest
+        vocabulary entry that fits there (a guess at how the model spells it)."""
+        out: list[int] = []
+        i = 0
+        while len(out) < limit and i < len(data):
+            node, j, best = self.root, i, None
+            while j < len(data):
+                node = node[0].get(data[j])
+                if node is None:
+                    break
+                j += 1
+                if node[1]:
+                    best = (node[1][0], j)
+            if best is None:
+                break
+            out.append(best[0])
+            i = best[1]
+        return out
+
     def advance(self, automaton: Automaton, states: frozenset | None, token: int):
         """The state set after writing ``token``; ``None`` once the automaton fails."""
         tb = self.bytes[token] if 0 <= token < len(self.bytes) else None
@@ -120,15 +140,16 @@ class VocabTrie:
 
 
 class ConstrainedAnswers:
-    """The automaton state of each batch row and the logits mask it implies.
+    """The automaton state of each batch row, what it allows, and what it guesses.
 
     Args:
         automata: one per batch row.
         trie: the vocabulary trie.
         end_ids: tokens that end an answer; allowed only where the automaton accepts.
 
-    Call :meth:`advance` with each token a row writes, :meth:`mask` before choosing a
-    row's next token, and :meth:`forced` to learn whether the choice is already made.
+    Call :meth:`advance` with each token a row writes, :meth:`best` to choose a row's next
+    token from its logits, :meth:`forced` to learn whether the choice is already made, and
+    :meth:`draft` for the tokens the row most likely writes next.
     """
 
     def __init__(self, automata: list[Automaton], trie: VocabTrie, end_ids) -> None:
@@ -136,9 +157,9 @@ class ConstrainedAnswers:
         self.states: list[frozenset | None] = [a.start() for a in automata]
         self.done = [False] * len(automata)
         self.dead_ends = [False] * len(automata)  # answers ended where nothing could follow
-        # per row: state -> (allowed ids, dead end, the one token forced there or None)
+        # per row: state -> (allowed ids in ascending order, dead end, forced token or None)
         self._allowed: list[dict] = [{} for _ in automata]
-        self._stuck = (torch.tensor(self.end_ids, dtype=torch.long), True, None)
+        self._stuck = (sorted(self.end_ids), True, None)
 
     def advance(self, row: int, token: int) -> None:
         """Row ``row`` wrote ``token``."""
@@ -149,8 +170,7 @@ class ConstrainedAnswers:
         else:
             self.states[row] = self.trie.advance(self.automata[row], self.states[row], token)
 
-    def _entry(self, row: int) -> tuple[torch.Tensor, bool, int | None]:
-        st = self.states[row]
+    def _entry(self, row: int, st) -> tuple[list[int], bool, int | None]:
         if st is None:  # cannot happen when every step was masked; end cleanly
             return self._stuck
         hit = self._allowed[row].get(st)
@@ -162,7 +182,7 @@ class ConstrainedAnswers:
             dead = not ids and not accepts  # nothing continues
             if accepts or not ids:
                 ids = ids + self.end_ids
-            hit = self._allowed[row][st] = (torch.tensor(ids, dtype=torch.long), dead, forced)
+            hit = self._allowed[row][st] = (sorted(set(ids)), dead, forced)
         return hit
 
     def forced(self, row: int) -> int | None:
@@ -170,27 +190,43 @@ class ConstrainedAnswers:
         (and cannot end there): greedy decoding picks it whatever the logits."""
         if self.done[row]:
             return None
-        return self._entry(row)[2]
+        return self._entry(row, self.states[row])[2]
 
-    def mask(self, scores: torch.Tensor) -> torch.Tensor:
-        """``scores`` (rows, vocabulary) with every token that would leave a row's
-        automaton at ``-inf``; rows that are done are left free. One host-to-device copy
-        of the allowed ids per call, whatever the batch size."""
-        rows: list[torch.Tensor] = []
-        cols: list[torch.Tensor] = []
-        free: list[int] = []
-        for row in range(len(self.automata)):
-            if self.done[row]:
-                free.append(row)
-                continue
-            allowed, dead, _ = self._entry(row)
-            self.dead_ends[row] |= dead
-            cols.append(allowed)
-            rows.append(torch.full((len(allowed),), row, dtype=torch.long))
-        mask = torch.full_like(scores, -math.inf)
-        if cols:
-            index = torch.stack([torch.cat(rows), torch.cat(cols)]).to(scores.device)
-            mask[index[0], index[1]] = 0
-        if free:
-            mask[free] = 0
-        return scores + mask
+    def draft(self, row: int, limit: int) -> tuple[list[int], list]:
+        """Up to ``limit`` tokens row ``row`` most likely writes next (the automaton's
+        :meth:`~llmner.formats.generative.constrain.Automaton.continuation`, spelled
+        with the longest vocabulary entries, cut where the automaton would refuse), and
+        the state before each of them and after the last."""
+        st = self.states[row]
+        if self.done[row] or st is None or limit <= 0:
+            return [], [st]
+        automaton = self.automata[row]
+        tokens, states = [], [st]
+        for token in self.trie.longest_match(automaton.continuation(st), limit):
+            st = self.trie.advance(automaton, st, token)
+            if st is None:
+                break
+            tokens.append(token)
+            states.append(st)
+        return tokens, states
+
+    def best(self, scores: torch.Tensor, rows: list[int], states: list) -> tuple[list, list]:
+        """Greedy constrained choices: for each line ``i`` of ``scores`` (n, vocabulary),
+        the allowed token of row ``rows[i]`` in automaton state ``states[i]`` with the
+        highest score (the lowest id among equals, as ``argmax`` over masked logits), and
+        its log-probability under the distribution restricted to the allowed tokens. One
+        gather over the allowed ids of every line and one copy to the host, whatever n."""
+        entries = [self._entry(r, st) for r, st in zip(rows, states)]
+        for r, (_, dead, _) in zip(rows, entries):
+            self.dead_ends[r] |= dead
+        width = max(len(ids) for ids, _, _ in entries)
+        index = torch.zeros((len(entries), width), dtype=torch.long)
+        valid = torch.zeros((len(entries), width), dtype=torch.bool)
+        for i, (ids, _, _) in enumerate(entries):
+            index[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            valid[i, : len(ids)] = True
+        index, valid = index.to(scores.device), valid.to(scores.device)
+        values = scores.gather(1, index).masked_fill(~valid, -math.inf)
+        top, at = values.max(1)
+        logprob = top - values.logsumexp(1)
+        return index.gather(1, at[:, None])[:, 0].tolist(), logprob.tolist()

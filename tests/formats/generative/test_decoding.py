@@ -135,9 +135,10 @@ def test_a_constrained_dead_end_is_counted():
 
     processor = ConstrainedAnswers([Stuck(), Stuck()], Trie(), end_ids=[0])
     assert processor.forced(0) is None, "a dead end forces nothing"
-    scores = processor.mask(torch.zeros((2, 5)))
+    scores = torch.arange(10.0).reshape(2, 5)  # the end marker scores lowest
+    tokens, logprobs = processor.best(scores, [0, 1], processor.states)
     assert processor.dead_ends == [True, True]
-    assert torch.isfinite(scores[:, 0]).all() and torch.isinf(scores[:, 1:]).all()
+    assert tokens == [0, 0] and logprobs == [0.0, 0.0], "only the end marker is allowed"
 
 
 def test_vocab_trie_is_never_shared_by_a_tokenizer_with_another_vocabulary():

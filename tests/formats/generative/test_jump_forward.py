@@ -1,6 +1,7 @@
-"""Jump-forward decoding: tokens the answer automaton forces skip their own forward pass,
-and answers and scores stay those of step-by-step greedy constrained decoding, checked
-against an independent reference (one unpadded prompt, one token per pass, no cache)."""
+"""Jump-forward decoding (tokens the answer automaton forces skip their own forward pass)
+and speculative copying (``lookahead``: drafted tokens checked in one pass): answers and
+scores stay those of step-by-step greedy constrained decoding, checked against an
+independent reference (one unpadded prompt, one token per pass, no cache)."""
 
 from __future__ import annotations
 
@@ -220,3 +221,109 @@ def test_predictions_and_confidences_do_not_depend_on_jump_forward(
     assert any(on.scores), "some mention must be scored"
     assert on.metrics["num_forced_tokens"] > 0 and off.metrics["num_forced_tokens"] == 0
     assert on.metrics["num_forward_passes"] < off.metrics["num_forward_passes"]
+
+
+class Guessing(Scripted):
+    """A :class:`Scripted` automaton that also guesses: its continuation from step ``k``
+    is ``guess[k:]`` (one byte per token id, spelled by :class:`GuessTrie`)."""
+
+    def __init__(self, guess: list[int], forced: dict[int, int] | None = None, length: int = 9):
+        super().__init__(forced or {}, length)
+        self.guess = guess
+
+    def continuation(self, state):
+        return bytes(self.guess[state:])
+
+
+class GuessTrie(ScriptTrie):
+    def longest_match(self, data, limit):
+        return list(data[:limit])
+
+
+def _guesses(model, prompts, budgets, wrong: list[list[int]]):
+    """Per prompt, the greedy answer with the tokens at the positions in ``wrong``
+    replaced (so a draft holds both tokens the model agrees with and ones it rejects)."""
+    trie, out = ScriptTrie(), []
+    for prompt, budget, bad in zip(prompts, budgets, wrong):
+        answer, _ = _reference(model, prompt, Scripted({}), trie, END, budget)
+        out.append([(199 if k in bad else t) for k, t in enumerate(answer)])
+    return out
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+@pytest.mark.parametrize("jump_forward", [False, True])
+def test_drafts_keep_step_by_step_answers_and_save_passes(tiny_llama, batch_size, jump_forward):
+    prefix = list(range(100, 112))
+    prompts = [prefix + list(range(300, 300 + n)) for n in (3, 1, 5, 2)]
+    budgets = [9, 9, 9, 5]  # the last row stops at its budget, in the middle of a draft
+    guesses = _guesses(tiny_llama, prompts, budgets, wrong=[[4], [1, 6], [], [8]])
+    automata = [Guessing(g, forced={2: g[2]} if i == 2 else None) for i, g in enumerate(guesses)]
+    kwargs = dict(batch_size=batch_size, end_ids=END, pad_id=0, jump_forward=jump_forward)
+    trie = GuessTrie()
+    drafted = _run(tiny_llama, prompts, automata, trie, budgets, lookahead=3, **kwargs)
+    stepped = _run(tiny_llama, prompts, automata, trie, budgets, **kwargs)
+    expected = [
+        _reference(tiny_llama, p, a, trie, END, b) for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert drafted[0] == stepped[0] == [answer for answer, _ in expected]
+    assert all(len(answer) >= 5 for answer in drafted[0])
+    for got, (_, want) in zip(drafted[1], expected):
+        assert got == pytest.approx(want, abs=1e-5)
+    stats, plain = drafted[2], stepped[2]
+    assert 0 < stats["accepted_tokens"] < stats["drafted_tokens"], "some drafts must fail"
+    assert plain["drafted_tokens"] == plain["accepted_tokens"] == 0
+    assert stats["forward_passes"] < plain["forward_passes"]
+
+
+def test_inline_answers_with_drafts_equal_step_by_step_decoding(labels, smol_tokenizer, tiny_llama):
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    prompts = [fmt.builder.prompt_ids(fmt.user_prompt(s)) for s in SENTENCES]
+    automata = [build_automaton(s, "inline", labels.types) for s in SENTENCES]
+    trie = VocabTrie.of(smol_tokenizer)
+    budgets = [fmt.max_new_tokens(s, a) for s, a in zip(SENTENCES, automata)]
+    kwargs = dict(end_ids=fmt.builder.end_ids, pad_id=fmt.builder.pad_id, batch_size=5)
+    drafted = _run(tiny_llama, prompts, automata, trie, budgets, lookahead=4, **kwargs)
+    expected = [
+        _reference(tiny_llama, p, a, trie, kwargs["end_ids"], b)
+        for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert drafted[0] == [answer for answer, _ in expected]
+    assert all(len(answer) >= 3 for answer in drafted[0]), "the tiny model must write something"
+    for got, (_, want) in zip(drafted[1], expected):
+        assert got == pytest.approx(want, abs=1e-5)
+    assert drafted[2]["drafted_tokens"] > 0
+
+
+@pytest.mark.parametrize("window", [4, 24, 64])
+def test_sliding_window_models_draft_only_while_dropped_tokens_stay_out_of_the_window(
+    window, tiny_gemma3
+):
+    model = tiny_gemma3(window)
+    prefix = list(range(10, 20))
+    prompts = [prefix + [40, 41, 42], prefix + [50], prefix + [60, 61, 62, 63, 64], prefix + [70]]
+    budgets = [10] * 4
+    guesses = _guesses(model, prompts, budgets, wrong=[[3], [], [0, 5], [7]])
+    automata = [Guessing(g, length=10) for g in guesses]
+    got = _run(model, prompts, automata, GuessTrie(), budgets, END, 0, batch_size=4, lookahead=4)
+    expected = [
+        _reference(model, p, a, GuessTrie(), END, b) for p, a, b in zip(prompts, automata, budgets)
+    ]
+    assert got[0] == [answer for answer, _ in expected]
+    for values, (_, want) in zip(got[1], expected):
+        assert values == pytest.approx(want, abs=1e-5)
+    assert (got[2]["drafted_tokens"] > 0) == (window == 64)
+
+
+def test_predictions_and_confidences_do_not_depend_on_lookahead(labels, smol_tokenizer, tiny_llama):
+    on = GenerativeFormat(labels, smol_tokenizer, lookahead=4).predict(
+        tiny_llama, SENTENCES, batch_size=3
+    )
+    off = GenerativeFormat(labels, smol_tokenizer, lookahead=0).predict(
+        tiny_llama, SENTENCES, batch_size=3
+    )
+    assert on.tags == off.tags
+    for got, want in zip(on.scores, off.scores):
+        assert got.keys() == want.keys()
+        assert list(got.values()) == pytest.approx(list(want.values()), abs=1e-6)
+    assert any(on.scores), "some mention must be scored"
+    assert on.metrics["num_drafted_tokens"] > 0 and off.metrics["num_drafted_tokens"] == 0

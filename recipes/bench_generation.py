@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from llmner.bench.generation import time_generation
+from llmner.bench.generation import profile_generation, time_generation
 from llmner.data.conll import read_conll
 from llmner.data.registry import get_dataset
 from llmner.formats.generative import GenerativeFormat
@@ -83,6 +83,12 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         help="also time every path with these lookaheads (comma-separated), in the same "
         "process, and count the answers that differ from the lookahead-0 paths",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile one batched run (largest batch size) at lookahead 0 and at each "
+        "--lookahead: operators' shares of the host time",
     )
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     return p
@@ -148,6 +154,12 @@ def main(args: argparse.Namespace) -> dict:
             fmt.lookahead = k
             timed = time_generation(fmt, model, sentences, sizes, args.repeats, plain_texts)
             result["with_lookahead"].append({**timed, "lookahead": k})
+        fmt.lookahead = result["lookahead"]
+    if args.profile:
+        result["profiles"] = []
+        for k in [0] + [int(x) for x in (args.lookahead or "").split(",") if x]:
+            fmt.lookahead = k
+            result["profiles"].append(profile_generation(fmt, model, sentences, max(sizes)))
         fmt.lookahead = result["lookahead"]
     result.update(
         sentences=len(sentences),

@@ -8,13 +8,22 @@ import time
 
 from llmner.data.types import Sentence
 
-__all__ = ["time_generation"]
+__all__ = ["profile_generation", "time_generation"]
 
 
 def _per_answer(stats: dict, answers: int) -> dict:
-    """Forward passes, positions run and forced tokens of one run, per answer."""
+    """Forward passes, positions run, forced, drafted and accepted tokens of one run, per
+    answer, and the share of generation's time in the model, in choosing, in drafting and
+    in the rest (``time_split``)."""
     keys = ("forward_passes", "positions", "forced_tokens", "drafted_tokens", "accepted_tokens")
-    return {f"{k}_per_answer": stats.get(k, 0) / max(answers, 1) for k in keys}
+    out: dict = {f"{k}_per_answer": stats.get(k, 0) / max(answers, 1) for k in keys}
+    total = stats.get("seconds", 0.0)
+    if total > 0:
+        parts = {
+            k: stats.get(f"seconds_{k}", 0.0) / total for k in ("model", "choosing", "drafting")
+        }
+        out["time_split"] = {**parts, "other": 1.0 - sum(parts.values())}
+    return out
 
 
 def time_generation(
@@ -86,3 +95,28 @@ def time_generation(
             answers_differing=only["answers_differing"],
         )
     return result
+
+
+def profile_generation(fmt, model, sentences: list[Sentence], batch_size: int, top: int = 8):
+    """One batched ``generate_texts`` under ``torch.profiler``: the ``top`` operators by
+    their own host time, each as a share of all operators' (``aten::mm`` is the weight
+    products, ``aten::cat`` the KV cache growing, ``aten::_scaled_dot_product...`` the
+    attention), with the run's split between model, choosing, drafting and the rest."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fmt.generate_texts(model, sentences[:batch_size], batch_size)
+    stats: dict = {}
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fmt.generate_texts(model, sentences, batch_size, stats=stats)
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    events.sort(key=lambda e: -e.self_cpu_time_total)
+    return {
+        "batch_size": batch_size,
+        "lookahead": fmt.lookahead,
+        "operators": [
+            {"name": e.key, "share": e.self_cpu_time_total / total, "calls": e.count}
+            for e in events[:top]
+        ],
+        **_per_answer(stats, len(sentences)),
+    }

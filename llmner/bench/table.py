@@ -119,6 +119,86 @@ def generation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def decoding_table(result: dict) -> str:
+    """Plain against speculative decoding (``--lookahead``), from
+    ``recipes/bench_generation.py``'s JSON: per lookahead and path, the speed, the model
+    work per answer and the answers that differ from the same path at lookahead 0.
+
+    Example:
+        >>> plain = {"naive_sentences_per_s": 0.5, "batched": [{"batch_size": 4,
+        ...     "sentences_per_s": 2.0, "forward_passes_per_answer": 9.0,
+        ...     "positions_per_answer": 30.0}],
+        ...     "naive": {"forward_passes_per_answer": 28.0, "positions_per_answer": 28.0}}
+        >>> fast = {"lookahead": 4, "naive_sentences_per_s": 1.0,
+        ...     "naive": {"forward_passes_per_answer": 7.0, "positions_per_answer": 35.0,
+        ...               "drafted_tokens_per_answer": 26.0, "accepted_tokens_per_answer": 21.0,
+        ...               "answers_differing_from_reference": 0},
+        ...     "batched": [{"batch_size": 4, "sentences_per_s": 2.5,
+        ...                  "forward_passes_per_answer": 2.0, "positions_per_answer": 40.0,
+        ...                  "drafted_tokens_per_answer": 26.0,
+        ...                  "accepted_tokens_per_answer": 21.0,
+        ...                  "answers_differing_from_reference": 0}]}
+        >>> print(decoding_table({**plain, "sentences": 4, "with_lookahead": [fast]}))
+        | lookahead | path | sentences/s | forward passes per answer | positions per answer | drafted tokens kept | answers differing from lookahead 0 |
+        |---:|---|---:|---:|---:|---:|---:|
+        | 0 | one sentence per pass | 0.50 | 28.0 | 28.0 | - | - |
+        | 0 | 4 per batch | 2.00 | 9.0 | 30.0 | - | - |
+        | 4 | one sentence per pass | 1.00 | 7.0 | 35.0 | 21.0 of 26.0 | 0 of 4 |
+        | 4 | 4 per batch | 2.50 | 2.0 | 40.0 | 21.0 of 26.0 | 0 of 4 |
+    """  # noqa: E501
+    head = ["lookahead", "path", "sentences/s", "forward passes per answer"]
+    head += ["positions per answer", "drafted tokens kept", "answers differing from lookahead 0"]
+    lines = [f"| {' | '.join(head)} |", "|---:|---|---:|---:|---:|---:|---:|"]
+    n = result.get("sentences")
+    for block in [result, *result.get("with_lookahead", [])]:
+        k = block.get("lookahead", 0)
+        paths = [("one sentence per pass", block["naive_sentences_per_s"], block["naive"])]
+        paths += [
+            (f"{b['batch_size']} per batch", b["sentences_per_s"], b) for b in block["batched"]
+        ]
+        for path, speed, work in paths:
+            drafted = work.get("drafted_tokens_per_answer", 0.0)
+            kept = (
+                f"{work.get('accepted_tokens_per_answer', 0.0):.1f} of {drafted:.1f}"
+                if drafted
+                else "-"
+            )
+            differing = work.get("answers_differing_from_reference")
+            differing = "-" if differing is None else f"{differing} of {n}" if n else str(differing)
+            row = [str(k), path, f"{speed:.2f}", f"{work['forward_passes_per_answer']:.1f}"]
+            row += [f"{work['positions_per_answer']:.1f}", kept, differing]
+            lines.append(f"| {' | '.join(row)} |")
+    return "\n".join(lines)
+
+
+def generation_profile_table(result: dict) -> str:
+    """Where one batched generation's host time went, per lookahead, from
+    ``recipes/bench_generation.py --profile``'s JSON: the split between the model's
+    forward passes, choosing under the automata, drafting and the rest, then the largest
+    operators' shares of all operator time.
+
+    Example:
+        >>> p = {"batch_size": 4, "lookahead": 0, "time_split": {"model": 0.9,
+        ...      "choosing": 0.05, "drafting": 0.0, "other": 0.05},
+        ...      "operators": [{"name": "aten::mm", "share": 0.7, "calls": 10}]}
+        >>> print(generation_profile_table({"profiles": [p]}))
+        | lookahead | batch | model | choosing | drafting | other | largest operators |
+        |---:|---:|---:|---:|---:|---:|---|
+        | 0 | 4 | 90% | 5% | 0% | 5% | `aten::mm` 70% |
+    """
+    lines = [
+        "| lookahead | batch | model | choosing | drafting | other | largest operators |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p in result["profiles"]:
+        split = p["time_split"]
+        shares = [f"{split[k]:.0%}" for k in ("model", "choosing", "drafting", "other")]
+        ops = ", ".join(f"`{o['name']}` {o['share']:.0%}" for o in p["operators"][:4])
+        row = [str(p["lookahead"]), str(p["batch_size"]), *shares, ops]
+        lines.append(f"| {' | '.join(row)} |")
+    return "\n".join(lines)
+
+
 #: The figures of a run that a bench entry summarises.
 KEYS = (
     "train_tokens_per_second",

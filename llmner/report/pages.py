@@ -23,6 +23,8 @@ relative to the page's folder. Kinds:
   keeping only the cases whose fields equal the given values;
 * ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
   JSON;
+* ``decoding FILE``: plain against speculative decoding (``--lookahead``), the same JSON;
+* ``generation-profile FILE``: where a batched generation's time went (``--profile``);
 * ``integrations FILE``: merged folders, transformers' pipeline and the spaCy component
   against ``llmner.load``, ``recipes/integrations.py``'s JSON;
 * ``serve FILE ...``: ``recipes/serve_load.py``'s load tests of ``llmner serve``, a row
@@ -146,6 +148,18 @@ def _generation(args: list[str], base: Path) -> str:
     return generation_table(_json(base / args[0]))
 
 
+def _decoding(args: list[str], base: Path) -> str:
+    from llmner.bench.table import decoding_table
+
+    return decoding_table(_json(base / args[0]))
+
+
+def _generation_profile(args: list[str], base: Path) -> str:
+    from llmner.bench.table import generation_profile_table
+
+    return generation_profile_table(_json(base / args[0]))
+
+
 def _integrations(args: list[str], base: Path) -> str:
     from llmner.bench.table import integrations_table
 
@@ -166,6 +180,8 @@ RENDERERS: dict[str, Renderer] = {
     "bench": _train_cost,
     "gpu-bench": _gpu_bench,
     "generation": _generation,
+    "decoding": _decoding,
+    "generation-profile": _generation_profile,
     "integrations": _integrations,
     "serve": _serve,
 }

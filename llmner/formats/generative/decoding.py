@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import time
 
 import torch
 
@@ -218,21 +219,27 @@ def _decode(
         pos = (attn.cumsum(-1) - 1).clamp(min=0)[:, -width:]
         past = {cache_key: cache} if cache is not None else {}
         kept = {"logits_to_keep": span} if keep else {}
+        clock = time.perf_counter()
         out = model(
             input_ids=feed, attention_mask=attn, position_ids=pos, use_cache=True, **kept, **past
         )
         batch.counted["forward_passes"] += 1
         batch.counted["positions"] += feed.numel()
         cache, cache_key = _cache_of(out)
+        batch.counted["seconds_model"] += time.perf_counter() - clock
+        clock = time.perf_counter()
         batch.decide(deciding, out.logits[:, -span:])
+        batch.counted["seconds_choosing"] += time.perf_counter() - clock
         for r in deciding:
             dropped = batch.rejected(r, fed[r])
             if dropped:  # their keys and values stay in the cache, hidden like padding
                 attn[r, attn.shape[1] - dropped :] = 0
         if not any(batch.live):
             return
+        clock = time.perf_counter()
         for r in range(rows):
             batch.plan(r, lookahead)
+        batch.counted["seconds_drafting"] += time.perf_counter() - clock
         width = max(len(q) + len(d) for q, d in zip(batch.queues, batch.drafts))
         if window is not None and attn.shape[1] + width + batch.remaining() > window:
             for r in range(rows):  # no padding (or dropped draft) may end up in the window
@@ -287,8 +294,13 @@ def generate(
     reached their ``max_new_tokens`` without an end marker), ``forced_tokens`` (answer
     tokens that jump-forward appended without a decoding step of their own),
     ``drafted_tokens`` and ``accepted_tokens`` (speculated tokens fed, and those kept),
-    ``forward_passes`` (calls of the model, the shared prefix's included) and
-    ``positions`` (token positions those calls ran, padding included).
+    ``forward_passes`` (calls of the model, the shared prefix's included),
+    ``positions`` (token positions those calls ran, padding included), and where the
+    time went on the host's clock: ``seconds`` in all, ``seconds_model`` in the model's
+    forward passes (on an accelerator, until they are queued), ``seconds_choosing`` in
+    reading the logits and choosing under the automata (the wait for an accelerator's
+    results included), ``seconds_drafting`` in the automata's guesses; the rest is
+    batching, padding and copying caches.
 
     With ``reuse_prefix``, the tokens every prompt starts with (the system turn, the
     instruction, the label list, the examples) run through the model once; each batch
@@ -309,7 +321,10 @@ def generate(
         "forward_passes",
         "positions",
     )
-    counted = dict.fromkeys(keys, 0)
+    counted: dict = dict.fromkeys(keys, 0)
+    timers = ("seconds_model", "seconds_choosing", "seconds_drafting", "seconds")
+    counted.update(dict.fromkeys(timers, 0.0))
+    started = time.perf_counter()
     device = next(model.parameters()).device
     out: list[list[int]] = [[] for _ in prompts]
     logprob_rows: list[list[float]] = [[] for _ in prompts]
@@ -321,7 +336,9 @@ def generate(
         shared = 0
     prefix_cache = cache_key = None
     if shared >= MIN_SHARED_PREFIX:
+        clock = time.perf_counter()
         prefix_cache, cache_key = _prefix_cache(model, prompts[0][:shared], device)
+        counted["seconds_model"] += time.perf_counter() - clock
         counted["forward_passes"] += 1
         counted["positions"] += shared
     else:
@@ -355,6 +372,7 @@ def generate(
             counted["dead_ends"] += sum(constraint.dead_ends)
     if logprobs is not None:
         logprobs[:] = logprob_rows
+    counted["seconds"] = time.perf_counter() - started
     if stats is not None:
         stats.update(counted)
     return out

@@ -59,3 +59,27 @@ def test_the_record_says_what_the_model_computed_with(recipe, tiny_llama_dir):
     assert table[0].startswith("| path | shared prompt prefix | sentences/s |")
     assert table[3].startswith("| batched, 2 per batch | computed once |")
     assert table[3].endswith(" of 2 |")
+
+
+def test_lookahead_and_profile_are_timed_in_the_same_process(recipe, tiny_llama_dir):
+    from llmner.bench.table import decoding_table, generation_profile_table
+
+    args = recipe.make_parser().parse_args(
+        ["--model", str(tiny_llama_dir), "--random-init", "--sentences", "4", "--repeats", "1"]
+        + ["--batch-size", "4", "--max-words", "12", "--lookahead", "3", "--profile"]
+    )
+    result = recipe.main(args)
+    (fast,) = result["with_lookahead"]
+    assert fast["lookahead"] == 3 and result["lookahead"] == 0
+    # drafts change the passes, never the answers
+    assert fast["naive"]["answers_differing_from_reference"] == 0
+    assert fast["batched"][0]["answers_differing_from_reference"] == 0
+    assert fast["naive"]["drafted_tokens_per_answer"] > 0
+    assert "answers_differing_from_reference" not in result["naive"]
+    assert [p["lookahead"] for p in result["profiles"]] == [0, 3]
+    for profile in result["profiles"]:
+        split = profile["time_split"]
+        assert split["model"] > 0 and sum(split.values()) == pytest.approx(1.0)
+        assert profile["operators"] and all(0 < o["share"] <= 1 for o in profile["operators"])
+    assert len(decoding_table(result).splitlines()) == 2 + 4
+    assert len(generation_profile_table(result).splitlines()) == 2 + 2

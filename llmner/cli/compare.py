@@ -29,6 +29,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     p.add_argument(
+        "--curve",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a learning-curve folder (recipes/learning_curve.py's --output_dir, or its "
+        "collected runs): add its table of F1 per size and its plot (repeatable)",
+    )
+    p.add_argument(
         "--examples",
         type=int,
         default=3,
@@ -50,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         n_resamples=args.bootstrap,
         seed=args.seed,
         examples=args.examples,
+        curves=args.curve,
     )
     for path in written.values():
         print(path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmner.report import plots
+from llmner.report.curves import curve_points, curve_rows, curve_runs
 from llmner.report.errors import collect_examples
 from llmner.report.render import ReportData, RunErrors, to_html, to_markdown
 from llmner.report.tables import (
@@ -72,11 +73,14 @@ def build_report(
     n_resamples: int = 1000,
     seed: int = 0,
     examples: int = 3,
+    curves: list[str | Path] = (),
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and the PNG plots into ``output``.
 
     Args:
         run_dirs: the run directories to compare.
+        curves: learning-curve folders (``recipes/learning_curve.py``'s ``nSIZE/NAME-sSEED``
+            runs): each gets a table of F1 per configuration and size, and a plot.
         output: the folder to write (created if needed).
         n_resamples: bootstrap resamples per pair of runs; 0 turns the bootstrap off.
         seed: seed of the bootstrap.
@@ -96,6 +100,13 @@ def build_report(
     for file, title, draw in _PLOTS:
         if draw(runs, output / file) is not None:
             data.plots.append((title, file))
+            written[file] = output / file
+    for i, root in enumerate(curves):
+        found = curve_runs(root)
+        file = f"learning_curve_{i + 1}.png"
+        drawn = plots.plot_learning_curve(curve_points(found), output / file)
+        data.curves.append((str(root), curve_rows(root, found), file if drawn else None))
+        if drawn:
             written[file] = output / file
     (output / "report.md").write_text(to_markdown(data), encoding="utf-8")
     (output / "report.html").write_text(to_html(data, output), encoding="utf-8")

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from llmner.errors import InputError
 
-__all__ = ["CurveRun", "curve_points", "curve_runs", "curve_table"]
+__all__ = ["CurveRun", "curve_points", "curve_rows", "curve_runs", "curve_table"]
 
 
 class CurveRun(NamedTuple):
@@ -66,15 +66,20 @@ def curve_points(runs: list[CurveRun]) -> list[tuple[str, int, float]]:
     return [(r.configuration, r.sentences, float(r.metrics["f1"])) for r in runs]
 
 
-def curve_table(root: str | Path) -> str:
-    """The markdown table: one row per configuration and size, F1 as mean ± sd over
-    the seeds (the ``seeds`` table of results pages, rows named ``NAME-nSIZE``)."""
-    from llmner.report.render import markdown_table
+def curve_rows(root: str | Path, runs: list[CurveRun] | None = None):
+    """The table (headers, rows): one row per configuration and size, F1 as mean ± sd
+    over the seeds (the ``seeds`` table of results pages, rows named ``NAME-nSIZE``)."""
     from llmner.report.tables import seed_rows
     from llmner.rundir import read_config
 
-    runs = curve_runs(root)
+    runs = curve_runs(root) if runs is None else runs
     if not runs:
         raise InputError("no finished run here; expected nSIZE/NAME-sSEED folders", str(root))
-    rows = [(r.label, read_config(r.folder), r.metrics) for r in runs]
-    return "\n".join(markdown_table(seed_rows(rows)))
+    return seed_rows([(r.label, read_config(r.folder), r.metrics) for r in runs])
+
+
+def curve_table(root: str | Path) -> str:
+    """:func:`curve_rows` as a markdown table."""
+    from llmner.report.render import markdown_table
+
+    return "\n".join(markdown_table(curve_rows(root)))

@@ -63,6 +63,8 @@ class ReportData:
     comparisons: list[Comparison]
     errors: list[RunErrors]
     plots: list[tuple[str, str]] = field(default_factory=list)
+    #: learning curves: (folder, table, plot file or None)
+    curves: list[tuple[str, Table, str | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     runs: list[tuple[str, str]] = field(default_factory=list)
     n_resamples: int = 1000
@@ -157,6 +159,9 @@ def to_markdown(data: ReportData) -> str:
     out += [*markdown_table(data.per_type), ""]
     for title, file in data.plots:
         out += [f"![{title}]({file})", ""]
+    for root, table, file in data.curves:
+        out += [f"## Learning curve: {root}", "", *markdown_table(table), ""]
+        out += [f"![learning curve]({file})", ""] if file else []
     out += ["## Significance: paired bootstrap over sentences", ""]
     out += [
         f"{data.n_resamples} resamples (seed {data.seed}) of the test sentences, the same "
@@ -209,6 +214,8 @@ conlleval-compatible mode.</p>
 <h2>Runs</h2>{{ table(data.summary) }}
 <h2>F1 per entity type</h2>{{ table(data.per_type) }}
 {% for title, src in images %}<figure><img alt="{{ title }}" src="{{ src }}"></figure>{% endfor %}
+{% for root, rows, src in curves %}<h2>Learning curve: {{ root }}</h2>{{ table(rows) }}
+{% if src %}<figure><img alt="learning curve" src="{{ src }}"></figure>{% endif %}{% endfor %}
 <h2>Significance: paired bootstrap over sentences</h2>
 <p>{{ data.n_resamples }} resamples (seed {{ data.seed }}) of the test sentences, the same draw
 for both runs; strict F1 on each; two-sided p-value for no difference.</p>
@@ -238,14 +245,18 @@ def _html_table(table: Table) -> jinja2.utils.Markup:
 
 def to_html(data: ReportData, plot_dir: str | Path) -> str:
     """The report as one html page; plots from ``plot_dir`` inlined as base64 PNG."""
-    images = []
-    for title, file in data.plots:
+
+    def inline(file: str) -> str:
         encoded = base64.b64encode((Path(plot_dir) / file).read_bytes()).decode("ascii")
-        images.append((title, f"data:image/png;base64,{encoded}"))
+        return f"data:image/png;base64,{encoded}"
+
+    images = [(title, inline(file)) for title, file in data.plots]
+    curves = [(root, table, inline(file) if file else None) for root, table, file in data.curves]
     markup = jinja2.utils.markupsafe.Markup
     return _HTML.render(
         data=data,
         images=images,
+        curves=curves,
         comparisons=_comparison_table(data.comparisons),
         table=_html_table,
         hl=lambda *a: markup(highlight_html(*a)),

@@ -26,6 +26,7 @@ __all__ = [
     "peak_rss_mb",
     "read_input_text",
     "release_freed_memory",
+    "require_empty_folder",
     "reset_peak_rss",
     "trim_heap",
     "write_json_atomic",
@@ -91,6 +92,27 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def write_json_atomic(path: str | Path, data: dict) -> None:
     """``data`` as indented, key-sorted JSON, written atomically."""
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def require_empty_folder(path: str | Path) -> Path:
+    """``path`` as a ``Path``, refused when it is a folder that already holds files (an
+    output is never written over another one).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> require_empty_folder(folder) == folder
+        True
+        >>> _ = (folder / "x").write_text("x")
+        >>> require_empty_folder(folder)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        llmner.errors.InputError: ...: the output folder exists and is not empty
+    """
+    path = Path(path)
+    if path.is_dir() and any(path.iterdir()):
+        raise InputError("the output folder exists and is not empty", str(path))
+    return path
 
 
 @contextmanager

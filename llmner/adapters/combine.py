@@ -38,6 +38,7 @@ from llmner.adapters.merge import save_model_folder
 from llmner.adapters.source import ModelSource, describe_base, locate
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.io import require_empty_folder
 
 __all__ = ["METHODS", "combine_adapters", "combine_rows", "union_types"]
 
@@ -153,8 +154,7 @@ def combine_adapters(
     weights = [1.0] * len(adapters) if weights is None else [float(w) for w in weights]
     if len(weights) != len(adapters):
         raise InputError(f"{len(weights)} weights for {len(adapters)} adapters; give one each")
-    if Path(output).exists() and any(Path(output).iterdir()):
-        raise InputError("the output folder exists and is not empty", str(output))
+    require_empty_folder(output)
     sources = [locate(a) for a in adapters]
     if any(s.kind != "adapter" for s in sources):
         raise InputError("a merged model cannot be combined; give the adapters")

@@ -25,7 +25,7 @@ import yaml
 from llmner.adapters.card import model_card
 from llmner.adapters.source import META_FILE, locate
 from llmner.errors import InputError
-from llmner.io import atomic_dir
+from llmner.io import atomic_dir, require_empty_folder
 
 __all__ = ["SUMS_FILE", "export_run", "push_to_hub", "sha256_lines", "verify_sums"]
 
@@ -73,9 +73,7 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
     source = locate(run)
     if source.kind != "adapter":
         raise InputError("a merged model; expected a run directory or adapter", str(run))
-    output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise InputError("the output folder exists and is not empty", str(output))
+    output = require_empty_folder(output)
     run_dir = source.path.parent if (source.path.parent / "config.yaml").exists() else None
     metrics = {}
     for candidate in (source.path / "metrics.json", run_dir and run_dir / "metrics.json"):

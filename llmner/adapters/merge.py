@@ -31,7 +31,7 @@ import yaml
 
 from llmner.adapters.source import META_FILE, ModelSource, locate
 from llmner.errors import InputError
-from llmner.io import atomic_dir
+from llmner.io import atomic_dir, require_empty_folder
 
 __all__ = [
     "BASES",
@@ -105,9 +105,7 @@ def merge_adapter(
     source = locate(adapter)
     if source.kind != "adapter":
         raise InputError("already a merged model; expected an adapter", str(adapter))
-    output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise InputError("the output folder exists and is not empty", str(output))
+    output = require_empty_folder(output)
     merged, tokenizer = _merged_model(source, base, DTYPES[dtype])
     labels = source.labels
     if source.task == "token-classification":

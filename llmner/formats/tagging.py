@@ -31,7 +31,7 @@ from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.formats.base import Prediction, TaskFormat
 from llmner.formats.options import TaggingOptions
-from llmner.formats.windows import windows
+from llmner.formats.windows import context_margin, windows
 
 __all__ = ["TaggingFormat", "align_labels", "viterbi_bio", "word_ids_from_offsets"]
 
@@ -340,7 +340,7 @@ class TaggingFormat(TaskFormat):
             if w is None or w in seen:
                 continue
             seen.add(w)
-            context = min(w, end - start - 1 - w)  # distance to the window's nearer edge
+            context = context_margin(w, end - start)
             g = start + w
             if context > word_ctx[si][g]:
                 word_ctx[si][g] = context

@@ -7,7 +7,7 @@ which it has the most context, so no word is ever left untagged.
 
 from __future__ import annotations
 
-__all__ = ["windows"]
+__all__ = ["context_margin", "windows"]
 
 
 def windows(lengths: list[int], budget: int, stride_fraction: float = 0.5) -> list[tuple[int, int]]:
@@ -42,3 +42,15 @@ def windows(lengths: list[int], budget: int, stride_fraction: float = 0.5) -> li
         if end >= n:
             return out
         start = max(start + 1, start + int((end - start) * stride_fraction))
+
+
+def context_margin(position: int, size: int) -> int:
+    """How many words word ``position`` of a window of ``size`` words has on its poorer
+    side: at prediction time each word takes its label from the window where this is
+    largest (the first such window on a tie).
+
+    Example:
+        >>> [context_margin(w, 5) for w in range(5)]
+        [0, 1, 2, 1, 0]
+    """
+    return min(position, size - 1 - position)

@@ -20,7 +20,7 @@ from llmner.formats.generative.decoding import VocabTrie, generate
 from llmner.formats.generative.encode import CompletionCollator, PromptBuilder, encode_example
 from llmner.formats.generative.parse import parse_answer
 from llmner.formats.generative.templates import choose_examples, load_template
-from llmner.formats.windows import windows
+from llmner.formats.windows import context_margin, windows
 
 __all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "mention_confidences", "rates"]
 
@@ -354,7 +354,7 @@ class GenerativeFormat(TaskFormat):
         context = [[-1] * len(s) for s in sentences]
         for (i, a, b), piece_tags in zip(spans, piece_pred.tags):
             for w, tag in enumerate(piece_tags):
-                margin = min(w, b - a - 1 - w)
+                margin = context_margin(w, b - a)
                 if margin > context[i][a + w]:
                     context[i][a + w], tags[i][a + w] = margin, tag
         scores: list[dict] = [{} for _ in sentences]

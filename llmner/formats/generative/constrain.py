@@ -132,13 +132,18 @@ class InlineAutomaton(Automaton):
         return s == ("X", len(self.text), None, -1)
 
     def continuation(self, states):
-        copying = []
+        copying, marks = [], []
         for s in states:
             if s[0] == "Z":
                 return f"</{s[2]}>".encode()[s[3] :] + self.text[s[1] :]
             if s[0] == "X":
                 copying.append(s[1])
-        return self.text[min(copying) :] if copying else b""
+            elif s[0] == "H":  # an opening mark: guessed once only one type fits
+                fits = [m for m in self.opens if m.startswith(s[2]) and len(m) > len(s[2])]
+                marks += [fits[0][len(s[2]) :] + self.text[s[1] :]] if len(fits) == 1 else []
+        if copying:
+            return self.text[min(copying) :]
+        return marks[0] if len(marks) == 1 else b""
 
 
 class ListAutomaton(Automaton):

@@ -12,7 +12,8 @@ alone). The naive loop and every batch size are timed in the same process. The J
 records what the model computed with (``quantization`` as loaded, ``weights``, ``dtype``,
 ``compute_dtype``) and whether the shared prompt prefix was computed once
 (``reuse_prefix``), whether forced tokens were jumped over (``jump_forward``) and how many
-drafted tokens each pass checked (``lookahead``; the forward passes, positions, forced,
+drafted tokens each pass checked (``lookahead``: every path first at 0, plain decoding,
+then at each ``--lookahead``; the forward passes, positions, forced,
 drafted and accepted tokens per answer are recorded for every path);
 ``recipes/results_tables.py`` turns it into a table.
 """
@@ -133,6 +134,7 @@ def main(args: argparse.Namespace) -> dict:
     sentences = pool[: args.sentences]
     model, fmt, quantization = load(args, spec.labels)
     sizes = [int(b) for b in str(args.batch_size).split(",")]
+    fmt.lookahead = 0  # the reference: plain decoding, one token per row and pass
     plain_texts: dict = {}
     result = time_generation(fmt, model, sentences, sizes, args.repeats, texts_out=plain_texts)
     result["reuse_prefix"] = fmt.reuse_prefix
@@ -154,13 +156,11 @@ def main(args: argparse.Namespace) -> dict:
             fmt.lookahead = k
             timed = time_generation(fmt, model, sentences, sizes, args.repeats, plain_texts)
             result["with_lookahead"].append({**timed, "lookahead": k})
-        fmt.lookahead = result["lookahead"]
     if args.profile:
         result["profiles"] = []
         for k in [0] + [int(x) for x in (args.lookahead or "").split(",") if x]:
             fmt.lookahead = k
             result["profiles"].append(profile_generation(fmt, model, sentences, max(sizes)))
-        fmt.lookahead = result["lookahead"]
     result.update(
         sentences=len(sentences),
         device=str(next(model.parameters()).device),

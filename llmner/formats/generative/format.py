@@ -113,7 +113,9 @@ class GenerativeFormat(TaskFormat):
         lookahead: with ``constrained``, feed up to this many drafted tokens (the answer
             automaton's guess: the sentence copied on) after each row's next token and keep
             those greedy decoding agrees with (same answers and scores, fewer passes; see
-            :mod:`~llmner.formats.generative.decoding`). ``0`` decodes one token per pass.
+            :mod:`~llmner.formats.generative.decoding`). ``0`` decodes one token per pass;
+            the default, 4, was the fastest of 0, 4 and 8 at every batch size measured on
+            a 2-core CPU (``recipes/results/generation-speed/README.md``).
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -141,7 +143,7 @@ class GenerativeFormat(TaskFormat):
         window_words: int = 128,
         reuse_prefix: bool = True,
         jump_forward: bool = False,
-        lookahead: int = 0,
+        lookahead: int = 4,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:

@@ -211,10 +211,10 @@ def test_inline_answers_and_scores_equal_step_by_step_decoding(
 def test_predictions_and_confidences_do_not_depend_on_jump_forward(
     labels, smol_tokenizer, tiny_llama
 ):
-    on = GenerativeFormat(labels, smol_tokenizer, jump_forward=True).predict(
+    on = GenerativeFormat(labels, smol_tokenizer, jump_forward=True, lookahead=0).predict(
         tiny_llama, SENTENCES, batch_size=3
     )
-    off = GenerativeFormat(labels, smol_tokenizer, jump_forward=False).predict(
+    off = GenerativeFormat(labels, smol_tokenizer, jump_forward=False, lookahead=0).predict(
         tiny_llama, SENTENCES, batch_size=3
     )
     assert on.tags == off.tags and on.scores == off.scores

@@ -321,6 +321,14 @@ class TaggingFormat(TaskFormat):
             logp = torch.log_softmax(logits.float(), -1).cpu().numpy()
             for r, (si, start, end, _, wids) in enumerate(batch):
                 self._collect(logp[r], wids, si, start, end, word_lp, word_ctx)
+        # a word the tokenizer writes no sub-token for (a character it drops) gets "O"
+        no_token = np.full(len(label_names), -1e4, dtype=np.float32)
+        no_token[label_names.index("O")] = 0.0
+        untokenized = 0
+        for row in word_lp:
+            for g, x in enumerate(row):
+                if x is None:
+                    row[g], untokenized = no_token, untokenized + 1
         tags = []
         for si, s in enumerate(sentences):
             lp = np.stack([x for x in word_lp[si]]) if len(s) else np.zeros((0, len(label_names)))
@@ -330,7 +338,9 @@ class TaggingFormat(TaskFormat):
                 tags.append(viterbi_bio(lp, label_names))
             else:
                 tags.append([label_names[i] for i in lp.argmax(-1)])
-        return Prediction(tags, {"num_windows": len(items)})
+        return Prediction(
+            tags, {"num_windows": len(items), "num_words_without_subtokens": untokenized}
+        )
 
     @staticmethod
     def _collect(logp, wids, si, start, end, word_lp, word_ctx) -> None:

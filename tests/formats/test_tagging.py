@@ -135,3 +135,25 @@ def test_repeat_too_large_for_one_word_is_a_clear_error(tokenizer):
 
     with pytest.raises(InputError, match="smaller repeat or a larger max_seq_length"):
         fmt.encode_sentence(Sentence(["Supercalifragilisticexpialidocious"], ["O"]))
+
+
+def test_a_word_the_tokenizer_drops_is_tagged_o_and_counted():
+    """BERT's tokenizer writes no sub-token for a lone variation selector (as in WNUT-17):
+    the word still gets a tag, and the prediction counts it."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    tok = _bert_tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64,
+                        num_labels=len(LABELS.bio_labels))  # fmt: skip
+    model = BertForTokenClassification(config).eval()
+    words = ["Alice", "\ufe0f", "ran", "\ufe0f"]
+    assert not tok("\ufe0f", add_special_tokens=False)["input_ids"]
+    for decode in ("viterbi", "argmax"):
+        pred = TaggingFormat(LABELS, tok, decode=decode).predict(
+            model, [Sentence(words, ["O"] * 4)]
+        )
+        assert len(pred.tags[0]) == 4 and pred.tags[0][1] == pred.tags[0][3] == "O"
+        assert pred.metrics["num_words_without_subtokens"] == 2

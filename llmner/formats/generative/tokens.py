@@ -4,9 +4,10 @@
 BPE, sentencepiece with byte fallback, or whatever ``decode`` gives). A depth-first walk
 of the trie, pruned by a sentence's automaton, yields the token ids that keep the
 automaton alive (see :mod:`llmner.formats.generative.constrain`).
-:class:`ConstrainedAnswers` keeps one automaton state per batch row, masks the logits
-with the allowed ids (the end marker only where the automaton accepts) and names the
-token a row is forced to write when it is the only one allowed.
+:class:`ConstrainedAnswers` keeps one automaton state per batch row, chooses each row's
+next token among the allowed ids (the end marker only where the automaton accepts),
+names the token a row is forced to write when it is the only one allowed, and drafts
+the tokens a row most likely writes next.
 """
 
 from __future__ import annotations

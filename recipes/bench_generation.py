@@ -134,6 +134,7 @@ def main(args: argparse.Namespace) -> dict:
     sentences = pool[: args.sentences]
     model, fmt, quantization = load(args, spec.labels)
     sizes = [int(b) for b in str(args.batch_size).split(",")]
+    lookaheads = [int(k) for k in (args.lookahead or "").split(",") if k]
     fmt.lookahead = 0  # the reference: plain decoding, one token per row and pass
     plain_texts: dict = {}
     result = time_generation(fmt, model, sentences, sizes, args.repeats, texts_out=plain_texts)
@@ -150,15 +151,15 @@ def main(args: argparse.Namespace) -> dict:
         result["with_jump_forward"] = {**jumped, "jump_forward": True}
         fmt.jump_forward = False
     result["lookahead"] = fmt.lookahead
-    if args.lookahead:
+    if lookaheads:
         result["with_lookahead"] = []
-        for k in (int(x) for x in args.lookahead.split(",")):
+        for k in lookaheads:
             fmt.lookahead = k
             timed = time_generation(fmt, model, sentences, sizes, args.repeats, plain_texts)
             result["with_lookahead"].append({**timed, "lookahead": k})
     if args.profile:
         result["profiles"] = []
-        for k in [0] + [int(x) for x in (args.lookahead or "").split(",") if x]:
+        for k in [0, *lookaheads]:
             fmt.lookahead = k
             result["profiles"].append(profile_generation(fmt, model, sentences, max(sizes)))
     result.update(

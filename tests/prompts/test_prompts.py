@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from llmner.data.types import LabelSet, Sentence
+from llmner.errors import InputError
+from llmner.formats.generative import templates
 from llmner.formats.generative.templates import list_templates, load_template, prompts_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +27,11 @@ GOLDEN = {
         "Copy the text, marking each entity as <TYPE>words</TYPE>. Types: PER (a person), "
         "LOC (a place).\nText: Ann ran\nAnswer: <PER>Ann</PER> ran\n"
         "Text: Steve Jobs left Cupertino .",
+    ),
+    "inline.v2": (
+        "aa04fc94c9e2cc198a981040f67062af99725d0f79b0d8da031b2ced4296dfed",
+        "Steve Jobs left Cupertino .",
+        "Steve Jobs left Cupertino .",
     ),
     "list.v1": (
         "04948d86f5a5840a97e3987ec8e687b35011fceab3ee67a1d546b1fe1906dda4",
@@ -45,6 +52,17 @@ GOLDEN = {
 }
 
 
+# The system turn of the versions that write their own (plain, with examples and
+# descriptions); every other version leaves the chat template's default.
+SYSTEM = {
+    "inline.v2": (
+        "Copy the text, marking each entity as <TYPE>words</TYPE>. Types: PER, LOC.",
+        "Copy the text, marking each entity as <TYPE>words</TYPE>. Types: PER (a person), "
+        "LOC (a place).\nText: Ann ran\nAnswer: <PER>Ann</PER> ran",
+    ),
+}
+
+
 def test_every_prompt_has_a_golden_entry():
     assert sorted(GOLDEN) == list_templates()
 
@@ -56,10 +74,42 @@ def test_golden(name):
     assert t.sha256 == sha, f"{name} was edited: released prompts are never edited"
     assert t.render(TEXT, LABELS) == plain
     assert t.render(TEXT, LABELS, EXAMPLE, describe=True) == full
+    system = SYSTEM.get(name)
+    assert t.has_system_turn == (system is not None)
+    if system is None:
+        assert t.render_system(LABELS) is None
+    else:
+        assert t.render_system(LABELS) == system[0]
+        assert t.render_system(LABELS, EXAMPLE, describe=True) == system[1]
 
 
 def test_newest_version_by_default():
-    assert load_template("inline").id == "inline.v1"
+    assert load_template("inline").id == "inline.v2"
+    assert load_template("inline.v1").id == "inline.v1"
+
+
+def _prompts(tmp_path, monkeypatch, **files):
+    for name, text in files.items():
+        (tmp_path / f"{name}.jinja").write_text(text)
+    monkeypatch.setattr(templates, "prompts_dir", lambda: tmp_path)
+
+
+def test_system_turn_cannot_use_the_sentence(tmp_path, monkeypatch):
+    _prompts(
+        tmp_path,
+        monkeypatch,
+        **{"bad.v1": "{#- answer: inline -#}\nTag {{ text }}.\n{#- turn: user -#}\n{{ text }}\n"},
+    )
+    with pytest.raises(InputError, match="cannot use 'text'") as err:
+        load_template("bad")
+    assert "bad.v1.jinja:2:" in str(err.value)
+
+
+def test_one_user_turn_marker_at_most(tmp_path, monkeypatch):
+    marker = "{#- turn: user -#}\n"
+    _prompts(tmp_path, monkeypatch, **{"two.v1": "{#- answer: inline -#}\nA\n" + marker * 2})
+    with pytest.raises(InputError, match="at most one"):
+        load_template("two")
 
 
 def test_packaged_prompts_point_at_top_level_folder():

@@ -119,7 +119,8 @@ def test_adapter_folder_and_generative_runs(tmp_path_factory, tiny_llama_dir, mi
     fmt = build_format(
         "generative", cfg.format_options(), labels, load_tokenizer(str(tiny_llama_dir))
     )
-    assert "ART" in fmt.user_prompt(load_data(cfg)[0]["train"][0])
+    sentence = load_data(cfg)[0]["train"][0]
+    assert "ART" in (fmt.system_prompt or "") + fmt.user_prompt(sentence)
 
 
 def test_a_run_that_trained_every_weight_starts_from_all_of_them(

@@ -54,8 +54,9 @@ class PromptBuilder:
         (e.g. a bos token)."""
         return self.tokenizer(text, add_special_tokens=special)["input_ids"]
 
-    def _chat(self, user: str, answer: str | None) -> str:
-        turns = [{"role": "user", "content": user}]
+    def _chat(self, user: str, answer: str | None, system: str | None = None) -> str:
+        turns = [{"role": "system", "content": system}] if system is not None else []
+        turns.append({"role": "user", "content": user})
         if answer is not None:
             turns.append({"role": "assistant", "content": answer})
         return self.tokenizer.apply_chat_template(
@@ -69,11 +70,17 @@ class PromptBuilder:
             raise InputError("the chat template does not write the answer right after the prompt")
         return self.text_ids(full[len(prompt) + len(probe) :])[0]
 
-    def prompt_ids(self, user: str) -> list[int]:
-        """Ids of the prompt for the user message ``user``, ready to generate from."""
+    def prompt_ids(self, user: str, system: str | None = None) -> list[int]:
+        """Ids of the prompt for the user message ``user``, ready to generate from.
+
+        ``system`` is the system turn; None leaves the chat template's default (SmolLM2's,
+        for one, writes about 20 tokens of its own). Without a chat template a system text
+        is the prompt's first line.
+        """
         if self.chat:
-            return self.text_ids(self._chat(user, None))
-        return self.text_ids(user + PLAIN_SUFFIX, special=True)
+            return self.text_ids(self._chat(user, None, system))
+        head = f"{system}\n" if system else ""
+        return self.text_ids(head + user + PLAIN_SUFFIX, special=True)
 
     def answer_ids(self, answer: str) -> list[int]:
         """Ids of ``answer`` followed by the end marker."""

@@ -165,6 +165,9 @@ class GenerativeFormat(TaskFormat):
             raise InputError(f"lookahead must be 0 or more, got {lookahead}")
         self.lookahead = lookahead
         self.examples = choose_examples(train_sentences or [], examples, seed)
+        self.system_prompt = self.template.render_system(
+            self.labels, self.examples, self.describe_labels
+        )
         self.builder = PromptBuilder(tokenizer) if tokenizer is not None else None
 
     @classmethod
@@ -197,8 +200,14 @@ class GenerativeFormat(TaskFormat):
         return self.template.answer_format
 
     def user_prompt(self, sentence: Sentence) -> str:
-        """The rendered template for ``sentence`` (the user turn)."""
+        """The rendered template for ``sentence`` (the user turn; the template's own system
+        turn, if it has one, is ``system_prompt``)."""
         return self.template.render(sentence.text, self.labels, self.examples, self.describe_labels)
+
+    def prompt_ids(self, sentence: Sentence) -> list[int]:
+        """The prompt's token ids for ``sentence`` (system turn, user turn, the assistant
+        turn's opening), ready to generate from."""
+        return self.builder.prompt_ids(self.user_prompt(sentence), self.system_prompt)
 
     def _pieces(self, sentence: Sentence, overlap: bool) -> list[tuple[int, int]]:
         return windows([1] * len(sentence), self.window_words, 0.5 if overlap else 1.0)
@@ -213,7 +222,7 @@ class GenerativeFormat(TaskFormat):
         ]
 
     def _encode_piece(self, piece: Sentence) -> dict:
-        prompt = self.builder.prompt_ids(self.user_prompt(piece))
+        prompt = self.prompt_ids(piece)
         answer = self.builder.answer_ids(render_answer(piece, self.answer_format))
         return encode_example(prompt, answer, self.max_length)
 
@@ -265,7 +274,7 @@ class GenerativeFormat(TaskFormat):
         ``(end character, log-probability)`` for each generated token; a dict passed as
         ``stats`` gets the counts of :func:`~llmner.formats.generative.decoding.generate`.
         """
-        prompts = [self.builder.prompt_ids(self.user_prompt(s)) for s in sentences]
+        prompts = [self.prompt_ids(s) for s in sentences]
         automata = trie = None
         if self.constrained:
             types = self.labels.types

@@ -1,8 +1,12 @@
 """Versioned prompt templates: ``prompts/<name>.v<N>.jinja``.
 
-A template's first line declares its answer format (``{#- answer: inline -#}``). A
-template is named ``<name>`` (the newest version) or ``<name>.v<N>`` (pinned); every run
-records the resolved name, version and the sha256 of the file's bytes.
+A template's first line declares its answer format (``{#- answer: inline -#}``). A line
+``{#- turn: user -#}`` splits it in two turns: the text above it is the system turn (the
+same for every sentence, so it is computed once when generating), the text below it the
+user turn; without it the whole template is the user turn and the tokenizer's chat template
+writes its own default system turn, if it has one. A template is named ``<name>`` (the
+newest version) or ``<name>.v<N>`` (pinned); every run records the resolved name, version
+and the sha256 of the file's bytes.
 
 The folder is found next to the package in a source checkout (``prompts/`` at the
 repository root) and as ``llmner/prompts/`` in an installed wheel, where
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
@@ -38,6 +43,7 @@ __all__ = [
 
 _FILE = re.compile(r"^(?P<name>[a-z0-9_-]+)\.v(?P<version>\d+)\.jinja$")
 _HEADER = re.compile(r"^\{#-?\s*answer:\s*(\w+)\s*-?#\}")
+_USER_TURN = re.compile(r"^\{#-?\s*turn:\s*user\s*-?#\}[ \t]*$", re.MULTILINE)
 _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False
 )
@@ -76,18 +82,21 @@ class PromptTemplate:
     def id(self) -> str:
         return f"{self.name}.v{self.version}"
 
-    def render(
-        self,
-        text: str,
-        labels: LabelSet,
-        examples: list[Sentence] = (),
-        describe: bool = False,
-    ) -> str:
-        """The user prompt for the sentence ``text``."""
+    @property
+    def has_system_turn(self) -> bool:
+        """Whether the template writes its own system turn (``{#- turn: user -#}``)."""
+        return _USER_TURN.search(self.source) is not None
+
+    def _parts(self) -> tuple[str | None, str]:
+        found = _USER_TURN.search(self.source)
+        if found is None:
+            return None, self.source
+        return self.source[: found.start()], self.source[found.end() :]
+
+    def _render(self, source: str, labels: LabelSet, examples, describe: bool, **extra) -> str:
         return (
-            _ENV.from_string(self.source)
+            _ENV.from_string(source)
             .render(
-                text=text,
                 labels=[
                     {"type": t, "description": labels.descriptions.get(t, "")} for t in labels.types
                 ],
@@ -96,9 +105,28 @@ class PromptTemplate:
                     for s in examples
                 ],
                 describe=describe,
+                **extra,
             )
             .strip()
         )
+
+    def render(
+        self,
+        text: str,
+        labels: LabelSet,
+        examples: list[Sentence] = (),
+        describe: bool = False,
+    ) -> str:
+        """The user turn for the sentence ``text``."""
+        return self._render(self._parts()[1], labels, examples, describe, text=text)
+
+    def render_system(
+        self, labels: LabelSet, examples: list[Sentence] = (), describe: bool = False
+    ) -> str | None:
+        """The template's own system turn (the same for every sentence), or None when it
+        has none and the tokenizer's default applies."""
+        system = self._parts()[0]
+        return None if system is None else self._render(system, labels, examples, describe)
 
 
 def load_template(name: str) -> PromptTemplate:
@@ -127,7 +155,26 @@ def load_template(name: str) -> PromptTemplate:
             path=str(path),
             line=1,
         )
-    return PromptTemplate(base, version, header.group(1), source, hashlib.sha256(data).hexdigest())
+    template = PromptTemplate(
+        base, version, header.group(1), source, hashlib.sha256(data).hexdigest()
+    )
+    if len(_USER_TURN.findall(source)) > 1:
+        raise InputError("expected at most one '{#- turn: user -#}' line", path=str(path))
+    system = template._parts()[0]
+    if system is not None and "text" in jinja2.meta.find_undeclared_variables(_ENV.parse(system)):
+        uses = [
+            n
+            for n, text in enumerate(system.splitlines(), 1)
+            if re.search(r"\{[{%][^}]*\btext\b", text)
+        ]
+        line = uses[0] if uses else system.count("\n") + 1
+        raise InputError(
+            "the system turn (above '{#- turn: user -#}') is the same for every sentence, "
+            "so it cannot use 'text'; expected 'text' below that line",
+            path=str(path),
+            line=line,
+        )
+    return template
 
 
 def choose_examples(sentences: list[Sentence], k: int, seed: int = 0, max_tokens: int = 25):

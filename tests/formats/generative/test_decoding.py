@@ -19,7 +19,7 @@ def test_shared_prefix_leaves_every_prompt_a_token_of_its_own():
 
 
 def _prompts(fmt, sentences):
-    return [fmt.builder.prompt_ids(fmt.user_prompt(s)) for s in sentences]
+    return [fmt.prompt_ids(s) for s in sentences]
 
 
 def _reference(model, prompt, new_tokens, end_ids):

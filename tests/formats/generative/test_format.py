@@ -10,7 +10,7 @@ from llmner.errors import InputError
 from llmner.formats.generative import GenerativeFormat
 from llmner.formats.generative.answers import render_answer
 
-FORMATS = ["inline", "list", "json"]
+FORMATS = ["inline", "inline.v1", "list", "json"]
 
 
 @pytest.mark.parametrize("prompt", FORMATS)
@@ -19,7 +19,7 @@ def test_encode_masks_prompt_keeps_answer(prompt, labels, sentences, smol_tokeni
     ds = fmt.encode(sentences)
     assert set(ds.column_names) >= {"input_ids", "attention_mask", "labels", "length"}
     for s, row in zip(sentences, ds):
-        prompt_ids = fmt.builder.prompt_ids(fmt.user_prompt(s))
+        prompt_ids = fmt.prompt_ids(s)
         n = len(prompt_ids)
         assert row["input_ids"][:n] == prompt_ids
         assert row["labels"][:n] == [-100] * n
@@ -30,11 +30,31 @@ def test_encode_masks_prompt_keeps_answer(prompt, labels, sentences, smol_tokeni
         assert row["length"] == len(row["input_ids"])
 
 
+def test_a_template_system_turn_replaces_the_chat_template_default(
+    labels, sentences, smol_tokenizer
+):
+    default = "You are a helpful AI assistant named SmolLM"
+    v1 = GenerativeFormat(labels, smol_tokenizer, prompt="inline.v1")
+    v2 = GenerativeFormat(labels, smol_tokenizer, prompt="inline.v2")
+    assert v1.system_prompt is None and v2.system_prompt.startswith("Copy the text")
+    for s in sentences:
+        old = smol_tokenizer.decode(v1.prompt_ids(s))
+        new = smol_tokenizer.decode(v2.prompt_ids(s))
+        assert default in old and default not in new
+        assert f"<|im_start|>system\n{v2.system_prompt}<|im_end|>" in new
+        assert new.endswith(f"<|im_start|>user\n{s.text}<|im_end|>\n<|im_start|>assistant\n")
+        assert len(smol_tokenizer(new)["input_ids"]) < len(smol_tokenizer(old)["input_ids"])
+    # every prompt starts with the same system turn: the part generation computes once
+    firsts = [v2.prompt_ids(s) for s in sentences]
+    shared = len(v2.builder.prompt_ids("", v2.system_prompt)) - 8
+    assert all(p[:shared] == firsts[0][:shared] for p in firsts)
+
+
 def test_truncation_never_masks_every_label(labels, sentences, smol_tokenizer):
     fmt = GenerativeFormat(labels, smol_tokenizer, max_length=10)
     with pytest.raises(InputError, match="cuts every answer token of 4 sentence"):
         fmt.encode(sentences)
-    n = len(fmt.builder.prompt_ids(fmt.user_prompt(sentences[0])))
+    n = len(fmt.prompt_ids(sentences[0]))
     fmt.max_length = n + 2
     ds = fmt.encode(sentences[:1])
     assert sum(label != -100 for label in ds[0]["labels"]) == 2
@@ -56,7 +76,9 @@ def test_examples_are_seeded_and_shown(labels, sentences, smol_tokenizer):
     a = GenerativeFormat(labels, smol_tokenizer, examples=2, train_sentences=sentences, seed=1)
     b = GenerativeFormat(labels, smol_tokenizer, examples=2, train_sentences=sentences, seed=1)
     assert a.user_prompt(sentences[0]) == b.user_prompt(sentences[0])
-    assert a.user_prompt(sentences[0]).count("Answer: ") == 2
+    assert a.system_prompt == b.system_prompt
+    whole = (a.system_prompt or "") + a.user_prompt(sentences[0])
+    assert whole.count("Answer: ") == 2
 
 
 def test_describe(labels, smol_tokenizer):

@@ -9,7 +9,7 @@ jump-forward), ``parse`` (text to mentions), ``align`` (mentions to IOB2), and `
 
 from llmner.formats.generative.align import ALIGNMENT_MODES, align_mentions
 from llmner.formats.generative.answers import ANSWER_FORMATS, render_answer
-from llmner.formats.generative.format import DEFAULT_PROMPT, GenerativeFormat
+from llmner.formats.generative.format import DEFAULT_PROMPT, GenerativeFormat, default_lookahead
 from llmner.formats.generative.parse import Mention, ParseResult, parse_answer
 from llmner.formats.generative.templates import list_templates, load_template
 
@@ -18,6 +18,7 @@ __all__ = [
     "ANSWER_FORMATS",
     "DEFAULT_PROMPT",
     "GenerativeFormat",
+    "default_lookahead",
     "Mention",
     "ParseResult",
     "align_mentions",

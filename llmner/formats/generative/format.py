@@ -7,6 +7,7 @@ the mentions to tokens and returns IOB2 tags with counts of everything unusable.
 
 from __future__ import annotations
 
+import torch
 from datasets import Dataset
 
 from llmner.data.schemes import repair_iob2
@@ -22,7 +23,7 @@ from llmner.formats.generative.parse import parse_answer
 from llmner.formats.generative.templates import choose_examples, load_template
 from llmner.formats.windows import context_margin, windows
 
-__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "mention_confidences", "rates"]
+__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "default_lookahead", "mention_confidences", "rates"]
 
 DEFAULT_PROMPT = "inline"
 
@@ -82,6 +83,21 @@ def mention_confidences(
     return out
 
 
+def default_lookahead(device) -> int:
+    """Drafted tokens per pass when none is asked for: 8 on a GPU, 4 elsewhere.
+
+    A pass of a small model on a GPU is bound by kernel launches, so fewer passes is
+    nearly all that counts (lookahead 8 was fastest at 1, 8 and 48 sentences per batch on
+    an H200); on a CPU a pass costs what it computes, and 4 was fastest at 1, 8 and 24
+    (``recipes/results/generation-speed/README.md``).
+
+    Example:
+        >>> default_lookahead(torch.device("cpu")), default_lookahead(torch.device("cuda", 0))
+        (4, 8)
+    """
+    return 8 if torch.device(device).type == "cuda" else 4
+
+
 class GenerativeFormat(TaskFormat):
     """NER as text generation with a causal LM.
 
@@ -114,8 +130,8 @@ class GenerativeFormat(TaskFormat):
             automaton's guess: the sentence copied on) after each row's next token and keep
             those greedy decoding agrees with (same answers and scores, fewer passes; see
             :mod:`~llmner.formats.generative.decoding`). ``0`` decodes one token per pass;
-            the default, 4, was the fastest of 0, 4 and 8 at every batch size measured on
-            a 2-core CPU (``recipes/results/generation-speed/README.md``).
+            ``None`` (the default) takes :func:`default_lookahead` for the model's device:
+            the fastest of 0, 4 and 8 measured there (``recipes/results/generation-speed``).
 
     Example:
         >>> GenerativeFormat(LabelSet(["PER"]), None, alignment="loose")  # doctest: +ELLIPSIS
@@ -143,7 +159,7 @@ class GenerativeFormat(TaskFormat):
         window_words: int = 128,
         reuse_prefix: bool = True,
         jump_forward: bool = False,
-        lookahead: int = 4,
+        lookahead: int | None = None,
     ) -> None:
         super().__init__(labels, tokenizer)
         if alignment not in ALIGNMENT_MODES:
@@ -161,7 +177,7 @@ class GenerativeFormat(TaskFormat):
         self.window_words = window_words
         self.reuse_prefix = reuse_prefix
         self.jump_forward = jump_forward
-        if lookahead < 0:
+        if lookahead is not None and lookahead < 0:
             raise InputError(f"lookahead must be 0 or more, got {lookahead}")
         self.lookahead = lookahead
         self.examples = choose_examples(train_sentences or [], examples, seed)
@@ -297,7 +313,7 @@ class GenerativeFormat(TaskFormat):
             logprobs=logprobs,
             reuse_prefix=self.reuse_prefix,
             jump_forward=self.jump_forward,
-            lookahead=self.lookahead,
+            lookahead=default_lookahead(model.device) if self.lookahead is None else self.lookahead,
             stats=stats,
         )
         if token_scores is not None:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from llmner.data.types import Sentence
-from llmner.formats.generative import GenerativeFormat
+from llmner.formats.generative import GenerativeFormat, default_lookahead
 from llmner.formats.generative.constrain import build_automaton
 from llmner.formats.generative.decoding import generate, shared_prefix_length
 from llmner.formats.generative.tokens import VocabTrie
@@ -330,3 +330,17 @@ def test_predictions_and_confidences_do_not_depend_on_lookahead(labels, smol_tok
         assert list(got.values()) == pytest.approx(list(want.values()), abs=1e-6)
     assert any(on.scores), "some mention must be scored"
     assert on.metrics["num_drafted_tokens"] > 0 and off.metrics["num_drafted_tokens"] == 0
+
+
+def test_the_default_lookahead_depends_on_the_device(labels, sentences, smol_tokenizer, tiny_llama):
+    assert default_lookahead(torch.device("cpu")) == 4
+    assert default_lookahead("cuda:0") == 8
+    fmt = GenerativeFormat(labels, smol_tokenizer)
+    assert fmt.lookahead is None
+    stats: dict = {}
+    fmt.generate_texts(tiny_llama, sentences, batch_size=4, stats=stats)
+    explicit: dict = {}
+    GenerativeFormat(labels, smol_tokenizer, lookahead=4).generate_texts(
+        tiny_llama, sentences, batch_size=4, stats=explicit
+    )
+    assert stats["drafted_tokens"] == explicit["drafted_tokens"] > 0

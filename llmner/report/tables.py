@@ -225,12 +225,17 @@ def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
 
 def setting(config: dict) -> str:
     """How a run trained, in a few words: every weight or LoRA (rank), quantization,
-    learning rate, epochs, and the options that let tokens see the sentence.
+    learning rate, epochs, the options that let tokens see the sentence, augmentation
+    (its rate) and whether it started from an adapter.
 
     Example:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
         ...          "learning_rate": 3e-4, "num_train_epochs": 1, "echo": True})
         'LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1'
+        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
+        ...          "num_train_epochs": 5, "augment": "mention_replacement",
+        ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
+        'every weight, none, lr 3e-04, 5 ep, augment 0.3, from an adapter'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -245,6 +250,10 @@ def setting(config: dict) -> str:
         parts.append(f"bidirectional {config['bidirectional']}")
     if config.get("num_layers"):
         parts.append(f"{config['num_layers']} layers")
+    if config.get("augment"):
+        parts.append(f"augment {config.get('augment_rate', 0):g}")
+    if config.get("init_adapter"):
+        parts.append("from an adapter")
     return ", ".join(parts)
 
 

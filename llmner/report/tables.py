@@ -226,7 +226,7 @@ def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
 def setting(config: dict) -> str:
     """How a run trained, in a few words: every weight or LoRA (rank), quantization,
     learning rate, epochs, the options that let tokens see the sentence, augmentation
-    (its rate) and whether it started from an adapter.
+    (its rate) and whether it started from a trained run (``--init_adapter``).
 
     Example:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
@@ -235,7 +235,7 @@ def setting(config: dict) -> str:
         >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
         ...          "num_train_epochs": 5, "augment": "mention_replacement",
         ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
-        'every weight, none, lr 3e-04, 5 ep, augment 0.3, from an adapter'
+        'every weight, none, lr 3e-04, 5 ep, augment 0.3, from a trained run'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -253,7 +253,7 @@ def setting(config: dict) -> str:
     if config.get("augment"):
         parts.append(f"augment {config.get('augment_rate', 0):g}")
     if config.get("init_adapter"):
-        parts.append("from an adapter")
+        parts.append("from a trained run")
     return ", ".join(parts)
 
 

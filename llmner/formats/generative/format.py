@@ -23,7 +23,13 @@ from llmner.formats.generative.parse import parse_answer
 from llmner.formats.generative.templates import choose_examples, load_template
 from llmner.formats.windows import context_margin, windows
 
-__all__ = ["DEFAULT_PROMPT", "GenerativeFormat", "default_lookahead", "mention_confidences", "rates"]
+__all__ = [
+    "DEFAULT_PROMPT",
+    "GenerativeFormat",
+    "default_lookahead",
+    "mention_confidences",
+    "rates",
+]
 
 DEFAULT_PROMPT = "inline"
 

@@ -227,15 +227,17 @@ def summarise(runs: list[dict]) -> dict:
 
 def train_cost_table(folder: str | Path) -> str:
     """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
-    run directories), computed from the runs' own ``metrics.json``."""
+    run directories), computed from the runs' own ``metrics.json``: medians over the
+    seeds of the training time (optimizer steps only), tokens/s, evaluation sentences/s and
+    peak memory; F1 as mean ± sd."""
     entries = sorted(Path(folder).glob("*/bench.json"))
     metas = [json.loads(p.read_text(encoding="utf-8")) for p in entries]
     gpu = any(m["runs"][0].get("peak_gpu_memory_mb") for m in metas)
     memory = "peak GPU memory" if gpu else "peak RSS"
     rows = [
-        "| run | code | flags beyond the config | train tok/s | eval sent/s | "
+        "| run | code | flags beyond the config | train time | train tok/s | eval sent/s | "
         f"{memory} | test F1 (mean ± sd) | seeds |",
-        "|---|---|---|---:|---:|---:|---|---:|",
+        "|---|---|---|---:|---:|---:|---:|---|---:|",
     ]
     for meta_path, meta in zip(entries, metas):
         runs = [
@@ -245,6 +247,7 @@ def train_cost_table(folder: str | Path) -> str:
         r = summarise(runs)
         rows.append(
             f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
+            f"| {r['median_train_seconds']:.0f} s "
             f"| {r['median_train_tokens_per_second']:.0f} "
             f"| {r.get('median_eval_sentences_per_second', 0):.1f} "
             f"| {r['median_peak_gpu_memory_mb' if gpu else 'median_peak_rss_mb'] / 1024:.2f} GiB "

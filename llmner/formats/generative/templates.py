@@ -15,7 +15,7 @@ repository root) and as ``llmner/prompts/`` in an installed wheel, where
 Example:
     >>> t = load_template("inline")
     >>> t.name, t.version, t.answer_format, len(t.sha256)
-    ('inline', 1, 'inline', 64)
+    ('inline', 2, 'inline', 64)
 """
 
 from __future__ import annotations

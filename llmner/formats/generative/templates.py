@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -77,6 +77,19 @@ class PromptTemplate:
     answer_format: str
     source: str
     sha256: str
+    # the source split at ``{#- turn: user -#}`` (once, here): system part or None, user part
+    system_source: str | None = field(init=False, repr=False, compare=False)
+    user_source: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found = _USER_TURN.search(self.source)
+        system, user = (
+            (None, self.source)
+            if found is None
+            else (self.source[: found.start()], self.source[found.end() :])
+        )
+        object.__setattr__(self, "system_source", system)
+        object.__setattr__(self, "user_source", user)
 
     @property
     def id(self) -> str:
@@ -85,13 +98,7 @@ class PromptTemplate:
     @property
     def has_system_turn(self) -> bool:
         """Whether the template writes its own system turn (``{#- turn: user -#}``)."""
-        return _USER_TURN.search(self.source) is not None
-
-    def _parts(self) -> tuple[str | None, str]:
-        found = _USER_TURN.search(self.source)
-        if found is None:
-            return None, self.source
-        return self.source[: found.start()], self.source[found.end() :]
+        return self.system_source is not None
 
     def _render(self, source: str, labels: LabelSet, examples, describe: bool, **extra) -> str:
         return (
@@ -118,15 +125,16 @@ class PromptTemplate:
         describe: bool = False,
     ) -> str:
         """The user turn for the sentence ``text``."""
-        return self._render(self._parts()[1], labels, examples, describe, text=text)
+        return self._render(self.user_source, labels, examples, describe, text=text)
 
     def render_system(
         self, labels: LabelSet, examples: list[Sentence] = (), describe: bool = False
     ) -> str | None:
         """The template's own system turn (the same for every sentence), or None when it
         has none and the tokenizer's default applies."""
-        system = self._parts()[0]
-        return None if system is None else self._render(system, labels, examples, describe)
+        if self.system_source is None:
+            return None
+        return self._render(self.system_source, labels, examples, describe)
 
 
 def load_template(name: str) -> PromptTemplate:
@@ -160,7 +168,7 @@ def load_template(name: str) -> PromptTemplate:
     )
     if len(_USER_TURN.findall(source)) > 1:
         raise InputError("expected at most one '{#- turn: user -#}' line", path=str(path))
-    system = template._parts()[0]
+    system = template.system_source
     if system is not None and "text" in jinja2.meta.find_undeclared_variables(_ENV.parse(system)):
         uses = [
             n

@@ -28,7 +28,8 @@ relative to the page's folder. Kinds:
 * ``integrations FILE``: merged folders, transformers' pipeline and the spaCy component
   against ``llmner.load``, ``recipes/integrations.py``'s JSON;
 * ``serve FILE ...``: ``recipes/serve_load.py``'s load tests of ``llmner serve``, a row
-  each.
+  each;
+* ``sweep FILE``: the trials of an ``llmner sweep`` (its ``sweep.json``).
 
 A test regenerates every committed page and compares, so a figure on a page cannot drift
 from its file. Kinds not listed here (``profile`` on the training-cost page) are built by
@@ -172,6 +173,12 @@ def _serve(args: list[str], base: Path) -> str:
     return serve_table([_json(base / a) for a in args])
 
 
+def _sweep(args: list[str], base: Path) -> str:
+    from llmner.train.sweep import trials_table
+
+    return trials_table(_json(base / args[0])["trials"]).rstrip("\n")
+
+
 RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
     "seeds": _seeds,
@@ -184,6 +191,7 @@ RENDERERS: dict[str, Renderer] = {
     "generation-profile": _generation_profile,
     "integrations": _integrations,
     "serve": _serve,
+    "sweep": _sweep,
 }
 
 

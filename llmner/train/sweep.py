@@ -14,8 +14,10 @@ the next worker marks that trial stale and Optuna's ``RetryHeartbeatStaleTrialCa
 the same parameters again, so the half trial is redone, never lost. Trials report
 validation F1 at each evaluation and Optuna's median pruner stops bad ones early.
 
-Trial ``N`` writes the run directory ``SWEEP/trial-N``; the sweep writes ``trials.md``
-(every trial), ``best.yaml`` (the best trial's config, for ``recipes/finetune.py
+Trial ``N`` writes the run directory ``SWEEP/trial-N``; the sweep writes ``sweep.json``
+(every trial: state, parameters, validation and test F1, training time; what a results
+page builds its table from, as ``<!-- table: sweep FILE -->``), ``trials.md`` (the same
+as a table), ``best.yaml`` (the best trial's config, for ``recipes/finetune.py
 --config``) and ``trials.png``.
 
 Example:
@@ -28,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +40,10 @@ import yaml
 from llmner.config import FinetuneConfig
 from llmner.errors import InputError
 
-__all__ = ["Param", "load_space", "parse_space", "run_sweep", "trials_table"]
+__all__ = ["Param", "load_space", "parse_space", "run_sweep", "trial_records", "trials_table"]
 
 STUDY_FILE = "study.db"
+RESULTS_FILE = "sweep.json"
 OBJECTIVE = "eval_f1"
 
 
@@ -211,12 +215,15 @@ def run_sweep(
         return value
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    study.optimize(
-        objective,
-        timeout=timeout,
-        callbacks=[MaxTrialsCallback(trials, states=finished)],
-        catch=(),
-    )
+    # MaxTrialsCallback only stops after a trial: a study that already holds enough
+    # trials (a finished sweep run again) would otherwise start one more.
+    if len(study.get_trials(deepcopy=False, states=finished)) < trials:
+        study.optimize(
+            objective,
+            timeout=timeout,
+            callbacks=[MaxTrialsCallback(trials, states=finished)],
+            catch=(),
+        )
     write_results(study, base, out)
     return study
 
@@ -234,21 +241,50 @@ def _example(p: Param):
     return p.choices[0] if p.choices is not None else p.low
 
 
-def trials_table(study) -> str:
-    """Every trial as a markdown table: state, parameters, validation and test F1."""
-    trials = study.get_trials(deepcopy=False)
-    names = sorted({k for t in trials for k in t.params})
+def trial_records(study) -> list[dict]:
+    """Every trial of ``study`` as plain data: number, state, parameters, validation F1
+    (the final value, or the last reported one of a pruned trial), test F1, training
+    seconds and run folder. ``sweep.json`` holds this list."""
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        dev = t.value
+        if dev is None and t.intermediate_values:
+            dev = t.intermediate_values[max(t.intermediate_values)]
+        out.append(
+            {
+                "trial": t.number,
+                "state": t.state.name.lower(),
+                "params": dict(t.params),
+                "validation_f1": dev,
+                "test_f1": t.user_attrs.get("test_f1"),
+                "train_seconds": t.user_attrs.get("train_seconds"),
+                "run": t.user_attrs.get("run", f"trial-{t.number}"),
+            }
+        )
+    return out
+
+
+def trials_table(records: list[dict]) -> str:
+    """Every trial as a markdown table: state, parameters, validation and test F1.
+
+    Example:
+        >>> print(trials_table([{"trial": 0, "state": "complete", "params": {"lora_r": 8},
+        ...     "validation_f1": 0.61234, "test_f1": None, "train_seconds": 301.2}]), end="")
+        | trial | state | lora_r | dev F1 | test F1 | train s |
+        |---|---|---|---|---|---|
+        | 0 | complete | 8 | 0.6123 | – | 301 |
+    """
+    names = sorted({k for r in records for k in r["params"]})
     head = ["trial", "state", *names, "dev F1", "test F1", "train s"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for t in trials:
-        dev = t.value if t.value is not None else max(t.intermediate_values.values(), default=None)
+    for r in records:
         cells = [
-            str(t.number),
-            t.state.name.lower(),
-            *(_fmt(t.params.get(n)) for n in names),
-            _fmt(dev),
-            _fmt(t.user_attrs.get("test_f1")),
-            _fmt(t.user_attrs.get("train_seconds"), 0),
+            str(r["trial"]),
+            r["state"],
+            *(_fmt(r["params"].get(n)) for n in names),
+            _fmt(r["validation_f1"]),
+            _fmt(r["test_f1"]),
+            _fmt(r["train_seconds"], 0),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
@@ -263,12 +299,14 @@ def _fmt(value, digits: int = 4) -> str:
 
 
 def write_results(study, base: dict, out: Path) -> None:
-    """``trials.md``, ``best.yaml`` and ``trials.png`` in the sweep folder."""
+    """``sweep.json``, ``trials.md``, ``best.yaml`` and ``trials.png`` in the sweep folder."""
     from optuna.trial import TrialState
 
     from llmner.io import write_text_atomic
 
-    write_text_atomic(out / "trials.md", trials_table(study))
+    records = trial_records(study)
+    write_text_atomic(out / RESULTS_FILE, json.dumps({"trials": records}, indent=2) + "\n")
+    write_text_atomic(out / "trials.md", trials_table(records))
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return

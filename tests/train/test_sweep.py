@@ -1,5 +1,6 @@
 """llmner sweep: Optuna trials as normal runs, a loadable best config, shared studies."""
 
+import json
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ pytest.importorskip("optuna")
 
 from llmner.config import load_config, parse_args  # noqa: E402
 from llmner.errors import InputError  # noqa: E402
+from llmner.report.pages import render  # noqa: E402
 from llmner.train.sweep import load_space, parse_space, run_sweep  # noqa: E402
 
 
@@ -46,6 +48,21 @@ def test_two_trials_write_runs_a_table_and_a_loadable_best_config(
     cfg = parse_args(["--config", str(tmp_path / "sweep" / "best.yaml")])
     assert cfg.repeat == study.best_params["repeat"]
     assert (tmp_path / "sweep" / "trials.png").stat().st_size > 0
+    records = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["trials"]
+    assert [r["validation_f1"] for r in records] == [t.value for t in study.trials]
+    assert [r["params"] for r in records] == [t.params for t in study.trials]
+    assert all(0 <= r["test_f1"] <= 1 and r["train_seconds"] > 0 for r in records)
+    # the page table built from sweep.json is the sweep's own trials.md
+    assert render("sweep sweep/sweep.json", tmp_path) + "\n" == table
+
+
+def test_a_finished_sweep_run_again_starts_no_trial(tiny_llama_dir, tiny_conll, tmp_path):
+    space = parse_space({"learning_rate": {"low": 1e-3, "high": 3e-2, "log": True}})
+    base = _base(tiny_llama_dir, tiny_conll)
+    run_sweep(base, space, tmp_path / "sweep", trials=1)
+    study = run_sweep(base, space, tmp_path / "sweep", trials=1)
+    assert len(study.trials) == 1
+    assert not (tmp_path / "sweep" / "trial-1").exists()
 
 
 def test_two_workers_share_one_sqlite_study(tiny_llama_dir, tiny_conll, tmp_path):

@@ -230,6 +230,8 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
 def _load_merged(source: ModelSource, dtype):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
 
+    import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)
+
     cls = (
         AutoModelForTokenClassification
         if source.task == "token-classification"

@@ -164,6 +164,8 @@ def load_base_model(
     """
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
+    import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)
+
     path = resolve_model(name_or_path)
     kwargs: dict = {}
     qconfig = get_quantization_config(quantization, double_quant, _UNQUANTIZED, quant_storage)

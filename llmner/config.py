@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from llmner.data.augment import parse_augment
+from llmner.data.augment import AUGMENT_MODES, parse_augment
 from llmner.errors import InputError
 
 __all__ = ["KIND_DEFAULTS", "FinetuneConfig", "load_config", "parse_args"]
@@ -130,7 +130,15 @@ class FinetuneConfig:
             "help": "augment the training sentences on the fly (Dai & Adel 2020), a comma "
             "list of mention_replacement, label_wise_token_replacement, "
             "shuffle_within_segments: each epoch half the sentences (seeded by seed + "
-            "epoch) are replaced by a copy changed by one of them"
+            "epoch) are replaced by a copy changed by one of them (see augment_mode)"
+        },
+    )
+    augment_mode: str = field(
+        default="replace",
+        metadata={
+            "help": "augmentation: replace (half the sentences swapped for a copy each epoch; "
+            "epochs keep their length) or add (every sentence kept and one copy of each "
+            "added, as Dai & Adel train; epochs twice as long)"
         },
     )
     augment_rate: float = field(
@@ -240,6 +248,10 @@ class FinetuneConfig:
                 f"{self.max_tokens_per_batch}"
             )
         self.augment = ",".join(parse_augment(self.augment, self.augment_rate))
+        if self.augment_mode not in AUGMENT_MODES:
+            raise InputError(
+                f"--augment_mode {self.augment_mode!r}: expected one of {', '.join(AUGMENT_MODES)}"
+            )
         if self.eval_strategy not in ("epoch", "steps", "no"):
             raise InputError(f"eval_strategy {self.eval_strategy!r}: expected epoch, steps or no")
 

@@ -19,7 +19,8 @@ the training sentences only, never from validation or test.
 numbers seeded with ``seed + e``) each training sentence is, with probability
 :data:`AUGMENTED_SHARE`, replaced by a copy changed by one of the chosen operations (drawn
 uniformly). The paper trains on the original sentences plus augmented copies; replacing
-half of them each epoch keeps that mix without lengthening the epoch.
+half of them each epoch keeps that mix without lengthening the epoch. With ``share=1``
+every sentence gets a copy: what ``--augment_mode add`` trains on beside the originals.
 
 Example:
     >>> segments(["O", "O", "B-PER", "I-PER", "B-PER", "O"])
@@ -45,6 +46,7 @@ from llmner.errors import InputError
 __all__ = [
     "AUGMENTATIONS",
     "AUGMENTED_SHARE",
+    "AUGMENT_MODES",
     "AugmentPool",
     "Augmenter",
     "label_wise_token_replacement",
@@ -56,6 +58,9 @@ __all__ = [
 
 #: The share of training sentences replaced by an augmented copy in each epoch.
 AUGMENTED_SHARE = 0.5
+#: How copies enter an epoch: ``replace`` their originals (:data:`AUGMENTED_SHARE` of the
+#: sentences), or ``add`` one copy of every sentence beside the originals.
+AUGMENT_MODES = ("replace", "add")
 
 
 def segments(tags: list[str]) -> list[tuple[str, int, int]]:
@@ -197,15 +202,16 @@ class Augmenter:
         sentences: list[Sentence],
         epoch: int,
         accept: Callable[[Sentence, Sentence], bool] | None = None,
+        share: float = AUGMENTED_SHARE,
     ) -> list[Sentence]:
-        """``sentences`` as epoch ``epoch`` sees them: about half replaced by a copy
-        changed by one operation; the same for the same seed and epoch. A copy that
-        ``accept(original, copy)`` refuses is replaced by the original (counted
-        ``refused``)."""
+        """``sentences`` as epoch ``epoch`` sees them: each, with probability ``share``,
+        replaced by a copy changed by one operation; the same for the same seed and
+        epoch. A copy that ``accept(original, copy)`` refuses is replaced by the original
+        (counted ``refused``)."""
         rng = random.Random(self.seed + epoch)
         out = []
         for s in sentences:
-            if not self.operations or rng.random() >= AUGMENTED_SHARE:
+            if not self.operations or (share < 1 and rng.random() >= share):
                 out.append(s)
                 continue
             name = rng.choice(self.operations)

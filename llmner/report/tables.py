@@ -236,6 +236,10 @@ def setting(config: dict) -> str:
         ...          "num_train_epochs": 5, "augment": "mention_replacement",
         ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
         'every weight, none, lr 3e-04, 5 ep, augment 0.3, from a trained run'
+        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
+        ...          "num_train_epochs": 5, "augment": "mention_replacement",
+        ...          "augment_rate": 0.3, "augment_mode": "add"})
+        'every weight, none, lr 3e-04, 5 ep, augment 0.3 added'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -251,7 +255,8 @@ def setting(config: dict) -> str:
     if config.get("num_layers"):
         parts.append(f"{config['num_layers']} layers")
     if config.get("augment"):
-        parts.append(f"augment {config.get('augment_rate', 0):g}")
+        added = " added" if config.get("augment_mode") == "add" else ""
+        parts.append(f"augment {config.get('augment_rate', 0):g}{added}")
     if config.get("init_adapter"):
         parts.append("from a trained run")
     return ", ".join(parts)

@@ -11,11 +11,15 @@ the epoch. Why not ``set_epoch`` on the dataset: Accelerate forwards an epoch to
 dataset only when the batch sampler has no ``set_epoch`` of its own, which
 llmner's token-budget sampler has.
 
+Two modes (``--augment_mode``): ``replace`` swaps about half the sentences for a copy each
+epoch; ``add`` keeps every original and adds one copy of each (the features are the
+originals' followed by the copies', so an epoch is twice as long).
+
 Samplers plan each epoch from the number of features, so an augmented copy must encode
 to as many features (windows, pieces) as its original; one that does not (it crossed a
 window boundary) is refused and the original trained on instead. The token-budget
-sampler plans its batches from the original lengths: an augmented batch can exceed the
-budget by as much as its replacements are longer.
+sampler plans its batches from the original lengths (:attr:`AugmentedTrainSet.lengths`):
+an augmented batch can exceed the budget by as much as its copies are longer.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import math
 from torch.utils.data import Dataset
 from transformers import TrainerCallback
 
-from llmner.data.augment import Augmenter
+from llmner.data.augment import AUGMENTED_SHARE, Augmenter
 from llmner.data.types import Sentence
 
 __all__ = ["AugmentCallback", "AugmentedTrainSet", "augmented_train_set"]
@@ -39,17 +43,23 @@ class AugmentedTrainSet(Dataset):
         fmt: the run's :class:`~llmner.formats.base.TaskFormat` (``encode_sentence``).
         sentences: the training sentences.
         augmenter: draws each epoch's copies.
+        mode: ``replace`` or ``add`` (see the module).
     """
 
-    def __init__(self, fmt, sentences: list[Sentence], augmenter: Augmenter) -> None:
+    def __init__(
+        self, fmt, sentences: list[Sentence], augmenter: Augmenter, mode: str = "replace"
+    ) -> None:
         self.fmt = fmt
         self.sentences = sentences
         self.augmenter = augmenter
+        self.mode = mode
         encoded = [fmt.encode_sentence(s) for s in sentences]
         self._originals = {id(s): rows for s, rows in zip(sentences, encoded)}
         self._copies: dict[int, list[dict]] = {}  # those _accept encoded in this epoch
-        self.rows: list[dict] = [row for rows in encoded for row in rows]
-        self.epoch: int | None = None  # the original sentences until the first epoch
+        self._kept: list[dict] = [row for rows in encoded for row in rows] if mode == "add" else []
+        # until the first epoch: the original sentences (twice over in add mode)
+        self.rows: list[dict] = self._kept + [row for rows in encoded for row in rows]
+        self.epoch: int | None = None
 
     def _accept(self, original: Sentence, copy: Sentence) -> bool:
         try:
@@ -63,8 +73,9 @@ class AugmentedTrainSet(Dataset):
         """The features of epoch ``epoch`` (drawn once per epoch)."""
         if epoch == self.epoch:
             return
-        copies = self.augmenter.epoch(self.sentences, epoch, accept=self._accept)
-        rows = [row for s in copies for row in self._rows_of(s)]
+        share = 1.0 if self.mode == "add" else AUGMENTED_SHARE
+        copies = self.augmenter.epoch(self.sentences, epoch, accept=self._accept, share=share)
+        rows = self._kept + [row for s in copies for row in self._rows_of(s)]
         self._copies = {}
         if len(rows) != len(self.rows):  # _accept keeps the count of each sentence
             raise RuntimeError("augmentation changed the number of training features")
@@ -74,6 +85,15 @@ class AugmentedTrainSet(Dataset):
         if id(sentence) in self._originals:
             return self._originals[id(sentence)]
         return self._copies[id(sentence)]
+
+    @property
+    def lengths(self) -> list[int]:
+        """Each feature's length in tokens, as the sampler plans with them."""
+        return [row["length"] for row in self.rows]
+
+    def summary(self) -> dict:
+        """What ``metrics.json`` records under ``augmentation``."""
+        return {"mode": self.mode, **self.augmenter.summary()}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -98,4 +118,4 @@ def augmented_train_set(cfg, fmt, sentences: list[Sentence]) -> AugmentedTrainSe
     if not cfg.augment:
         return None
     augmenter = Augmenter(tuple(cfg.augment.split(",")), cfg.augment_rate, sentences, cfg.seed)
-    return AugmentedTrainSet(fmt, sentences, augmenter)
+    return AugmentedTrainSet(fmt, sentences, augmenter, cfg.augment_mode)

@@ -262,8 +262,9 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     tokenizer = load_tokenizer(cfg.model_name_or_path)
     fmt = format_for(cfg, labels, tokenizer, splits["train"])
     train_ds = fmt.encode(splits["train"])
-    sampler = token_budget_sampler(cfg, train_ds["length"])
     augmented = augmented_train_set(cfg, fmt, splits["train"])
+    lengths = augmented.lengths if augmented is not None else train_ds["length"]
+    sampler = token_budget_sampler(cfg, lengths)
     model, bidir_layers = build_model(cfg, fmt.task, labels, fmt, init)
     counter = TokenCounter(fmt.collator())
     timer = StepTimer()
@@ -322,6 +323,11 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
             state.num_processes,
         )
     )
+    per_step = (  # features per optimizer step (an augment_mode add epoch holds copies too)
+        len(trainer.train_dataset) * args.num_train_epochs / max(result.global_step, 1)
+        if cfg.max_steps <= 0
+        else cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps
+    )
     metrics.update(
         num_train_sentences=len(splits["train"]),
         num_train_examples=len(train_ds),
@@ -340,9 +346,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         bf16=bf16,
         max_tokens_per_batch=sampler.max_tokens if sampler else None,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
-        sentences_per_step=len(train_ds) * args.num_train_epochs / max(result.global_step, 1)
-        if cfg.max_steps <= 0
-        else cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps,
+        sentences_per_step=per_step,
         num_layers=cfg.num_layers or model_num_layers(cfg.model_name_or_path),
         eval_path=eval_path,
         best_validation_f1=trainer.state.best_metric,
@@ -350,7 +354,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
         **({"prompt": described["prompt"]} if "prompt" in described else {}),
     )
     if augmented is not None:
-        metrics["augmentation"] = augmented.augmenter.summary()
+        metrics["augmentation"] = augmented.summary()
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if state.is_main_process:

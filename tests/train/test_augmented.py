@@ -61,3 +61,51 @@ def test_run_records_augmentation(tiny_llama_dir, tiny_conll, tmp_path):
     assert 0 < recorded["sentences_changed"] <= recorded["sentences_augmented"] <= 2 * 12
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["augment"] == ",".join(OPS) and config["augment_rate"] == 0.5
+
+
+def test_add_mode_keeps_every_original_and_adds_a_copy_of_each(tiny_llama_dir, tiny_conll):
+    sentences = read_conll(tiny_conll)
+    labels = LabelSet.from_sentences(sentences)
+    cfg = FinetuneConfig(model_name_or_path=str(tiny_llama_dir), quantization="none",
+                         max_seq_length=128)  # fmt: skip
+    fmt = build_format("tagging", cfg.format_options(), labels, load_tokenizer(str(tiny_llama_dir)))
+    original = [dict(r) for r in fmt.encode(sentences)]
+    augmenter = Augmenter(OPS, 0.5, sentences, seed=7)
+    added = AugmentedTrainSet(fmt, sentences, augmenter, mode="add")
+    assert len(added) == 2 * len(original) and added.lengths == [r["length"] for r in added.rows]
+    added.set_epoch(0)
+    assert added.rows[: len(original)] == original, "the originals stay, first"
+    copies = added.rows[len(original) :]
+    assert len(copies) == len(original) and copies != original
+    summary = added.summary()
+    assert summary["mode"] == "add" and summary["sentences_augmented"] == len(sentences)
+    replaced = AugmentedTrainSet(fmt, sentences, Augmenter(OPS, 0.5, sentences, seed=7))
+    replaced.set_epoch(0)
+    assert replaced.summary()["sentences_augmented"] < len(sentences), "about half"
+
+
+def test_add_mode_run_trains_twice_the_steps_and_records_its_mode(
+    tiny_llama_dir, tiny_conll, tmp_path
+):
+    def run(out, **kw):
+        cfg = FinetuneConfig(
+            model_name_or_path=str(tiny_llama_dir), train_file=str(tiny_conll),
+            test_file=str(tiny_conll), quantization="none", output_dir=str(out),
+            num_train_epochs=1, per_device_train_batch_size=4, lora_r=4, lora_alpha=8, seed=0,
+            eval_strategy="no", augment="mention_replacement", max_tokens_per_batch=0, **kw,
+        )  # fmt: skip
+        run_finetune(cfg)
+        steps = json.loads((out / "metrics.json").read_text())
+        return steps, yaml.safe_load((out / "config.yaml").read_text())
+
+    added, config = run(tmp_path / "add", augment_mode="add")
+    replaced, _ = run(tmp_path / "replace")
+    assert config["augment_mode"] == "add" and added["augmentation"]["mode"] == "add"
+    assert added["train_steps"] == 2 * replaced["train_steps"]
+
+
+def test_unknown_augment_mode_is_one_line():
+    from llmner.errors import InputError
+
+    with pytest.raises(InputError, match="--augment_mode 'double': expected one of replace, add"):
+        FinetuneConfig(model_name_or_path="x", quantization="none", augment_mode="double")

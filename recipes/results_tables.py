@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmner.errors import InputError
 from llmner.report.pages import refresh_file
 
 
@@ -26,7 +27,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    stale = [page for page in args.pages if refresh_file(page, write=not args.check)]
+    try:
+        stale = [page for page in args.pages if refresh_file(page, write=not args.check)]
+    except InputError as e:
+        print(f"results_tables: error: {e}", file=sys.stderr)
+        return 2
     for page in stale:
         print(f"{page}: {'stale' if args.check else 'rebuilt'}")
     return 1 if args.check and stale else 0

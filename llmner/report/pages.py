@@ -223,10 +223,31 @@ def refresh(text: str, base: str | Path, renderers: dict[str, Renderer] | None =
 
 
 def refresh_file(path: str | Path, write: bool = False) -> bool:
-    """Whether the page at ``path`` is stale; rewrite it in place when ``write``."""
+    """Whether the page at ``path`` is stale; rewrite it in place when ``write``.
+
+    Raises:
+        InputError: a marker names a file or folder that is not there (page and line).
+    """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    new = refresh(text, path.parent)
+    try:
+        new = refresh(text, path.parent)
+    except FileNotFoundError as e:
+        missing = Path(e.filename)
+        marker = next(
+            (m for m in BLOCK.finditer(text) if any(
+                (path.parent / a) == missing or (path.parent / a) in missing.parents
+                for a in m.group(2).split()[1:]
+            )),
+            None,
+        )  # fmt: skip
+        line = text.count("\n", 0, marker.start()) + 1 if marker else None
+        raise InputError(
+            f"the table's files are missing: no {missing}; expected the run files the "
+            "marker names, relative to the page",
+            str(path),
+            line,
+        ) from None
     if write and new != text:
         path.write_text(new, encoding="utf-8")
     return new != text

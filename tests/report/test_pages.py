@@ -83,6 +83,14 @@ def test_refresh_file_rewrites_only_when_asked(tmp_path):
     assert not refresh_file(page)
 
 
+def test_a_marker_naming_missing_files_is_one_error_with_page_and_line(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# p\n\n<!-- table: seeds runs -->\n<!-- end -->\n")
+    with pytest.raises(InputError, match="the table's files are missing") as e:
+        refresh_file(page)
+    assert f"{page}:3" in str(e.value) and "runs" in str(e.value)
+
+
 def test_seeds_table_gives_mean_and_sd_per_configuration(tmp_path):
     from llmner.rundir import write_config, write_metrics
 

@@ -209,45 +209,43 @@ def render(source: str, base: str | Path, renderers: dict[str, Renderer] | None 
     return table(args, Path(base))
 
 
-def refresh(text: str, base: str | Path, renderers: dict[str, Renderer] | None = None) -> str:
+def refresh(
+    text: str,
+    base: str | Path,
+    renderers: dict[str, Renderer] | None = None,
+    page: str | None = None,
+) -> str:
     """``text`` with every marked table rebuilt from its files; kinds that ``renderers``
-    (default :data:`RENDERERS`) does not know are left as they are."""
+    (default :data:`RENDERERS`) does not know are left as they are.
+
+    Raises:
+        InputError: a marker names a file or folder that is not there (``page`` and the
+            marker's line).
+    """
     known = renderers or RENDERERS
 
     def rebuilt(m: re.Match) -> str:
         if m.group(2).split()[0] not in known:
             return m.group(0)
-        return f"{m.group(1)}\n{render(m.group(2), base, known)}{m.group(4)}"
+        try:
+            table = render(m.group(2), base, known)
+        except FileNotFoundError as e:
+            raise InputError(
+                f"the table's files are missing: no {e.filename}; expected the run files "
+                "the marker names, relative to the page",
+                page,
+                text.count("\n", 0, m.start()) + 1,
+            ) from None
+        return f"{m.group(1)}\n{table}{m.group(4)}"
 
     return BLOCK.sub(rebuilt, text)
 
 
 def refresh_file(path: str | Path, write: bool = False) -> bool:
-    """Whether the page at ``path`` is stale; rewrite it in place when ``write``.
-
-    Raises:
-        InputError: a marker names a file or folder that is not there (page and line).
-    """
+    """Whether the page at ``path`` is stale; rewrite it in place when ``write``."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    try:
-        new = refresh(text, path.parent)
-    except FileNotFoundError as e:
-        missing = Path(e.filename)
-        marker = next(
-            (m for m in BLOCK.finditer(text) if any(
-                (path.parent / a) == missing or (path.parent / a) in missing.parents
-                for a in m.group(2).split()[1:]
-            )),
-            None,
-        )  # fmt: skip
-        line = text.count("\n", 0, marker.start()) + 1 if marker else None
-        raise InputError(
-            f"the table's files are missing: no {missing}; expected the run files the "
-            "marker names, relative to the page",
-            str(path),
-            line,
-        ) from None
+    new = refresh(text, path.parent, page=str(path))
     if write and new != text:
         path.write_text(new, encoding="utf-8")
     return new != text

@@ -56,9 +56,10 @@ class AugmentedTrainSet(Dataset):
         encoded = [fmt.encode_sentence(s) for s in sentences]
         self._originals = {id(s): rows for s, rows in zip(sentences, encoded)}
         self._copies: dict[int, list[dict]] = {}  # those _accept encoded in this epoch
-        self._kept: list[dict] = [row for rows in encoded for row in rows] if mode == "add" else []
+        originals = [row for rows in encoded for row in rows]
+        self._kept: list[dict] = originals if mode == "add" else []  # rows every epoch keeps
         # until the first epoch: the original sentences (twice over in add mode)
-        self.rows: list[dict] = self._kept + [row for rows in encoded for row in rows]
+        self.rows: list[dict] = self._kept + originals
         self.epoch: int | None = None
 
     def _accept(self, original: Sentence, copy: Sentence) -> bool:

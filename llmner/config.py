@@ -207,6 +207,13 @@ class FinetuneConfig:
             "once (same values; faster where bitsandbytes has no fast CPU kernel)"
         },
     )
+    eval_dtype: str = field(
+        default="float32",
+        metadata={
+            "help": "on the CPU, the dtype the final scoring computes in: float32, or "
+            "bfloat16 (about twice as fast on CPUs with native bf16; bf16 rounding)"
+        },
+    )
 
     def __post_init__(self) -> None:
         from llmner.formats import FORMATS
@@ -228,6 +235,14 @@ class FinetuneConfig:
             raise InputError("a quantized model can only be trained with LoRA (use_lora: true)")
         if self.quant_storage not in ("uint8", "bfloat16", "float16", "float32"):
             raise InputError(f"quant_storage {self.quant_storage!r}: expected uint8 or bfloat16")
+        if self.eval_dtype not in ("float32", "bfloat16"):
+            raise InputError(f"eval_dtype {self.eval_dtype!r}: expected float32 or bfloat16")
+        quantized = self.quantization != "none"
+        if self.eval_dtype != "float32" and quantized and not self.eval_dequantized:
+            raise InputError(
+                "eval_dtype bfloat16 scores a quantized model dequantized: "
+                "expected eval_dequantized: true"
+            )
         options = self.format_options()  # each format's own checks
         if self.format == "tagging":
             self.repeat, self.echo = options.repeat, options.echo

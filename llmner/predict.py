@@ -153,6 +153,7 @@ def load(
     quantization: str | None = None,
     batch_size: int = 16,
     max_length: int | None = None,
+    dtype: str | None = None,
 ) -> NERModel:
     """Load a run directory, its ``adapter/``, an exported or a merged folder for prediction.
 
@@ -162,6 +163,9 @@ def load(
             ``None`` loads it as it was trained.
         batch_size: sentences (tagging windows) per forward pass.
         max_length: the tagging window in sub-tokens (default: the run's).
+        dtype: what the model computes in on the CPU: ``float32`` (default) or
+            ``bfloat16`` (about twice as fast where the CPU has native bf16, at bf16's
+            rounding).
 
     On the CPU a 4-bit adapter predicts through
     :func:`~llmner.models.quantization.dequantize_for_inference`: its NF4 weights are
@@ -171,7 +175,7 @@ def load(
     from llmner.adapters.source import build_format_from, load_model, locate
 
     source = locate(_local(path))
-    model, tokenizer = load_model(source, quantization)
+    model, tokenizer = load_model(source, quantization, dtype)
     fmt = build_format_from(source, tokenizer, max_length)
     return NERModel(model, tokenizer, fmt, source, batch_size)
 

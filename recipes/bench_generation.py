@@ -62,7 +62,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--dtype",
         default="float32",
         choices=["float32", "bfloat16", "float16"],
-        help="the weights' dtype for the bare base or --model (an --adapter loads as trained)",
+        help="the weights' dtype (a 4-bit --adapter on the CPU: dequantized, then cast to it)",
     )
     p.add_argument(
         "--quantization",
@@ -103,7 +103,7 @@ def load(args: argparse.Namespace, labels):
         from llmner.adapters.source import build_format_from, load_model, locate
 
         source = locate(args.adapter)
-        model, tokenizer = load_model(source, args.quantization)
+        model, tokenizer = load_model(source, args.quantization, dtype)
         fmt = build_format_from(source, tokenizer, constrained=not args.unconstrained)
         if next(model.parameters()).device.type != torch.device(args.device).type:
             model = model.to(args.device)

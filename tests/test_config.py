@@ -54,8 +54,21 @@ def test_missing_config_file_is_an_input_error(tmp_path):
         ({"quantization": "4bit", "use_lora": False}, "only be trained with LoRA"),
         ({"format": "generative", "echo": True}, "echo is a tagging option"),
         ({"learning_rate": 0}, "learning_rate must be positive"),
+        ({"eval_dtype": "float16"}, "eval_dtype 'float16': expected float32 or bfloat16"),
+        (
+            {"quantization": "4bit", "eval_dtype": "bfloat16", "eval_dequantized": False},
+            "expected eval_dequantized: true",
+        ),
     ],
-    ids=["format", "quantization", "4bit-without-lora", "echo-generative", "zero-lr"],
+    ids=[
+        "format",
+        "quantization",
+        "4bit-without-lora",
+        "echo-generative",
+        "zero-lr",
+        "eval-dtype",
+        "bf16-4bit-not-dequantized",
+    ],
 )
 def test_bad_values_are_refused_by_name(kwargs, message):
     with pytest.raises(InputError, match=message):

@@ -199,7 +199,10 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     Args:
         source: from :func:`locate`.
         quantization: how to load an adapter's base; ``None`` means as it was trained.
-        dtype: the base's dtype when not quantized (default float32).
+        dtype: what the model computes in where it is not quantized: ``float32`` (the
+            default) or ``bfloat16``, a name or a ``torch.dtype``. On the CPU a 4-bit model
+            is dequantized and then cast to it; on a GPU a 4-bit model keeps its NF4
+            weights and compute dtype.
 
     Returns:
         ``(model, tokenizer)``. On the CPU a 4-bit (or 8-bit) model goes through
@@ -209,8 +212,17 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     import torch
     from transformers import AutoTokenizer
 
-    from llmner.models.quantization import dequantize_for_inference, is_quantized
+    from llmner.models.quantization import (
+        EVAL_DTYPES,
+        cast_for_inference,
+        dequantize_for_inference,
+        is_quantized,
+    )
 
+    if isinstance(dtype, str):
+        if dtype not in EVAL_DTYPES:
+            raise InputError(f"dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
+        dtype = EVAL_DTYPES[dtype]
     tokenizer = AutoTokenizer.from_pretrained(source.path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -223,6 +235,8 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
         model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
         if not torch.cuda.is_available() and is_quantized(model):
             dequantize_for_inference(model)
+            if dtype is not None:
+                cast_for_inference(model, dtype)
     build_format_from(source, tokenizer).prepare_model(model)
     return model.eval(), tokenizer
 

@@ -28,6 +28,13 @@ def register(sub) -> None:
         default=None,
         help="generative runs: constrained decoding on or off (default: as trained)",
     )
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
+        "with native bf16, at bf16's rounding; recorded as eval_dtype)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,7 +54,7 @@ def run(args) -> int:
         sentences = sentences[: args.max_samples]
     if not sentences:
         raise InputError("no sentences to score", path=args.data)
-    model, tokenizer = load_model(source)
+    model, tokenizer = load_model(source, dtype=args.dtype)
     constrained = None if args.constrained is None else args.constrained == "true"
     fmt = build_format_from(source, tokenizer, constrained=constrained)
     metrics, pred = evaluate(fmt, model, sentences, args.batch_size)
@@ -56,6 +63,7 @@ def run(args) -> int:
     metrics.update(
         rundir.run_facts(source.meta, eval_data, options, distributed_state().num_processes)
     )
+    metrics["eval_dtype"] = args.dtype
     run_dir = source.path.parent if source.path.name == "adapter" else source.path
     name = re.sub(
         r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.data).name}-{args.split if is_named else 'file'}"

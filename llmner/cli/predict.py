@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quantization", choices=["4bit", "8bit", "none"], help="default: as trained"
     )
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
+        "with native bf16, at bf16's rounding)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
         require_spacy("--output *.spacy")
         out_format = "spacy"
-    ner = load(args.adapter, quantization=args.quantization, batch_size=args.batch_size)
+    ner = load(
+        args.adapter, quantization=args.quantization, batch_size=args.batch_size, dtype=args.dtype
+    )
     n = predict_file(ner, args.input, args.output, args.input_format, args.whole_file, out_format)
     print(f"{n} records written to {args.output}")
     return 0

@@ -7,6 +7,11 @@ the gap is smaller). :func:`dequantize_for_inference` does that dequantization o
 quantized layer computes with, and each LoRA update is merged into it. Predictions are
 those of the quantized model; only the arithmetic (fp32 instead of the 4-bit compute
 dtype) differs.
+
+:func:`cast_for_inference` then optionally moves every weight to bf16: on a CPU with native
+bf16 matrix instructions (AVX512-BF16 or AMX) its products run about twice as fast as fp32
+ones, at bf16's rounding (``--eval_dtype bfloat16``; the results pages measure what that
+costs in F1).
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ import torch
 from torch import nn
 
 __all__ = [
+    "EVAL_DTYPES",
+    "cast_for_inference",
     "dequantize_for_inference",
     "describe_numerics",
     "is_quantized",
     "restore_cpu_4bit_layout",
 ]
+
+
+EVAL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+"""The dtypes a model can be scored in (``--eval_dtype``)."""
 
 
 def _bnb_classes() -> tuple:
@@ -130,6 +141,35 @@ def dequantize_for_inference(model) -> int:
     if hasattr(model, "is_loaded_in_4bit"):
         model.is_loaded_in_4bit = False
     return replaced
+
+
+@torch.no_grad()
+def cast_for_inference(model, dtype: str | torch.dtype) -> int:
+    """Cast every floating-point weight of an unquantized (or dequantized) model to
+    ``dtype`` in place; returns how many tensors changed.
+
+    Buffers keep their dtype: rotary frequencies, for one, lose whole radians at long
+    positions when rounded to bf16, and transformers computes them in fp32 anyway.
+
+    Example:
+        >>> lin = nn.Linear(2, 2)
+        >>> cast_for_inference(lin, "bfloat16"), lin.weight.dtype
+        (2, torch.bfloat16)
+    """
+    if isinstance(dtype, str):
+        if dtype not in EVAL_DTYPES:
+            from llmner.errors import InputError
+
+            raise InputError(f"eval_dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
+        dtype = EVAL_DTYPES[dtype]
+    if is_quantized(model):
+        raise ValueError("cast_for_inference: dequantize the model first")
+    changed = 0
+    for p in model.parameters():
+        if p.is_floating_point() and p.dtype != dtype:
+            p.data = p.data.to(dtype)
+            changed += 1
+    return changed
 
 
 def restore_cpu_4bit_layout(model) -> int:

@@ -34,7 +34,11 @@ from llmner.models.loading import (
     model_num_layers,
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
-from llmner.models.quantization import dequantize_for_inference, is_quantized
+from llmner.models.quantization import (
+    cast_for_inference,
+    dequantize_for_inference,
+    is_quantized,
+)
 from llmner.train.augmented import AugmentCallback, augmented_train_set
 from llmner.train.trainer import (
     COMPLETE_MARK,
@@ -310,6 +314,9 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
         eval_path = "dequantized-fp32 (NF4 values, LoRA merged)"
+    if cfg.eval_dtype != "float32" and not torch.cuda.is_available():
+        cast_for_inference(eval_model, cfg.eval_dtype)
+        eval_path = eval_path.replace("fp32", "bf16") if "fp32" in eval_path else cfg.eval_dtype
     # Scored as `llmner predict` and `llmner.load` run it (no autocast), so that a run's
     # predictions are the ones its adapter gives anywhere; bf16 applies to training.
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)

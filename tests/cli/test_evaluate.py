@@ -69,6 +69,35 @@ def test_evaluate_rescoring_matches_the_run(run_dir, tiny_conll, tmp_path):
     ).read_text()
 
 
+def test_evaluate_in_bf16_records_it_and_tags_as_the_fp32_run_mostly(run_dir, tiny_conll, tmp_path):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(run_dir),
+                "--data",
+                str(tiny_conll),
+                "--output",
+                str(tmp_path),
+                "--dtype",
+                "bfloat16",
+            ]
+        )
+        == 0
+    )
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    assert again["eval_dtype"] == "bfloat16"
+    assert again["f1"] > 0
+
+    def tags(path):
+        return [ln.split()[-1] for ln in path.read_text().splitlines() if ln.strip()]
+
+    bf16, fp32 = tags(tmp_path / "predictions.conll"), tags(run_dir / "predictions.conll")
+    assert len(bf16) == len(fp32)
+    assert sum(a == b for a, b in zip(bf16, fp32)) >= 0.9 * len(fp32)
+
+
 def test_evaluate_refuses_data_with_other_labels(run_dir, tmp_path, capsys):
     bad = tmp_path / "other.conll"
     bad.write_text("Aspirin B-Chemical\nhelps O\n")

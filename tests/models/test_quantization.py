@@ -72,3 +72,36 @@ def test_training_after_an_eval_pass_restores_the_trainable_layout(quantized_lor
     loss.backward()
     lora_a = [p for n, p in quantized_lora.named_parameters() if "layers.0" in n and "lora_A" in n]
     assert lora_a and all(p.grad is not None for p in lora_a), "gradients reach the first layer"
+
+
+def test_cast_to_bf16_after_dequantizing_keeps_buffers_and_the_predictions(quantized_lora):
+    from llmner.models.quantization import cast_for_inference
+
+    ids = torch.randint(0, 300, (3, 9), generator=torch.Generator().manual_seed(0))
+    buffers = {n: b.dtype for n, b in quantized_lora.named_buffers() if b.is_floating_point()}
+    with torch.no_grad():
+        dequantize_for_inference(quantized_lora)
+        fp32 = quantized_lora(input_ids=ids).logits.float()
+        assert cast_for_inference(quantized_lora, "bfloat16") > 0
+        bf16 = quantized_lora(input_ids=ids).logits.float()
+    assert {p.dtype for p in quantized_lora.parameters()} == {torch.bfloat16}
+    assert (
+        buffers
+        and {n: b.dtype for n, b in quantized_lora.named_buffers() if b.is_floating_point()}
+        == buffers
+    ), "rotary frequencies and other buffers keep their dtype"
+    assert describe_numerics(quantized_lora) == {"weights": "bfloat16", "dtype": "bfloat16"}
+    assert not torch.equal(fp32, bf16), "bf16 rounds differently"
+    assert torch.allclose(fp32, bf16, atol=0.1), (fp32 - bf16).abs().max()
+    assert (fp32.argmax(-1) == bf16.argmax(-1)).float().mean() >= 0.9
+
+
+def test_cast_refuses_a_quantized_model_and_an_unknown_dtype(quantized_lora):
+    from llmner.errors import InputError
+    from llmner.models.quantization import cast_for_inference
+
+    with pytest.raises(ValueError, match="dequantize"):
+        cast_for_inference(quantized_lora, "bfloat16")
+    dequantize_for_inference(quantized_lora)
+    with pytest.raises(InputError, match="float16.*expected one of float32, bfloat16"):
+        cast_for_inference(quantized_lora, "float16")

@@ -207,3 +207,23 @@ def test_label_set_comes_from_the_whole_training_file(tmp_path, caplog):
     assert len(splits["train"]) == 2
     assert labels.types == ["LOC", "PER"], "LOC occurs only after the first 2 sentences"
     assert "LOC" in caplog.text and "no training sentence" in caplog.text
+
+
+def test_a_4bit_run_scored_in_bf16_says_so_and_tags_as_its_adapter_does_in_bf16(
+    tmp_path_factory, tiny_llama_128_dir
+):
+    """``eval_dtype: bfloat16``: the run's own scoring and ``llmner.load(dtype=...)`` give
+    the same tags, and the records name the path."""
+    from adapters.tiny_runs import FOUR_BIT, TINY_CONLL, run_predictions, tiny_run
+
+    import llmner
+
+    run = tiny_run(
+        tmp_path_factory, tiny_llama_128_dir, "4bit-bf16", **FOUR_BIT, eval_dtype="bfloat16"
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["eval_path"] == "dequantized-bf16 (NF4 values, LoRA merged)"
+    ner = llmner.load(run, dtype="bfloat16")
+    assert {p.dtype for p in ner.model.parameters()} == {torch.bfloat16}
+    tags = [t for s in ner.tag(read_conll(TINY_CONLL)) for t in s]
+    assert tags == run_predictions(run)

@@ -72,7 +72,13 @@ def run(args) -> int:
     if distributed_state().is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         rundir.write_config(
-            out, {**source.meta, "format_options": options, "evaluated_on": eval_data}
+            out,
+            {
+                **source.meta,
+                "format_options": options,
+                "evaluated_on": eval_data,
+                "eval_dtype": args.dtype,
+            },
         )
         rundir.write_predictions(
             out, [s.tokens for s in sentences], [s.tags for s in sentences], pred.tags

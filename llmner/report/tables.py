@@ -240,6 +240,9 @@ def setting(config: dict) -> str:
         ...          "num_train_epochs": 5, "augment": "mention_replacement",
         ...          "augment_rate": 0.3, "augment_mode": "add"})
         'every weight, none, lr 3e-04, 5 ep, augment 0.3 added'
+        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
+        ...          "num_train_epochs": 1, "eval_dtype": "bfloat16"})
+        'every weight, none, lr 3e-04, 1 ep, scored in bf16'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -259,6 +262,10 @@ def setting(config: dict) -> str:
         parts.append(f"augment {config.get('augment_rate', 0):g}{added}")
     if config.get("init_adapter"):
         parts.append("from a trained run")
+    if config.get("eval_dtype", "float32") != "float32":
+        parts.append(
+            "scored in bf16" if config["eval_dtype"] == "bfloat16" else config["eval_dtype"]
+        )
     return ", ".join(parts)
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from llmner.cli import main
 from llmner.config import FinetuneConfig
+from llmner.report.tables import setting
+from llmner.rundir import read_config
 from llmner.train.run import run_finetune
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,6 +90,7 @@ def test_evaluate_in_bf16_records_it_and_tags_as_the_fp32_run_mostly(run_dir, ti
     )
     again = json.loads((tmp_path / "metrics.json").read_text())
     assert again["eval_dtype"] == "bfloat16"
+    assert "scored in bf16" in setting(read_config(tmp_path))
     assert again["f1"] > 0
 
     def tags(path):

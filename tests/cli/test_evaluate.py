@@ -47,22 +47,14 @@ def _env():
     return {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false"}
 
 
+def _evaluate(run_dir, data, out, *extra) -> dict:
+    args = ["evaluate", "--run", str(run_dir), "--data", str(data), "--output", str(out)]
+    assert main([*args, *extra]) == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
 def test_evaluate_rescoring_matches_the_run(run_dir, tiny_conll, tmp_path):
-    assert (
-        main(
-            [
-                "evaluate",
-                "--run",
-                str(run_dir),
-                "--data",
-                str(tiny_conll),
-                "--output",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    again = json.loads((tmp_path / "metrics.json").read_text())
+    again = _evaluate(run_dir, tiny_conll, tmp_path)
     original = json.loads((run_dir / "metrics.json").read_text())
     assert original["f1"] > 0, "the tiny run finds some entities"
     assert again["f1"] == pytest.approx(original["f1"])
@@ -72,23 +64,7 @@ def test_evaluate_rescoring_matches_the_run(run_dir, tiny_conll, tmp_path):
 
 
 def test_evaluate_in_bf16_records_it_and_tags_as_the_fp32_run_mostly(run_dir, tiny_conll, tmp_path):
-    assert (
-        main(
-            [
-                "evaluate",
-                "--run",
-                str(run_dir),
-                "--data",
-                str(tiny_conll),
-                "--output",
-                str(tmp_path),
-                "--dtype",
-                "bfloat16",
-            ]
-        )
-        == 0
-    )
-    again = json.loads((tmp_path / "metrics.json").read_text())
+    again = _evaluate(run_dir, tiny_conll, tmp_path, "--dtype", "bfloat16")
     assert again["eval_dtype"] == "bfloat16"
     assert "scored in bf16" in setting(read_config(tmp_path))
     assert again["f1"] > 0

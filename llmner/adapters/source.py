@@ -213,16 +213,13 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     from transformers import AutoTokenizer
 
     from llmner.models.quantization import (
-        EVAL_DTYPES,
         cast_for_inference,
         dequantize_for_inference,
         is_quantized,
+        resolve_eval_dtype,
     )
 
-    if isinstance(dtype, str):
-        if dtype not in EVAL_DTYPES:
-            raise InputError(f"dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
-        dtype = EVAL_DTYPES[dtype]
+    dtype = None if dtype is None else resolve_eval_dtype(dtype)
     tokenizer = AutoTokenizer.from_pretrained(source.path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

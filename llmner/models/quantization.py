@@ -25,6 +25,7 @@ __all__ = [
     "dequantize_for_inference",
     "describe_numerics",
     "is_quantized",
+    "resolve_eval_dtype",
     "restore_cpu_4bit_layout",
 ]
 
@@ -143,6 +144,21 @@ def dequantize_for_inference(model) -> int:
     return replaced
 
 
+def resolve_eval_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """The ``torch.dtype`` of a name in :data:`EVAL_DTYPES` (a dtype passes through).
+
+    Raises:
+        InputError: an unknown name, with the names expected.
+    """
+    if not isinstance(dtype, str):
+        return dtype
+    if dtype not in EVAL_DTYPES:
+        from llmner.errors import InputError
+
+        raise InputError(f"dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
+    return EVAL_DTYPES[dtype]
+
+
 @torch.no_grad()
 def cast_for_inference(model, dtype: str | torch.dtype) -> int:
     """Cast every floating-point weight of an unquantized (or dequantized) model to
@@ -156,12 +172,7 @@ def cast_for_inference(model, dtype: str | torch.dtype) -> int:
         >>> cast_for_inference(lin, "bfloat16"), lin.weight.dtype
         (2, torch.bfloat16)
     """
-    if isinstance(dtype, str):
-        if dtype not in EVAL_DTYPES:
-            from llmner.errors import InputError
-
-            raise InputError(f"eval_dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
-        dtype = EVAL_DTYPES[dtype]
+    dtype = resolve_eval_dtype(dtype)
     if is_quantized(model):
         raise ValueError("cast_for_inference: dequantize the model first")
     changed = 0

@@ -70,6 +70,16 @@ class InitSource:
         cfg = LoraConfig.from_pretrained(str(self.source.path))
         return dataclasses.replace(cfg, inference_mode=False, lora_dropout=dropout)
 
+    def weights_as_given(self) -> str:
+        """The weights' folder written from the path the user gave (``runs/x/adapter``
+        for ``--init_adapter runs/x``), so that a run's record names no folder of the
+        machine it ran on; absolute only where the user's path was."""
+        given = Path(self.given)
+        try:
+            return str(given / self.source.path.relative_to(given.resolve()))
+        except ValueError:
+            return str(self.source.path)
+
     def load_into(self, model, labels: LabelSet) -> dict:
         """Load the trained weights into ``model`` (the new run's model, its LoRA
         adapter added from :meth:`lora_config`); returns and keeps :attr:`record`."""
@@ -84,7 +94,7 @@ class InitSource:
         heads = head_module_names(_base(model))
         self.record = {
             "path": self.given,
-            "weights": str(self.source.path),
+            "weights": self.weights_as_given(),
             "kind": "full" if self.full else "lora",
             "kept_labels": list(kept),
             "new_labels": [lab for lab in labels.bio_labels if lab not in kept],

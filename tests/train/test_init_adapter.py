@@ -178,3 +178,22 @@ def test_mismatches_are_one_line_exit_2(
     assert _finetune_main()(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--init_adapter" in err and expected in err, err
+
+
+def test_the_record_names_the_weights_by_the_path_given(tmp_path, monkeypatch):
+    """A relative --init_adapter is recorded relative, so committed run files name no
+    folder of the machine a run was made on."""
+    from llmner.adapters.source import ModelSource
+    from llmner.adapters.warm_start import InitSource
+
+    (tmp_path / "runs" / "x" / "adapter").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    found = (tmp_path / "runs" / "x" / "adapter").resolve()
+    init = InitSource("runs/x", ModelSource("adapter", found, {}), full=False)
+    assert init.weights_as_given() == "runs/x/adapter"
+    assert InitSource(
+        "runs/x/adapter", ModelSource("adapter", found, {}), False
+    ).weights_as_given() == ("runs/x/adapter")
+    assert InitSource(
+        str(found.parent), ModelSource("adapter", found, {}), False
+    ).weights_as_given() == (str(found))

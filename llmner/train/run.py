@@ -62,6 +62,7 @@ __all__ = [
     "run_finetune",
     "token_budget_sampler",
     "training_arguments",
+    "without_autocast",
 ]
 
 
@@ -98,6 +99,13 @@ def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:
             "no training sentence has an entity of type %s; the model can hardly predict it",
             ", ".join(missing),
         )
+
+
+def without_autocast(trainer):
+    """The trained model with the mixed-precision wrapper that Accelerate puts around its
+    ``forward`` during training taken off (in place): it then computes as the model
+    reloaded from its adapter does. Accelerate's public ``unwrap_model`` does it."""
+    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
 
 
 def training_arguments(
@@ -309,7 +317,10 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     if state.is_main_process:
         _save_adapter(trainer.model, tokenizer, out / rundir.ADAPTER_DIR)
     state.wait_for_everyone()
-    eval_model = trainer.model
+    # Scored as `llmner predict` and `llmner.load` score it, so that a run's predictions
+    # are the ones its adapter gives anywhere: without the bf16 autocast that Accelerate
+    # wrapped around the model's forward for training (--bf16 applies to training only).
+    eval_model = without_autocast(trainer)
     eval_path = "quantized"
     if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
@@ -317,8 +328,6 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     if cfg.eval_dtype != "float32" and not torch.cuda.is_available():
         cast_for_inference(eval_model, cfg.eval_dtype)
         eval_path = eval_path.replace("fp32", "bf16") if "fp32" in eval_path else cfg.eval_dtype
-    # Scored as `llmner predict` and `llmner.load` run it (no autocast), so that a run's
-    # predictions are the ones its adapter gives anywhere; bf16 applies to training.
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
     train_seconds = timer.seconds or wall_seconds
     described = _describe(fmt)

@@ -227,3 +227,37 @@ def test_a_4bit_run_scored_in_bf16_says_so_and_tags_as_its_adapter_does_in_bf16(
     assert {p.dtype for p in ner.model.parameters()} == {torch.bfloat16}
     tags = [t for s in ner.tag(read_conll(TINY_CONLL)) for t in s]
     assert tags == run_predictions(run)
+
+
+def test_the_final_scoring_runs_without_the_training_autocast(tmp_path):
+    """Accelerate wraps the model's forward in bf16 autocast for training; the run's own
+    scoring must compute as the reloaded adapter does (fp32), or its predictions cannot be
+    reproduced from its files."""
+    from transformers import LlamaConfig, LlamaForTokenClassification, Trainer, TrainingArguments
+
+    from llmner.models.numerics import cpu_bf16_supported
+    from llmner.train.run import without_autocast
+
+    if torch.cuda.is_available() or not cpu_bf16_supported():
+        pytest.skip("needs a CPU with native bf16 (where training autocasts to bf16)")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=100, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, num_labels=5,
+    )  # fmt: skip
+    model = LlamaForTokenClassification(config)
+    rows = [{"input_ids": torch.randint(0, 100, (12,)), "labels": torch.randint(0, 5, (12,))}]
+    args = TrainingArguments(
+        output_dir=str(tmp_path), max_steps=1, use_cpu=True, bf16=True, report_to=[],
+        save_strategy="no", per_device_train_batch_size=1,
+    )  # fmt: skip
+    trainer = Trainer(model=model, args=args, train_dataset=rows * 2)
+    trainer.train()
+    ids = torch.randint(0, 100, (2, 12), generator=torch.Generator().manual_seed(1))
+    trainer.model.eval()
+    with torch.no_grad():
+        wrapped = trainer.model(input_ids=ids).logits
+        plain = without_autocast(trainer)(input_ids=ids).logits
+        fp32 = LlamaForTokenClassification.forward(trainer.model, input_ids=ids).logits
+    assert not torch.equal(wrapped, fp32), "training left the forward autocast to bf16"
+    assert torch.equal(plain, fp32)

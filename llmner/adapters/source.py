@@ -232,8 +232,8 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
         model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
         if not torch.cuda.is_available() and is_quantized(model):
             dequantize_for_inference(model)
-            if dtype is not None:
-                cast_for_inference(model, dtype)
+            # one dtype throughout (a model stored for FSDP keeps norms and embeddings in bf16)
+            cast_for_inference(model, dtype or torch.float32)
     build_format_from(source, tokenizer).prepare_model(model)
     return model.eval(), tokenizer
 

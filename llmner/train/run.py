@@ -325,9 +325,16 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
         eval_path = "dequantized-fp32 (NF4 values, LoRA merged)"
-    if cfg.eval_dtype != "float32" and not torch.cuda.is_available():
+    if not torch.cuda.is_available() and not is_quantized(eval_model):
+        # One dtype throughout: a 4-bit model stored for FSDP keeps its unquantized parts
+        # in bf16, which only the training's autocast had reconciled with fp32 layers.
         cast_for_inference(eval_model, cfg.eval_dtype)
-        eval_path = eval_path.replace("fp32", "bf16") if "fp32" in eval_path else cfg.eval_dtype
+        if cfg.eval_dtype != "float32":
+            eval_path = (
+                "dequantized-bf16 (NF4 values, LoRA merged)"
+                if "fp32" in eval_path
+                else cfg.eval_dtype
+            )
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
     train_seconds = timer.seconds or wall_seconds
     described = _describe(fmt)

@@ -22,6 +22,9 @@ import yaml
 from llmner.data.augment import AUGMENT_MODES, parse_augment
 from llmner.errors import InputError
 
+EVAL_DTYPE_NAMES = ("float32", "bfloat16")
+"""What a model can be scored in (``--eval_dtype``, ``--dtype`` of evaluate and predict)."""
+
 __all__ = ["KIND_DEFAULTS", "FinetuneConfig", "load_config", "parse_args"]
 
 
@@ -235,8 +238,9 @@ class FinetuneConfig:
             raise InputError("a quantized model can only be trained with LoRA (use_lora: true)")
         if self.quant_storage not in ("uint8", "bfloat16", "float16", "float32"):
             raise InputError(f"quant_storage {self.quant_storage!r}: expected uint8 or bfloat16")
-        if self.eval_dtype not in ("float32", "bfloat16"):
-            raise InputError(f"eval_dtype {self.eval_dtype!r}: expected float32 or bfloat16")
+        if self.eval_dtype not in EVAL_DTYPE_NAMES:
+            expected = " or ".join(EVAL_DTYPE_NAMES)
+            raise InputError(f"eval_dtype {self.eval_dtype!r}: expected {expected}")
         quantized = self.quantization != "none"
         if self.eval_dtype != "float32" and quantized and not self.eval_dequantized:
             raise InputError(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from llmner.config import EVAL_DTYPE_NAMES
+
 __all__ = ["register"]
 
 
@@ -30,7 +32,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--dtype",
-        choices=["float32", "bfloat16"],
+        choices=EVAL_DTYPE_NAMES,
         default="float32",
         help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
         "with native bf16, at bf16's rounding; recorded as eval_dtype)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from llmner.config import EVAL_DTYPE_NAMES
 from llmner.errors import InputError
 from llmner.predict import INPUT_FORMATS
 
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dtype",
-        choices=["float32", "bfloat16"],
+        choices=EVAL_DTYPE_NAMES,
         default="float32",
         help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
         "with native bf16, at bf16's rounding)",

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from llmner.config import EVAL_DTYPE_NAMES
+
 __all__ = [
     "EVAL_DTYPES",
     "cast_for_inference",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-EVAL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+EVAL_DTYPES = {name: getattr(torch, name) for name in EVAL_DTYPE_NAMES}
 """The dtypes a model can be scored in (``--eval_dtype``)."""
 
 

@@ -321,20 +321,18 @@ def run_finetune(cfg: FinetuneConfig, callbacks: list | None = None) -> dict:
     # are the ones its adapter gives anywhere: without the bf16 autocast that Accelerate
     # wrapped around the model's forward for training (--bf16 applies to training only).
     eval_model = without_autocast(trainer)
+    on_cpu = not torch.cuda.is_available()
     eval_path = "quantized"
-    if cfg.eval_dequantized and not torch.cuda.is_available() and is_quantized(eval_model):
+    if cfg.eval_dequantized and on_cpu and is_quantized(eval_model):
         dequantize_for_inference(eval_model)
-        eval_path = "dequantized-fp32 (NF4 values, LoRA merged)"
-    if not torch.cuda.is_available() and not is_quantized(eval_model):
+        short = "bf16" if cfg.eval_dtype == "bfloat16" else "fp32"
+        eval_path = f"dequantized-{short} (NF4 values, LoRA merged)"
+    elif cfg.eval_dtype != "float32" and on_cpu:
+        eval_path = cfg.eval_dtype
+    if on_cpu and not is_quantized(eval_model):
         # One dtype throughout: a 4-bit model stored for FSDP keeps its unquantized parts
         # in bf16, which only the training's autocast had reconciled with fp32 layers.
         cast_for_inference(eval_model, cfg.eval_dtype)
-        if cfg.eval_dtype != "float32":
-            eval_path = (
-                "dequantized-bf16 (NF4 values, LoRA merged)"
-                if "fp32" in eval_path
-                else cfg.eval_dtype
-            )
     metrics, pred = evaluate(fmt, eval_model, splits["test"], cfg.per_device_eval_batch_size)
     train_seconds = timer.seconds or wall_seconds
     described = _describe(fmt)

@@ -1,7 +1,9 @@
 """The ``llmner`` command: one subcommand per module in this package.
 
 Each module defines ``register(subparsers)``, which adds its parser and sets
-``func`` to a function taking the parsed arguments and returning an exit status.
+``func`` to a function taking the parsed arguments and returning an exit status. A
+subcommand that also sets ``accepts_overrides`` gets the arguments its parser does not
+know as ``args.overrides`` (``llmner sweep`` passes them on to every trial's config).
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for a mistake in the input)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and not getattr(args, "accepts_overrides", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.overrides = rest
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

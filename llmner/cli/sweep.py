@@ -3,6 +3,10 @@
     llmner sweep --config recipes/configs/quickstart/decoder.yaml \
         --space recipes/configs/sweeps/decoder.yaml --trials 8 --output runs/sweep
 
+Options of ``recipes/finetune.py`` given after the sweep's own (``--dataset PATH
+--max_train_samples 1000``) override the config's for every trial, so one config can be
+searched on another dataset without a copy of it.
+
 Several workers (on one machine or many) share a study by pointing at the same
 ``--storage`` (and ``--study``); an interrupted sweep continues where it stopped.
 """
@@ -22,7 +26,9 @@ def register(subparsers) -> None:
         description=(
             "Run trials of recipes/finetune.py with options drawn from a search space, "
             "prune those whose validation F1 lags, and write trials.md, trials.png and the "
-            "best trial's config as best.yaml (usable with recipes/finetune.py --config)."
+            "best trial's config as best.yaml (usable with recipes/finetune.py --config). "
+            "Any option of recipes/finetune.py given as well (--dataset PATH "
+            "--max_train_samples N ...) overrides the config's for every trial."
         ),
     )
     p.add_argument("--config", required=True, help="the YAML config every trial starts from")
@@ -32,8 +38,30 @@ def register(subparsers) -> None:
     p.add_argument("--output", default="runs/sweep", help="the sweep folder")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite there)")
     p.add_argument("--study", default="llmner", help="the study's name in the storage")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the sampler (trials keep the config's seed)"
+    )
+    p.set_defaults(func=run, accepts_overrides=True)
+
+
+def config_overrides(argv: list[str]) -> dict:
+    """The :class:`~llmner.config.FinetuneConfig` options given as flags in ``argv``
+    (``["--dataset", "wnut17", "--max_train_samples", "500"]``), parsed to their types; a
+    flag that is not one of them is an :class:`~llmner.errors.InputError`."""
+    from transformers import HfArgumentParser
+
+    from llmner.config import FinetuneConfig
+    from llmner.errors import InputError
+
+    parser = HfArgumentParser(FinetuneConfig, allow_abbrev=False)
+    parsed, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise InputError(
+            f"unknown arguments {unknown}: after the sweep's own options, only options of "
+            "recipes/finetune.py (see its --help) may follow"
+        )
+    flags = {a.split("=", 1)[0][2:].replace("-", "_") for a in argv if a.startswith("--")}
+    return {k: v for k, v in vars(parsed).items() if k in flags or f"no_{k}" in flags}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trials < 1:
         raise InputError(f"--trials must be at least 1, got {args.trials}")
     study = run_sweep(
-        load_config(args.config),
+        {**load_config(args.config), **config_overrides(getattr(args, "overrides", []))},
         load_space(args.space),
         args.output,
         args.trials,

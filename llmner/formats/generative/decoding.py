@@ -151,18 +151,19 @@ class _Batch:
             return
         self.drafts[row], self.states[row] = self.constraint.draft(row, room)
 
-    def decide(self, rows: list[int], logits: torch.Tensor) -> None:
-        """Each row of ``rows`` chooses from ``logits`` (rows, positions, vocabulary),
-        whose last positions are its queue's last token and its draft: each drafted token
-        greedy decoding would also have chosen is kept, and the first one it would not
-        is replaced by its choice (the tokens after it are dropped: :meth:`rejected`)."""
+    def decide(self, rows: list[int], logits: torch.Tensor, slot: dict[int, int]) -> None:
+        """Each row of ``rows`` chooses from ``logits`` (rows, positions, vocabulary; row
+        ``r``'s logits are ``logits[slot[r]]``), whose last positions are its queue's
+        last token and its draft: each drafted token greedy decoding would also have
+        chosen is kept, and the first one it would not is replaced by its choice (the
+        tokens after it are dropped: :meth:`rejected`)."""
         rows = [r for r in rows if self.live[r]]
         lines = [(r, j) for r in rows for j in range(len(self.drafts[r]) + 1)]
         if not lines:
             return
         span = logits.shape[1]
         scores = logits[
-            torch.tensor([r for r, _ in lines]),
+            torch.tensor([slot[r] for r, _ in lines]),
             torch.tensor([span - len(self.drafts[r]) - 1 + j for r, j in lines]),
         ].float()
         if self.constraint is not None:
@@ -208,11 +209,14 @@ def _decode(
     model, ids, attn, start, cache, cache_key, batch: _Batch, pad_id, window, lookahead: int
 ):
     """Runs ``batch`` to its end: ``ids`` and ``attn`` are the left-padded prompts and
-    their attention mask, whose first ``start`` positions are in ``cache``."""
-    device, rows = ids.device, ids.shape[0]
+    their attention mask, whose first ``start`` positions are in ``cache``. A row that
+    has finished leaves the tensors (and the cache) before the next pass, so the rows
+    still writing do not carry it along as padding."""
+    device = ids.device
     feed = ids[:, start:]
     keep = _last_logits_only(model)
-    deciding, fed = list(range(rows)), [0] * rows
+    active = list(range(ids.shape[0]))  # the batch rows in the tensors, in their order
+    deciding, fed = list(active), [0] * len(active)
     while True:
         width = feed.shape[1]
         span = 1 + max(fed)  # the positions whose logits are read
@@ -228,36 +232,44 @@ def _decode(
         cache, cache_key = _cache_of(out)
         batch.counted["seconds_model"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        batch.decide(deciding, out.logits[:, -span:])
+        slot = {r: i for i, r in enumerate(active)}
+        batch.decide(deciding, out.logits[:, -span:], slot)
         batch.counted["seconds_choosing"] += time.perf_counter() - clock
         for r in deciding:
-            dropped = batch.rejected(r, fed[r])
+            dropped = batch.rejected(r, fed[slot[r]])
             if dropped:  # their keys and values stay in the cache, hidden like padding
-                attn[r, attn.shape[1] - dropped :] = 0
+                attn[slot[r], attn.shape[1] - dropped :] = 0
         if not any(batch.live):
             return
         clock = time.perf_counter()
-        for r in range(rows):
+        still = [i for i, r in enumerate(active) if batch.live[r]]
+        if len(still) < len(active):
+            at = torch.tensor(still, device=device)
+            attn = attn[at]
+            cache.batch_select_indices(at)
+            active = [active[i] for i in still]
+        for r in active:
             batch.plan(r, lookahead)
         batch.counted["seconds_drafting"] += time.perf_counter() - clock
-        width = max(len(q) + len(d) for q, d in zip(batch.queues, batch.drafts))
+        width = max(len(batch.queues[r]) + len(batch.drafts[r]) for r in active)
         if window is not None and attn.shape[1] + width + batch.remaining() > window:
-            for r in range(rows):  # no padding (or dropped draft) may end up in the window
+            for r in active:  # no padding (or dropped draft) may end up in the window
                 batch.plan(r, 0)
             width = 1
-        feed = torch.full((rows, width), pad_id, dtype=torch.long)
-        new = torch.zeros((rows, width), dtype=attn.dtype)
-        deciding, fed = [], [0] * rows
-        for r, queue in enumerate(batch.queues):
+        feed = torch.full((len(active), width), pad_id, dtype=torch.long)
+        new = torch.zeros((len(active), width), dtype=attn.dtype)
+        deciding, fed = [], [0] * len(active)
+        for i, r in enumerate(active):
+            queue = batch.queues[r]
             if queue:
                 run, batch.queues[r] = queue[:width], queue[width:]
                 block = run + batch.drafts[r]
-                feed[r, width - len(block) :] = torch.tensor(block)
-                new[r, width - len(block) :] = 1
+                feed[i, width - len(block) :] = torch.tensor(block)
+                new[i, width - len(block) :] = 1
                 if not batch.queues[r]:
                     deciding.append(r)
-                    fed[r] = len(batch.drafts[r])
-                    batch.counted["drafted_tokens"] += fed[r]
+                    fed[i] = len(batch.drafts[r])
+                    batch.counted["drafted_tokens"] += fed[i]
         feed, attn = feed.to(device), torch.cat([attn, new.to(device)], dim=1)
 
 

@@ -173,3 +173,27 @@ def test_vocab_trie_is_never_shared_by_a_tokenizer_with_another_vocabulary():
     trie_b = VocabTrie.of(second)
     assert trie_b is not trie_a
     assert VocabTrie.of(Tok({"a": 0, "b": 1})) is trie_a, "same vocabulary, same trie"
+
+
+@pytest.mark.parametrize("reuse_prefix", [True, False])
+def test_a_finished_row_leaves_the_batch(
+    labels, sentences, smol_tokenizer, tiny_llama, reuse_prefix
+):
+    """Once a row has written its last token, later passes run only the rows still
+    writing (the embedding sees fewer rows), and every answer stays the unbatched one."""
+    fmt = GenerativeFormat(labels, smol_tokenizer, constrained=False)
+    prompts = _prompts(fmt, sentences)[:3]
+    budgets = [1, 7, 4]
+    rows: list[int] = []
+    hook = tiny_llama.model.embed_tokens.register_forward_hook(
+        lambda module, args, output: rows.append(args[0].shape[0])
+    )
+    kwargs = dict(pad_id=0, end_ids=[-1], batch_size=3, reuse_prefix=reuse_prefix)
+    try:
+        got = generate(tiny_llama, prompts, budgets, **kwargs)
+    finally:
+        hook.remove()
+    expected = [_reference(tiny_llama, p, n, [-1]) for p, n in zip(prompts, budgets)]
+    assert got == expected and [len(a) for a in got] == budgets
+    steps = rows[1:] if reuse_prefix else rows  # the shared prefix runs as one row
+    assert steps == [3, 2, 2, 2, 1, 1, 1]

@@ -380,6 +380,7 @@ class GenerativeFormat(TaskFormat):
             num_drafted_tokens=stats["drafted_tokens"],
             num_accepted_tokens=stats["accepted_tokens"],
             num_forward_passes=stats["forward_passes"],
+            num_positions=stats["positions"],  # token positions run, padding included
         )
         if len(pieces) == len(sentences):
             return piece_pred

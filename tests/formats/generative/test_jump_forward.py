@@ -224,6 +224,8 @@ def test_predictions_and_confidences_do_not_depend_on_jump_forward(
     assert any(on.scores), "some mention must be scored"
     assert on.metrics["num_forced_tokens"] > 0 and off.metrics["num_forced_tokens"] == 0
     assert on.metrics["num_forward_passes"] < off.metrics["num_forward_passes"]
+    # every pass runs at least one position per row it holds
+    assert on.metrics["num_positions"] >= on.metrics["num_forward_passes"] > 0
 
 
 class Guessing(Scripted):

@@ -25,7 +25,7 @@ from llmner.errors import InputError
 EVAL_DTYPE_NAMES = ("float32", "bfloat16")
 """What a model can be scored in (``--eval_dtype``, ``--dtype`` of evaluate and predict)."""
 
-__all__ = ["KIND_DEFAULTS", "FinetuneConfig", "load_config", "parse_args"]
+__all__ = ["KIND_DEFAULTS", "FinetuneConfig", "given_options", "load_config", "parse_args"]
 
 
 #: Defaults that depend on the model's kind: an encoder baseline is never crippled by the
@@ -375,6 +375,13 @@ def load_config(path: str | Path) -> dict:
     return data
 
 
+def given_options(parsed, argv: list[str]) -> dict:
+    """The values in ``parsed`` (an argparse namespace) of the options ``argv`` names as
+    flags (``--name``, ``--name=value``, ``--no_name``), leaving out the parser's defaults."""
+    flags = {a.split("=", 1)[0].lstrip("-").replace("-", "_") for a in argv if a[:2] == "--"}
+    return {k: v for k, v in vars(parsed).items() if k in flags or f"no_{k}" in flags}
+
+
 def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
     """``--config FILE.yaml`` gives defaults; flags on the command line override them.
 
@@ -400,8 +407,7 @@ def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
     rest = next((o for o in outputs if isinstance(o, list)), [])
     if rest:
         parsed, unknown = HfArgumentParser(TrainingArguments).parse_known_args(rest)
-        flags = {a.split("=", 1)[0].lstrip("-").replace("-", "_") for a in rest if a[:2] == "--"}
-        given = {k: v for k, v in vars(parsed).items() if k in flags or f"no_{k}" in flags}
+        given = given_options(parsed, rest)
         ours = sorted(set(given) - _trainer_fields())
         if unknown or ours:
             raise InputError(f"unknown arguments {unknown or ours}; see --help")

@@ -50,7 +50,7 @@ def config_overrides(argv: list[str]) -> dict:
     flag that is not one of them is an :class:`~llmner.errors.InputError`."""
     from transformers import HfArgumentParser
 
-    from llmner.config import FinetuneConfig
+    from llmner.config import FinetuneConfig, given_options
     from llmner.errors import InputError
 
     parser = HfArgumentParser(FinetuneConfig, allow_abbrev=False)
@@ -60,8 +60,7 @@ def config_overrides(argv: list[str]) -> dict:
             f"unknown arguments {unknown}: after the sweep's own options, only options of "
             "recipes/finetune.py (see its --help) may follow"
         )
-    flags = {a.split("=", 1)[0][2:].replace("-", "_") for a in argv if a.startswith("--")}
-    return {k: v for k, v in vars(parsed).items() if k in flags or f"no_{k}" in flags}
+    return given_options(parsed, argv)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -131,7 +131,8 @@ def load_splits(
 
 def labels_for(source: Any, sentences: list[Sentence]) -> LabelSet:
     """The label set of a source: a bundled dataset's own (with descriptions), else the
-    types that occur in ``sentences``, sorted.
+    types that occur in ``sentences``, sorted, with the descriptions a dataset folder's
+    spec has for them (a folder named ``conll*``: CoNLL-2003's).
 
     Example:
         >>> labels_for("bc5cdr", []).types
@@ -142,4 +143,9 @@ def labels_for(source: Any, sentences: list[Sentence]) -> LabelSet:
     """
     if isinstance(source, (str, Path)) and str(source) in BUNDLED:
         return BUNDLED[str(source)].labels
-    return LabelSet.from_sentences(sentences)
+    found = LabelSet.from_sentences(sentences)
+    if isinstance(source, (str, Path)) and is_dataset_name(source):
+        # a folder named conll* gets CoNLL-2003's descriptions for the types it has
+        known = get_dataset(str(source)).labels.descriptions
+        return LabelSet(found.types, {t: known[t] for t in found.types if t in known})
+    return found

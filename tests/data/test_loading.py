@@ -98,6 +98,19 @@ def test_dataset_errors(rows, message):
         from_hf_dataset(Dataset.from_dict(rows))
 
 
+def test_a_conll_folder_gets_the_conll_2003_descriptions_of_its_types(tmp_path):
+    folder = tmp_path / "conll2003"
+    folder.mkdir()
+    (folder / "train.txt").write_text("Bo B-PER\nmet O\nIBM B-ORG\n\n")
+    labels = labels_for(folder, load_sentences(folder, split="train"))
+    assert labels.types == ["ORG", "PER"]
+    assert labels.descriptions["PER"] == "a person's name"
+    assert set(labels.descriptions) == {"ORG", "PER"}
+    other = tmp_path / "mine"
+    shutil.copytree(folder, other)
+    assert labels_for(other, load_sentences(other, split="train")).descriptions == {}
+
+
 def test_labels_for():
     assert labels_for("bc5cdr", []).descriptions["Disease"].startswith("a disease")
     assert labels_for(ASSETS / "tiny.conll", load_sentences(ASSETS / "tiny.conll")).types == [

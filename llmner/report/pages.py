@@ -16,7 +16,9 @@ relative to the page's folder. Kinds:
   folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
 * ``curve DIR``: a learning curve, one row per configuration and size over its seeds
   (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
-* ``bootstrap FILE ...``: the paired bootstraps of ``recipes/benchmark.py --collect``;
+* ``bootstrap FILE ... [A:B ...]``: the paired bootstraps of ``recipes/benchmark.py
+  --collect``; with ``A:B`` pairs, only those comparisons, in that order (either way
+  round in the file);
 * ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
   seed's ``metrics.json``), medians over seeds;
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
@@ -109,7 +111,18 @@ def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
     from llmner.report.render import markdown_table
 
-    pairs = [p for a in args for p in json.loads((base / a).read_text(encoding="utf-8"))]
+    files = [a for a in args if ":" not in a]
+    pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]
+    wanted = [tuple(a.split(":", 1)) for a in args if ":" in a]
+    if wanted:
+        by_names = {frozenset((p["a"], p["b"])): p for p in pairs}
+        missing = [f"{a}:{b}" for a, b in wanted if frozenset((a, b)) not in by_names]
+        if missing:
+            raise InputError(
+                f"no bootstrap for {', '.join(missing)}; expected pairs of configurations "
+                "in " + ", ".join(files)
+            )
+        pairs = [by_names[frozenset(w)] for w in wanted]
     headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
     rows = [
         [

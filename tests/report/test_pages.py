@@ -145,3 +145,24 @@ def test_bootstrap_table_from_collected_pairs(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(pairs))
     row = render("bootstrap b.json", tmp_path).splitlines()[2]
     assert row == "| enc | dec | 1, 2 | 2,000 | 0.8000 | 0.8200 | +2.0 | [+1.0, +3.0] | 0.002 |"
+
+
+def test_bootstrap_table_keeps_the_pairs_named(tmp_path):
+    def pair(a, b):
+        return {
+            "a": a,
+            "b": b,
+            "seeds": [1],
+            "sentences": 10,
+            "f1_a": 0.5,
+            "f1_b": 0.6,
+            "delta_f1": 0.1,
+            "ci95": [0.0, 0.2],
+            "p_value": 0.04,
+        }
+
+    (tmp_path / "b.json").write_text(json.dumps([pair("x", "y"), pair("x", "z"), pair("y", "z")]))
+    rows = render("bootstrap b.json z:y x:y", tmp_path).splitlines()[2:]
+    assert [r.split(" | ")[:2] for r in rows] == [["| y", "z"], ["| x", "y"]]
+    with pytest.raises(InputError, match="no bootstrap for x:w"):
+        render("bootstrap b.json x:w", tmp_path)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ __all__ = [
     "read_config",
     "read_predictions",
     "run_facts",
+    "split_run_name",
     "write_config",
     "write_metrics",
     "write_predictions",
@@ -57,6 +59,27 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.conll"
 ADAPTER_DIR = "adapter"
+
+_SEEDED = re.compile(r"^(?P<name>.+)-s(?P<seed>\d+)(?P<suffix>-.+)?$")
+
+
+def split_run_name(folder_name: str) -> tuple[str, str]:
+    """``(configuration, seed)`` of a run folder named ``NAME-sSEED``, as the benchmark
+    recipes name them; a suffix after the seed (``NAME-sSEED-unconstrained``, a run scored
+    another way) stays with the configuration. A name without a seed gives ``(name, "")``.
+
+    Example:
+        >>> split_run_name("smollm2_echo-s42")
+        ('smollm2_echo', '42')
+        >>> split_run_name("gen_list-s13-unconstrained")
+        ('gen_list-unconstrained', '13')
+        >>> split_run_name("spacy-small")
+        ('spacy-small', '')
+    """
+    m = _SEEDED.match(folder_name)
+    if m is None:
+        return folder_name, ""
+    return m["name"] + (m["suffix"] or ""), m["seed"]
 
 
 @dataclass

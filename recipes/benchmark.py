@@ -154,7 +154,7 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
                 shutil.copyfile(run_dir / name, target / name)
     groups: dict[str, list[Path]] = {}
     for run_dir in runs:
-        groups.setdefault(run_dir.name.rsplit("-s", 1)[0], []).append(run_dir)
+        groups.setdefault(rundir.split_run_name(run_dir.name)[0], []).append(run_dir)
     pairs = []
     names = sorted(groups)
     for i, a in enumerate(names):

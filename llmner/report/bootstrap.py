@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from seqeval.scheme import IOB2, Entities
@@ -191,10 +192,10 @@ def pooled_bootstrap(
         ``{"sentences", "seeds", "f1_a", "f1_b", "delta_f1", "ci95", "p_value"}``, or
         ``None`` when the runs cannot be paired (no common seed, or other sentences).
     """
-    from llmner.rundir import read_predictions
+    from llmner.rundir import read_predictions, split_run_name
 
     def by_seed(runs: list) -> dict[str, object]:
-        return {str(p).rsplit("-s", 1)[-1]: p for p in runs}
+        return {split_run_name(Path(p).name)[1]: p for p in runs}
 
     a_seeds, b_seeds = by_seed(runs_a), by_seed(runs_b)
     seeds = sorted(set(a_seeds) & set(b_seeds), key=lambda s: (len(s), s))

@@ -45,16 +45,16 @@ class CurveRun(NamedTuple):
 def curve_runs(root: str | Path) -> list[CurveRun]:
     """Every finished run under ``root/nSIZE/`` (or ``root/nSIZE/runs/``, as collected),
     by configuration, then sentences, then seed."""
-    from llmner.rundir import METRICS_FILE
+    from llmner.rundir import METRICS_FILE, split_run_name
 
     found = []
     for size_dir in Path(root).glob("n*"):
         folders = [size_dir, size_dir / "runs"]
         for run in [r for f in folders if f.is_dir() for r in f.iterdir()]:
-            if not (run / METRICS_FILE).is_file() or "-s" not in run.name:
+            name, seed = split_run_name(run.name)
+            if not (run / METRICS_FILE).is_file() or not seed:
                 continue
             metrics = json.loads((run / METRICS_FILE).read_text(encoding="utf-8"))
-            name, seed = run.name.rsplit("-s", 1)
             label = f"{name}-{size_dir.name}-s{seed}"
             found.append(CurveRun(label, name, int(metrics["num_train_sentences"]), metrics, run))
     found.sort(key=lambda r: (r.configuration, r.sentences, r.metrics.get("seed") or 0))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from llmner.report.bootstrap import BootstrapResult, paired_bootstrap, sentence_counts
 from llmner.report.bootstrap import f1_from_counts as _f1
 from llmner.report.errors import CATEGORIES, category_table
-from llmner.rundir import Run
+from llmner.rundir import Run, split_run_name
 
 __all__ = [
     "MISSING",
@@ -276,7 +276,7 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
 
     groups: dict[str, list[tuple[str, dict, dict]]] = {}
     for name, config, metrics in runs:
-        groups.setdefault(name.rsplit("-s", 1)[0], []).append((name, config, metrics))
+        groups.setdefault(split_run_name(name)[0], []).append((name, config, metrics))
     types = sorted({t for _, _, m in runs for t in m.get("per_type", {})})
     headers = ["configuration", "model", "setting", "seeds", "F1 (strict)", *types,
                "train sents", "train time", "train tok/s", "peak RSS"]  # fmt: skip

@@ -134,3 +134,19 @@ def test_error_rows(make_run):
     assert headers[0] == "type" and headers[1] == "correct"
     assert rows[0] == ["ALL", "0", "1", "0", "0", "0", "1"]
     assert [r[0] for r in rows] == ["ALL", "ORG", "PER"]
+
+
+def test_seed_rows_keep_a_run_scored_another_way_apart():
+    from llmner.report.tables import seed_rows
+
+    config = {"model_name_or_path": "m", "use_lora": True, "lora_r": 8}
+    runs = [
+        ("gen-s1", config, {"f1": 0.5, "seed": 1}),
+        ("gen-s2", config, {"f1": 0.7, "seed": 2}),
+        ("gen-s1-unconstrained", config, {"f1": 0.1, "seed": 1}),
+    ]
+    _, rows = seed_rows(runs)
+    by_name = {r[0]: r for r in rows}
+    assert set(by_name) == {"gen", "gen-unconstrained"}
+    assert by_name["gen"][3] == "1, 2" and by_name["gen"][4].startswith("0.6000 ± ")
+    assert by_name["gen-unconstrained"][3] == "1" and by_name["gen-unconstrained"][4] == "0.1000"

@@ -3,7 +3,8 @@
 Every training run, every ``llmner evaluate`` and the spaCy peer write the same files:
 
 * ``config.yaml``: the resolved config (with the label set and the format's options);
-* ``metrics.json``: seqeval scores and the run's facts (:func:`run_facts`) and costs;
+* ``metrics.json``: seqeval scores, the run's facts (:func:`run_facts`) and costs, and
+  its ``provenance`` (:mod:`llmner.provenance`);
 * ``predictions.conll``: token, gold tag, predicted tag; a blank line after each sentence;
 * ``adapter/`` and ``checkpoints/`` for trained runs.
 
@@ -33,6 +34,7 @@ import yaml
 from llmner.data.conll import write_conll
 from llmner.errors import InputError
 from llmner.io import atomic_file, write_json_atomic, write_text_atomic
+from llmner.provenance import provenance
 
 __all__ = [
     "ADAPTER_DIR",
@@ -302,8 +304,10 @@ def write_config(run_dir: str | Path, config: dict) -> None:
 
 
 def write_metrics(run_dir: str | Path, metrics: dict) -> None:
-    """``metrics.json``; written last, so a run directory with it is complete."""
-    write_json_atomic(Path(run_dir) / METRICS_FILE, metrics)
+    """``metrics.json``; written last, so a run directory with it is complete. The
+    writing process adds its :func:`~llmner.provenance.provenance` (the code, versions
+    and device that made these scores), replacing any it was given."""
+    write_json_atomic(Path(run_dir) / METRICS_FILE, {**metrics, "provenance": provenance()})
 
 
 def write_predictions(

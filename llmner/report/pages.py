@@ -80,7 +80,15 @@ def _runs(args: list[str], base: Path) -> str:
         runs.append(
             Run(folder, name, config=read_config(folder), metrics=_json(folder / METRICS_FILE))
         )
-    return "\n".join(markdown_table(summary_rows(runs)))
+    return _with_note(markdown_table(summary_rows(runs)), [r.metrics for r in runs])
+
+
+def _with_note(table: list[str], metrics: list[dict]) -> str:
+    """A table, and under it the note of :func:`~llmner.report.tables.commit_note`."""
+    from llmner.report.tables import commit_note
+
+    note = commit_note(metrics)
+    return "\n".join(table + ([] if note is None else ["", note]))
 
 
 def _seeds(args: list[str], base: Path) -> str:
@@ -98,7 +106,7 @@ def _seeds(args: list[str], base: Path) -> str:
     ]
     if not runs:
         raise InputError("no run with metrics.json here; expected NAME-sSEED folders", str(folder))
-    return "\n".join(markdown_table(seed_rows(runs)))
+    return _with_note(markdown_table(seed_rows(runs)), [m for _, _, m in runs])
 
 
 def _curve(args: list[str], base: Path) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from llmner.errors import InputError
+from llmner.provenance import device_label, short_commit
 from llmner.report.bootstrap import BootstrapResult, paired_bootstrap, sentence_counts
 from llmner.report.bootstrap import f1_from_counts as _f1
 from llmner.report.errors import CATEGORIES, category_table
@@ -21,6 +23,7 @@ from llmner.rundir import Run, split_run_name
 __all__ = [
     "MISSING",
     "Comparison",
+    "commit_note",
     "compare_runs",
     "error_rows",
     "fmt",
@@ -38,8 +41,10 @@ MISSING = "–"
 SUMMARY_HEADERS = [
     "run", "model", "format", "setting", "prompt", "trainable params", "train sents",
     "F1 (strict)", "F1 (default)", "precision", "recall", "parse fail", "halluc.",
-    "train time", "train tok/s", "eval sent/s", "peak RSS",
+    "train time", "train tok/s", "eval sent/s", "peak RSS", "commit", "device",
 ]  # fmt: skip
+# Keys a run's config.yaml may differ in from another seed of the same configuration.
+PER_RUN_KEYS = frozenset({"seed", "data_seed", "output_dir", "run_name", "logging_dir"})
 WORDS_HEADER = "train words/s"
 
 
@@ -132,11 +137,104 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
             fmt(m.get("train_seconds"), "seconds"), fmt(tokens_per_s, "float"),
             *([fmt(words_per_s, "float")] if words else []),
             fmt(m.get("eval_sentences_per_second"), "float"), fmt(m.get("peak_rss_mb"), "mb"),
+            *provenance_cells([m]),
         ])  # fmt: skip
     headers = list(SUMMARY_HEADERS)
     if words:
         headers.insert(headers.index("train tok/s") + 1, WORDS_HEADER)
     return headers, rows
+
+
+def provenance_cells(metrics: list[dict]) -> list[str]:
+    """The ``commit`` and ``device`` cells of runs pooled in one row: each distinct value
+    once; a commit whose provenance was reconstructed from git history (not written by
+    the run) carries ``†``.
+
+    Example:
+        >>> a = {"provenance": {"commit": "abcdef0123", "device": {"gpu": "NVIDIA H200"}}}
+        >>> b = {"provenance": {"commit": "1234567890", "reconstructed": True}}
+        >>> provenance_cells([a, b])
+        ['abcdef0, 1234567†', 'NVIDIA H200, –']
+        >>> provenance_cells([{}])
+        ['–', '–']
+    """
+    commits, devices = [], []
+    for m in metrics:
+        prov = m.get("provenance") or {}
+        commit = short_commit(prov)
+        commit = f"{commit}†" if commit and prov.get("reconstructed") else fmt(commit)
+        device = fmt(device_label(prov))
+        commits += [commit] if commit not in commits else []
+        devices += [device] if device not in devices else []
+    return [", ".join(commits), ", ".join(devices)]
+
+
+def commit_note(metrics: list[dict]) -> str | None:
+    """The sentence under a table whose runs come from more than one commit (or record
+    none), and the meaning of ``†``; ``None`` for runs of one recorded commit.
+
+    Example:
+        >>> one = {"provenance": {"commit": "abcdef0123"}}
+        >>> commit_note([one, one]) is None
+        True
+        >>> commit_note([one, {"provenance": {"commit": "1234567890"}}])
+        'These runs come from 2 commits (1234567, abcdef0).'
+        >>> commit_note([one, {}])
+        'These runs come from 1 commit (abcdef0); 1 run records none.'
+    """
+    provs = [m.get("provenance") or {} for m in metrics]
+    commits = sorted({short_commit(p) for p in provs if short_commit(p)})
+    unrecorded = sum(1 for p in provs if not short_commit(p))
+    notes = []
+    if len(commits) > 1 or unrecorded:
+        noun = "commit" if len(commits) == 1 else "commits"
+        note = f"These runs come from {len(commits)} {noun} ({', '.join(commits)})"
+        if unrecorded:
+            note += f"; {unrecorded} run records none" if unrecorded == 1 else ""
+            note += f"; {unrecorded} runs record none" if unrecorded > 1 else ""
+        notes.append(note + ".")
+    if any(p.get("reconstructed") for p in provs):
+        notes.append(
+            "† provenance reconstructed, not written by the run: the commit the results "
+            "page names, else the one that added the run file (the code is that or older)."
+        )
+    return " ".join(notes) or None
+
+
+def check_poolable(name: str, configs: list[dict]) -> None:
+    """Refuse to pool seeds whose configs differ in anything but :data:`PER_RUN_KEYS`
+    (at any depth). A key one config leaves out, empty or ``None`` is taken as not
+    recorded (a run written before the key existed), not as a difference.
+
+    Raises:
+        InputError: naming the configuration and the keys that differ.
+
+    Example:
+        >>> check_poolable("a", [{"seed": 1, "lr": 1}, {"seed": 2, "lr": 1.0, "new": 3}])
+        >>> check_poolable("a", [{"seed": 1, "lr": 1}, {"seed": 2, "lr": 2}])
+        Traceback (most recent call last):
+        ...
+        llmner.errors.InputError: a: its seeds' configs differ in lr; expected runs that ...
+    """
+    differ = _differing(configs)
+    if differ:
+        raise InputError(
+            f"its seeds' configs differ in {', '.join(differ)}; "
+            "expected runs that differ only in the seed",
+            name,
+        )
+
+
+def _differing(configs: list[dict], prefix: str = "") -> list[str]:
+    keys = sorted({k for c in configs for k in c} - PER_RUN_KEYS)
+    out = []
+    for key in keys:
+        values = [c.get(key) for c in configs if c.get(key) not in (None, "", {}, [])]
+        if values and all(isinstance(v, dict) for v in values):
+            out += _differing(values, f"{prefix}{key}.")
+        elif any(v != values[0] for v in values[1:]):
+            out.append(prefix + key)
+    return out
 
 
 def per_type_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
@@ -232,6 +330,9 @@ def setting(config: dict) -> str:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
         ...          "learning_rate": 3e-4, "num_train_epochs": 1, "echo": True})
         'LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1'
+        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
+        ...          "learning_rate": 1.88e-3, "num_train_epochs": 1, "repeat": 2})
+        'LoRA r16, 4bit, lr 1.88e-03, 1 ep, repeat 2'
         >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
         ...          "num_train_epochs": 5, "augment": "mention_replacement",
         ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
@@ -248,7 +349,8 @@ def setting(config: dict) -> str:
         return MISSING
     parts = [f"LoRA r{config.get('lora_r')}" if config.get("use_lora") else "every weight"]
     parts.append(str(config.get("quantization")))
-    parts.append(f"lr {config.get('learning_rate', 0):.0e}")
+    mantissa, exponent = f"{config.get('learning_rate', 0):.2e}".split("e")
+    parts.append(f"lr {mantissa.rstrip('0').rstrip('.')}e{exponent}")
     parts.append(f"{config.get('num_train_epochs', 0):g} ep")
     repeat = config.get("repeat") or (1 if config.get("echo") else None)
     if repeat:
@@ -279,9 +381,11 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
         groups.setdefault(split_run_name(name)[0], []).append((name, config, metrics))
     types = sorted({t for _, _, m in runs for t in m.get("per_type", {})})
     headers = ["configuration", "model", "setting", "seeds", "F1 (strict)", *types,
-               "train sents", "train time", "train tok/s", "peak RSS"]  # fmt: skip
+               "train sents", "train time", "train tok/s", "peak RSS",
+               "commit", "device"]  # fmt: skip
     rows = []
     for key, group in groups.items():
+        check_poolable(key, [c for _, c, _ in group])
         metrics = [m for _, _, m in group]
         f1 = [m["f1"] for m in metrics]
         spread = f" ± {statistics.stdev(f1):.4f}" if len(f1) > 1 else ""
@@ -309,6 +413,7 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
                 fmt(mean("train_seconds"), "seconds"),
                 fmt(mean("train_tokens_per_second"), "float"),
                 fmt(mean("peak_rss_mb"), "mb"),
+                *provenance_cells(metrics),
             ]
         )
     return headers, rows

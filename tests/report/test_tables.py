@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from llmner.report.tables import (
@@ -9,7 +11,7 @@ from llmner.report.tables import (
     score_check,
     summary_rows,
 )
-from llmner.rundir import load_run, load_runs
+from llmner.rundir import load_run, load_runs, write_run
 
 from .conftest import corrupt, synthetic_gold
 
@@ -150,3 +152,41 @@ def test_seed_rows_keep_a_run_scored_another_way_apart():
     assert set(by_name) == {"gen", "gen-unconstrained"}
     assert by_name["gen"][3] == "1, 2" and by_name["gen"][4].startswith("0.6000 ± ")
     assert by_name["gen-unconstrained"][3] == "1" and by_name["gen-unconstrained"][4] == "0.1000"
+
+
+def _prov(commit, **kw):
+    return {"provenance": {"commit": commit, "device": {"gpu": "NVIDIA H200"}, **kw}}
+
+
+def test_a_seed_table_of_runs_from_two_commits_says_so_under_it(tmp_path):
+    from llmner.report.pages import _seeds
+
+    for seed, commit in (("1", "a" * 40), ("2", "b" * 40)):
+        metrics = {"f1": 0.5, "seed": int(seed), "model": "m", **_prov(commit)}
+        write_run(tmp_path / "runs" / f"cfg-s{seed}", [["O"]], [["O"]], metrics=metrics)
+        path = tmp_path / "runs" / f"cfg-s{seed}" / "metrics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **metrics}))
+    table = _seeds(["runs"], tmp_path)
+    assert "aaaaaaa, bbbbbbb" in table and "NVIDIA H200" in table
+    assert table.splitlines()[-1] == "These runs come from 2 commits (aaaaaaa, bbbbbbb)."
+
+
+def test_seeds_whose_configs_differ_are_refused_with_the_differing_keys():
+    from llmner.errors import InputError
+    from llmner.report.tables import seed_rows
+
+    runs = [
+        ("c-s1", {"seed": 1, "learning_rate": 1e-3, "format_options": {"repeat": 1}}, {"f1": 1}),
+        ("c-s2", {"seed": 2, "learning_rate": 1e-3, "format_options": {"repeat": 2}}, {"f1": 1}),
+    ]
+    with pytest.raises(InputError, match="c: its seeds' configs differ in format_options.repeat"):
+        seed_rows(runs)
+
+
+def test_one_commit_needs_no_note_and_a_reconstructed_one_is_marked():
+    from llmner.report.tables import commit_note, provenance_cells
+
+    assert commit_note([_prov("a" * 40), _prov("a" * 40)]) is None
+    rebuilt = _prov("a" * 40, reconstructed=True)
+    assert provenance_cells([rebuilt])[0] == "aaaaaaa†"
+    assert commit_note([rebuilt]).startswith("† provenance reconstructed")

@@ -1,0 +1,138 @@
+"""Which code, versions and device made a run: the ``provenance`` of every ``metrics.json``.
+
+:func:`provenance` is read once per run, when its ``metrics.json`` is written
+(:func:`llmner.rundir.write_metrics`), so a results table can say which commit and which
+device each of its rows comes from, and a reader can tell runs of different code apart.
+
+The git commit is that of the checkout llmner is imported from (an installed wheel, or a
+run outside any checkout, records ``None``); ``dirty`` says whether tracked files differed
+from that commit when the run finished.
+
+Example:
+    >>> p = provenance()
+    >>> sorted(p["versions"]) == sorted(("python",) + PACKAGES)
+    True
+    >>> short_commit({"commit": "0123456789abcdef"}), short_commit({"commit": None})
+    ('0123456', None)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["PACKAGES", "device_label", "provenance", "short_commit"]
+
+# The packages whose versions can move a score.
+PACKAGES = ("llmner", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str, cwd: Path = _CHECKOUT) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def _commit(cwd: Path = _CHECKOUT) -> tuple[str | None, bool | None]:
+    """``(commit, dirty)`` of the checkout at ``cwd``, ``(None, None)`` outside git."""
+    if not (cwd / ".git").exists():
+        return None, None
+    commit = _git("rev-parse", "HEAD", cwd=cwd)
+    if not commit:
+        return None, None
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
+    return commit, bool(status) if status is not None else None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _device() -> dict:
+    """The CPU always; the GPU's name and count when torch sees one."""
+    device = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "gpu": None, "gpu_count": 0}
+    try:
+        import torch  # a run has it; the spaCy peer may not need it
+
+        if torch.cuda.is_available():
+            device["gpu"] = torch.cuda.get_device_name(0)
+            device["gpu_count"] = torch.cuda.device_count()
+        device["threads"] = torch.get_num_threads()
+    except ImportError:
+        device["threads"] = None
+    return device
+
+
+def provenance(checkout: str | Path | None = None) -> dict:
+    """The run's provenance: llmner's version, the git commit (``None`` outside git) and
+    whether the tree was dirty, the UTC date, the device and thread count, and the versions
+    of python and of :data:`PACKAGES` (``None`` for one not installed).
+
+    Args:
+        checkout: the git checkout to read the commit of; llmner's own by default.
+    """
+    commit, dirty = _commit(Path(checkout) if checkout else _CHECKOUT)
+    versions = {"python": platform.python_version()}
+    versions.update({p: _version(p) for p in PACKAGES})
+    return {
+        "llmner": versions["llmner"],
+        "commit": commit,
+        "dirty": dirty,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "device": _device(),
+        "versions": versions,
+    }
+
+
+def short_commit(prov: dict | None) -> str | None:
+    """The first 7 characters of a provenance's commit, ``None`` if it has none."""
+    commit = (prov or {}).get("commit")
+    return str(commit)[:7] if commit else None
+
+
+def device_label(prov: dict | None) -> str | None:
+    """A table cell for the device: the GPU's name (with a count above one), else the
+    CPU's cores and model, else ``None``.
+
+    Example:
+        >>> device_label({"device": {"gpu": "NVIDIA H200", "gpu_count": 1}})
+        'NVIDIA H200'
+        >>> device_label({"device": {"cpu": "AMD EPYC 9R14", "cpu_count": 2, "gpu": None}})
+        '2-core AMD EPYC 9R14'
+        >>> device_label({}) is None
+        True
+    """
+    device = (prov or {}).get("device")
+    if isinstance(device, str):
+        return device
+    if not isinstance(device, dict):
+        return None
+    if device.get("gpu"):
+        count = device.get("gpu_count") or 1
+        return device["gpu"] if count == 1 else f"{count}x {device['gpu']}"
+    if device.get("cpu"):
+        cores = device.get("cpu_count")
+        return f"{cores}-core {device['cpu']}" if cores else str(device["cpu"])
+    return None

@@ -1,0 +1,40 @@
+import json
+import subprocess
+
+from llmner.provenance import PACKAGES, device_label, provenance
+from llmner.rundir import load_run, write_run
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_a_run_records_the_commit_of_its_checkout_and_whether_it_was_dirty(tmp_path):
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "f.txt").write_text("a")
+    _git(tmp_path, "add", "f.txt")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    clean = provenance(tmp_path)
+    assert clean["commit"] == head and clean["dirty"] is False
+    (tmp_path / "f.txt").write_text("b")
+    assert provenance(tmp_path)["dirty"] is True
+
+
+def test_outside_git_the_commit_is_null_not_a_crash(tmp_path):
+    p = provenance(tmp_path)
+    assert p["commit"] is None and p["dirty"] is None
+    assert p["date"].endswith("Z") and p["versions"]["torch"]
+    assert set(p["versions"]) == {"python", *PACKAGES}
+    assert p["device"]["cpu_count"] >= 1 and device_label(p)
+
+
+def test_metrics_json_carries_the_provenance_of_the_process_that_wrote_it(tmp_path):
+    given = {"provenance": {"commit": "stale"}, "model": "m"}
+    run = write_run(tmp_path / "r", [["B-PER"]], [["B-PER"]], metrics=given)
+    written = json.loads((run / "metrics.json").read_text())
+    assert written["provenance"]["commit"] != "stale"
+    assert set(written["provenance"]) >= {"llmner", "commit", "dirty", "date", "device"}
+    assert load_run(run).metrics["provenance"] == written["provenance"]

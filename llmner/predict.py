@@ -138,22 +138,13 @@ class NERModel:
         return out
 
 
-def _local(path: str | Path) -> Path:
-    """A local folder, downloading a hub repository id (``owner/name``) first."""
-    path = Path(path)
-    if path.exists() or len(path.parts) != 2 or str(path).startswith((".", "/")):
-        return path
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(str(path)))
-
-
 def load(
     path: str | Path,
     quantization: str | None = None,
     batch_size: int = 16,
     max_length: int | None = None,
     dtype: str | None = None,
+    verbose: bool = False,
 ) -> NERModel:
     """Load a run directory, its ``adapter/``, an exported or a merged folder for prediction.
 
@@ -166,16 +157,18 @@ def load(
         dtype: what the model computes in on the CPU: ``float32`` (default) or
             ``bfloat16`` (about twice as fast where the CPU has native bf16, at bf16's
             rounding).
+        verbose: show transformers' progress bars while loading (by default a load
+            prints nothing).
 
     On the CPU a 4-bit adapter predicts through
     :func:`~llmner.models.quantization.dequantize_for_inference`: its NF4 weights are
     dequantized once and the LoRA update merged in, which gives the quantized model's
     predictions several times faster than bitsandbytes' 4-bit CPU kernels.
     """
-    from llmner.adapters.source import build_format_from, load_model, locate
+    from llmner.adapters.source import build_format_from, load_model, local_folder, locate
 
-    source = locate(_local(path))
-    model, tokenizer = load_model(source, quantization, dtype)
+    source = locate(local_folder(path))
+    model, tokenizer = load_model(source, quantization, dtype, verbose)
     fmt = build_format_from(source, tokenizer, max_length)
     return NERModel(model, tokenizer, fmt, source, batch_size)
 

@@ -150,9 +150,18 @@ def _training(meta: dict, adapter_config: dict | None = None) -> list[str]:
 
 
 def model_card(
-    meta: dict, metrics: dict, adapter_config: dict | None = None, repo_id: str | None = None
+    meta: dict,
+    metrics: dict,
+    adapter_config: dict | None = None,
+    repo_id: str | None = None,
+    needs: list[str] | None = None,
 ) -> str:
-    """The full ``README.md`` text for a run's resolved config and test metrics."""
+    """The full ``README.md`` text for a run's resolved config and test metrics.
+
+    ``needs``: why transformers and peft alone would run the adapter wrongly (the inputs
+    llmner builds for echo/repeat, the causal mask it lifts; see
+    :func:`~llmner.adapters.source.needs_llmner_inputs`).
+    """
     repo = repo_id or "YOUR-NAME/THIS-ADAPTER"
     lines = ["---", yaml.safe_dump(metadata(meta, metrics), sort_keys=False).rstrip(), "---", ""]
     lines += [f"# {describe_base(meta)} NER adapter ({meta.get('format', 'tagging')})", ""]
@@ -174,13 +183,36 @@ def model_card(
         'print(ner.predict(["Aspirin can cause Reye syndrome in children."]))',
         "```",
         "",
-        "`llmner predict --adapter FOLDER --input texts.txt --output entities.jsonl` does "
-        "the same on files. With peft alone: `PeftModel.from_pretrained(base, FOLDER)` "
-        "on the base model loaded with `AutoModelForTokenClassification` (tagging, "
-        "`num_labels` from `llmner.yaml`) or `AutoModelForCausalLM` (generative).",
+        "`llmner predict --model FOLDER --input texts.txt --output entities.jsonl` does "
+        "the same on files.",
+        "",
+        _with_peft_alone(meta, needs or []),
         "",
     ]
     return "\n".join(lines)
+
+
+def _with_peft_alone(meta: dict, needs: list[str]) -> str:
+    """What running the adapter without llmner takes, for its kind."""
+    load = "`PeftModel.from_pretrained(base, FOLDER)` on the base model loaded with "
+    if meta.get("format", "tagging") == "generative":
+        return (
+            f"With peft alone: {load}`AutoModelForCausalLM`; the prompt it was trained on "
+            "and the parser that turns its answers into entities are llmner's (the prompt's "
+            "name and version are in `llmner.yaml`)."
+        )
+    if needs:
+        return (
+            "Not with peft alone: this adapter was trained on inputs llmner builds ("
+            + "; ".join(needs)
+            + f"). {load}`AutoModelForTokenClassification` loads it, but fed ordinary "
+            "inputs it tags wrongly: run it with `llmner.load`, or build the same inputs "
+            "(see `format_options` in `llmner.yaml`)."
+        )
+    return (
+        f"With peft alone: {load}`AutoModelForTokenClassification` (`num_labels` and the "
+        "label names from `llmner.yaml`)."
+    )
 
 
 def _merge_section(meta: dict) -> list[str]:

@@ -7,6 +7,11 @@ format ``sha256sum -c`` checks. ``push_to_hub`` uploads that folder with
 ``huggingface_hub``; offline it fails with an :class:`~llmner.errors.InputError` and leaves
 the folder as it was.
 
+The folder is made to be shared: ``llmner.yaml`` and ``metrics.json`` hold no absolute
+path of the machine that made it (:func:`portable`), every file is readable by all
+(``0o644``: save routines write some files private to their owner), and the card says what
+the adapter needs beyond peft.
+
 Example:
     >>> sha256_lines({"a.txt": b"hi"})
     ['8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4  a.txt']
@@ -23,11 +28,19 @@ from pathlib import Path
 import yaml
 
 from llmner.adapters.card import model_card
-from llmner.adapters.source import META_FILE, locate
+from llmner.adapters.source import META_FILE, describe_base, locate, needs_llmner_inputs
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
 
-__all__ = ["SUMS_FILE", "export_run", "push_to_hub", "sha256_lines", "verify_sums"]
+__all__ = [
+    "SUMS_FILE",
+    "export_run",
+    "make_readable",
+    "portable",
+    "push_to_hub",
+    "sha256_lines",
+    "verify_sums",
+]
 
 SUMS_FILE = "SHA256SUMS"
 
@@ -58,6 +71,32 @@ def verify_sums(folder: str | Path) -> list[str]:
     return bad
 
 
+def portable(value, folder: Path, drop: tuple[str, ...] = ("output_dir",)):
+    """``value`` (a run's config or metrics) with no absolute path: the keys in ``drop``
+    (the run's own folder, meaningless elsewhere) left out and every other absolute path
+    made relative to ``folder``, the folder the record is written into.
+
+    Example:
+        >>> portable({"output_dir": "/r/x", "test_file": "/d/t.txt", "lr": 1}, Path("/r/e"))
+        {'test_file': '../../d/t.txt', 'lr': 1}
+    """
+    if isinstance(value, dict):
+        return {k: portable(v, folder, drop) for k, v in value.items() if k not in drop}
+    if isinstance(value, list):
+        return [portable(v, folder, drop) for v in value]
+    if isinstance(value, str) and "\n" not in value and os.path.isabs(value):
+        relative = os.path.relpath(value, folder)
+        return relative if relative.startswith("..") else f"./{relative}"
+    return value
+
+
+def make_readable(folder: Path) -> None:
+    """Every file of ``folder`` readable by group and others (``0o644``)."""
+    for f in folder.rglob("*"):
+        if f.is_file():
+            f.chmod(0o644)
+
+
 def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) -> Path:
     """Write the shareable folder for a run directory (or its ``adapter/``).
 
@@ -80,17 +119,35 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
         if candidate and candidate.exists():
             metrics = json.loads(candidate.read_text(encoding="utf-8"))
             break
+    where = output.resolve()
+    meta, metrics = portable(source.meta, where), portable(metrics, where)
     with atomic_dir(output) as tmp:
         for f in source.path.iterdir():
             if f.is_file() and f.name not in ("README.md", SUMS_FILE):
                 shutil.copy2(f, tmp / f.name)
-        (tmp / META_FILE).write_text(yaml.safe_dump(source.meta, sort_keys=False), "utf-8")
+        _name_hub_base(tmp / "adapter_config.json", source.meta)
+        (tmp / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False), "utf-8")
         if metrics:
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-        card = model_card(source.meta, metrics, source.adapter_config(), repo_id)
+        card = model_card(
+            meta, metrics, source.adapter_config(), repo_id, needs=needs_llmner_inputs(source)
+        )
         (tmp / "README.md").write_text(card, encoding="utf-8")
+        make_readable(tmp)
         (tmp / SUMS_FILE).write_text(_sums(tmp), encoding="utf-8")
+        (tmp / SUMS_FILE).chmod(0o644)
     return output
+
+
+def _name_hub_base(adapter_config: Path, meta: dict) -> None:
+    """peft's ``base_model_name_or_path`` as the hub id of a named base (peft recorded the
+    folder it was loaded from, a path of this machine), so ``AutoPeftModel`` finds it."""
+    hub_id = describe_base(meta)
+    if hub_id == str(meta.get("model_name_or_path", "")):
+        return  # a hub id or a folder already: as recorded
+    config = json.loads(adapter_config.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = hub_id
+    adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
 def _offline() -> bool:

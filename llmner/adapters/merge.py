@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from llmner.adapters.source import META_FILE, ModelSource, locate
+from llmner.adapters.export import make_readable
+from llmner.adapters.source import META_FILE, ModelSource, locate, needs_llmner_inputs
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
 
@@ -145,20 +146,6 @@ def _merged_model(source: ModelSource, base: str, dtype: torch.dtype):
     return merged.eval(), tokenizer
 
 
-def needs_llmner_inputs(source: ModelSource) -> list[str]:
-    """Why a tagging model cannot be run by transformers alone: the options that make
-    llmner build its inputs or lift its causal mask (empty when it can)."""
-    if source.task != "token-classification":
-        return []
-    options = source.format_options()
-    why = []
-    if options.copies > 1:
-        why.append(f"the sentence is fed {options.copies} times and the last copy tagged")
-    if options.bidirectional not in ("none", "", None):
-        why.append(f"the causal mask is lifted in layers {options.bidirectional!r}")
-    return why
-
-
 def agreement(adapter: str | Path, merged: str | Path, sentences) -> dict:
     """How the merged model's predictions compare with the adapter's on ``sentences``:
     entity counts, their agreement (shared entities over all entities found by either),
@@ -217,6 +204,7 @@ def save_model_folder(
         texts(tmp)
         if guard:
             _guard_config(tmp / "config.json")
+        make_readable(tmp)  # save_pretrained writes the weights private to their owner
 
 
 def _guard_config(path: Path) -> None:

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,10 @@ __all__ = [
     "build_format_from",
     "describe_base",
     "load_model",
+    "local_folder",
     "locate",
+    "merged_config",
+    "needs_llmner_inputs",
 ]
 
 META_FILE = "llmner.yaml"
@@ -118,7 +122,61 @@ def _read_yaml(path: Path) -> dict:
         raise InputError(f"not valid YAML ({e})", str(path)) from None
     if "labels" not in data:
         raise InputError("no 'labels' entry; expected an llmner run config", str(path))
+    if path.name == META_FILE:
+        _resolve_base(data, path.parent)
     return data
+
+
+def _resolve_base(meta: dict, folder: Path) -> None:
+    """An exported folder records a local base model relative to itself (``../base``, no
+    absolute path of the machine that made it): found from the folder, not from the
+    current directory, while the two stay side by side."""
+    name = str(meta.get("model_name_or_path") or "")
+    if name.startswith(("./", "../")) and (folder / name).is_dir():
+        meta["model_name_or_path"] = str((folder / name).resolve())
+
+
+def _hub_offline() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+        return True
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def _could_be_hub_id(path: str) -> bool:
+    """Whether a path that does not exist could be a hub repository id (``owner/name``):
+    two parts, not written as a path, and no local folder of the owner's name (``runs/x``
+    where ``runs/`` exists is a mistyped folder, not a repository)."""
+    parts = Path(path).parts
+    if len(parts) != 2 or path.startswith((".", "/", "~")) or "\\" in path:
+        return False
+    return not Path(parts[0]).exists()
+
+
+def local_folder(path: str | Path) -> Path:
+    """``path`` itself, or for a hub repository id of an exported adapter (``owner/name``)
+    its downloaded snapshot.
+
+    Raises:
+        InputError: a hub id that cannot be fetched (offline, unknown, no network), in
+            one line; a missing local folder is left to :func:`locate` to name.
+    """
+    expected = "expected a run directory, adapter or model folder"
+    if Path(path).exists() or not _could_be_hub_id(str(path)):
+        return Path(path)
+    if _hub_offline():
+        raise InputError(f"no such folder (offline: not looked up on the hub); {expected}", path)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(path)))
+    except Exception as e:  # not found, no network, no permission: all mean "not here"
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(
+            f"no such folder, and no hub repository that could be fetched ({why}); {expected}",
+            str(path),
+        ) from None
 
 
 def locate(path: str | Path) -> ModelSource:
@@ -150,6 +208,20 @@ def locate(path: str | Path) -> ModelSource:
         f"folder (adapter_config.json) or a merged folder (config.json + {META_FILE})",
         str(path),
     )
+
+
+def needs_llmner_inputs(source: ModelSource) -> list[str]:
+    """Why a tagging model cannot be run by transformers alone: the options that make
+    llmner build its inputs or lift its causal mask (empty when it can)."""
+    if source.task != "token-classification":
+        return []
+    options = source.format_options()
+    why = []
+    if options.copies > 1:
+        why.append(f"the sentence is fed {options.copies} times and the last copy tagged")
+    if options.bidirectional not in ("none", "", None):
+        why.append(f"the causal mask is lifted in layers {options.bidirectional!r}")
+    return why
 
 
 def build_format_from(
@@ -193,7 +265,9 @@ def build_format_from(
     )
 
 
-def load_model(source: ModelSource, quantization: str | None = None, dtype=None):
+def load_model(
+    source: ModelSource, quantization: str | None = None, dtype=None, verbose: bool = False
+):
     """The model of ``source``, ready for prediction (eval mode).
 
     Args:
@@ -203,6 +277,8 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
             default) or ``bfloat16``, a name or a ``torch.dtype``. On the CPU a 4-bit model
             is dequantized and then cast to it; on a GPU a 4-bit model keeps its NF4
             weights and compute dtype.
+        verbose: show transformers' progress bars while loading (off by default: a
+            load is a phase, not news).
 
     Returns:
         ``(model, tokenizer)``. On the CPU a 4-bit (or 8-bit) model goes through
@@ -212,6 +288,7 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     import torch
     from transformers import AutoTokenizer
 
+    from llmner.models.loading import progress_bars
     from llmner.models.quantization import (
         cast_for_inference,
         dequantize_for_inference,
@@ -220,26 +297,50 @@ def load_model(source: ModelSource, quantization: str | None = None, dtype=None)
     )
 
     dtype = None if dtype is None else resolve_eval_dtype(dtype)
-    tokenizer = AutoTokenizer.from_pretrained(source.path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if source.kind == "merged":
-        model = _load_merged(source, dtype)
-    else:
-        from peft import PeftModel
+    config = merged_config(source) if source.kind == "merged" else None
+    with progress_bars(verbose):
+        # With the config given, the tokenizer does not read a guarded config.json, whose
+        # auto_map would make transformers ask whether to run its code.
+        kwargs = {"config": config} if config is not None else {}
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **kwargs)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if source.kind == "merged":
+            model = _load_merged(source, config, dtype)
+        else:
+            from peft import PeftModel
 
-        quant = source.quantization if quantization is None else quantization
-        model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
-        if not torch.cuda.is_available() and is_quantized(model):
-            dequantize_for_inference(model)
-            # one dtype throughout (a model stored for FSDP keeps norms and embeddings in bf16)
-            cast_for_inference(model, dtype or torch.float32)
+            quant = source.quantization if quantization is None else quantization
+            model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
+            if not torch.cuda.is_available() and is_quantized(model):
+                dequantize_for_inference(model)
+                # one dtype throughout (a model stored for FSDP keeps norms and embeddings
+                # in bf16)
+                cast_for_inference(model, dtype or torch.float32)
     build_format_from(source, tokenizer).prepare_model(model)
     return model.eval(), tokenizer
 
 
-def _load_merged(source: ModelSource, dtype):
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
+def merged_config(source: ModelSource):
+    """The transformers config of a merged folder, read without its guard.
+
+    An echo, repeat or bidirectional merge points its ``config.json`` at a guard that
+    refuses plain transformers loading (see :mod:`llmner.adapters.merge`); llmner builds
+    those inputs itself, so it reads the real model type (``llmner_model_type``) and
+    drops the ``auto_map``. Nothing asks whether to run the guard's code.
+    """
+    from transformers import AutoConfig
+
+    values = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
+    if "llmner_model_type" not in values:
+        return AutoConfig.from_pretrained(source.path)
+    values.pop("auto_map", None)
+    values.pop("model_type")
+    return AutoConfig.for_model(values.pop("llmner_model_type"), **values)
+
+
+def _load_merged(source: ModelSource, config, dtype):
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
     import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)
 
@@ -248,15 +349,5 @@ def _load_merged(source: ModelSource, dtype):
         if source.task == "token-classification"
         else AutoModelForCausalLM
     )
-    # An echo, repeat or bidirectional merge points its config.json at a guard that
-    # refuses plain transformers loading (see llmner.adapters.merge); llmner builds those
-    # inputs itself, so it loads the ordinary class of the real model type.
-    values = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
-    if "llmner_model_type" in values:
-        values.pop("auto_map", None)
-        values.pop("model_type")
-        config = AutoConfig.for_model(values.pop("llmner_model_type"), **values)
-    else:
-        config = AutoConfig.from_pretrained(source.path)
     kwargs = {"dtype": dtype} if dtype is not None else {}
     return cls.from_pretrained(source.path, config=config, **kwargs)

@@ -27,6 +27,7 @@ __all__ = [
     "get_quantization_config",
     "head_module_names",
     "model_num_layers",
+    "progress_bars",
 ]
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,26 @@ def load_base_model(
     if model.config.pad_token_id is None:
         model.config.pad_token_id = model.config.eos_token_id
     return model
+
+
+@contextlib.contextmanager
+def progress_bars(show: bool):
+    """transformers' (and huggingface_hub's) progress bars left as they are (``show``) or
+    turned off for the block, through transformers' public switch.
+
+    Off, a load prints no ``Loading weights`` bar: in a log that is hundreds of steps of
+    nothing. Turned on they are never: ``HF_HUB_DISABLE_PROGRESS_BARS`` keeps its say.
+    """
+    from transformers.utils import logging as hf_logging
+
+    turn_off = not show and hf_logging.is_progress_bar_enabled()
+    if turn_off:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if turn_off:
+            hf_logging.enable_progress_bar()
 
 
 def _drop_load_report(record: logging.LogRecord) -> bool:

@@ -138,3 +138,66 @@ def test_export_refuses_non_empty_output(run_dir, tmp_path):
     (tmp_path / "x").write_text("x")
     with pytest.raises(InputError, match="not empty"):
         export_run(run_dir, tmp_path)
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_records_hold_no_absolute_path_and_the_base_is_still_found(run_dir, exported):
+    import json
+    import os
+
+    from llmner.adapters.source import locate
+
+    original = locate(run_dir).meta
+    assert os.path.isabs(original["output_dir"]), "the run itself records where it ran"
+    meta = yaml.safe_load((exported / "llmner.yaml").read_text())
+    metrics = json.loads((exported / "metrics.json").read_text())
+    absolute = [s for s in (*_strings(meta), *_strings(metrics)) if os.path.isabs(s)]
+    assert absolute == []
+    assert "output_dir" not in meta
+    assert meta["model_name_or_path"].startswith("../")
+    assert locate(exported).base_model() == original["model_name_or_path"]
+
+
+def _modes(folder):
+    import stat
+
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+
+
+def test_exported_and_merged_files_are_readable_by_all(run_dir, exported, tmp_path):
+    from llmner.adapters.merge import merge_adapter
+
+    merged = merge_adapter(run_dir, tmp_path / "merged")
+    for folder in (exported, merged):
+        modes = _modes(folder)
+        assert modes and set(modes.values()) == {0o644}, (folder.name, modes)
+
+
+def test_card_says_what_peft_alone_needs_for_each_kind():
+    meta = {"model_name_or_path": "org/model", "format": "tagging", "labels": {"types": []}}
+    plain = model_card(meta, {})
+    assert "With peft alone: `PeftModel.from_pretrained(base, FOLDER)`" in plain
+    assert "`AutoModelForTokenClassification` (`num_labels`" in plain
+    echo = model_card(meta, {}, needs=["the sentence is fed 2 times and the last copy tagged"])
+    assert "Not with peft alone" in echo and "fed 2 times and the last copy tagged" in echo
+    assert "tags wrongly: run it with `llmner.load`" in echo
+    generative = model_card({**meta, "format": "generative"}, {})
+    assert "the prompt it was trained on" in generative and "AutoModelForCausalLM" in generative
+
+
+def test_an_echo_export_card_says_it_needs_llmner(tmp_path_factory, tiny_llama_dir, tmp_path):
+    from adapters.tiny_runs import tiny_run
+
+    run = tiny_run(tmp_path_factory, tiny_llama_dir, "echo", echo=True)
+    card = (export_run(run, tmp_path / "e") / "README.md").read_text()
+    assert "Not with peft alone" in card and "the last copy tagged" in card

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass
 
-__all__ = ["Limits", "MicroBatcher", "create_app", "model_facts"]
+__all__ = ["Limits", "MicroBatcher", "create_app", "json_type", "model_facts"]
 
 # How often a waiting request checks whether its client is still connected.
 _DISCONNECT_POLL_S = 0.05
@@ -156,6 +156,26 @@ class MicroBatcher:
             i += len(job.texts)
 
 
+def json_type(value) -> str:
+    """What a parsed JSON value is, in JSON's words (not Python's).
+
+    Example:
+        >>> [json_type(v) for v in (1, 2.5, True, None, {}, [], "a")]
+        ['a number', 'a number', 'a boolean', 'null', 'an object', 'an array', 'a string']
+    """
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string"
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -178,10 +198,10 @@ async def _read_texts(request, limits: Limits) -> list[str]:
         raise _BadRequest(422, 'expected a JSON object {"texts": ["...", ...]}')
     texts = data["texts"]
     if not isinstance(texts, list):
-        raise _BadRequest(422, f'"texts" must be a list of strings, not {type(texts).__name__}')
+        raise _BadRequest(422, f'"texts" must be an array of strings, not {json_type(texts)}')
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
     if bad is not None:
-        raise _BadRequest(422, f'"texts"[{bad}] is a {type(texts[bad]).__name__}, not a string')
+        raise _BadRequest(422, f'"texts"[{bad}] is {json_type(texts[bad])}, not a string')
     if len(texts) > limits.max_texts:
         raise _BadRequest(413, f"{len(texts)} texts; at most {limits.max_texts} per request")
     chars = sum(map(len, texts))
@@ -200,7 +220,8 @@ async def _wait_unless_gone(request, future: asyncio.Future):
 
 
 def model_facts(ner) -> dict:
-    """What ``GET /health`` says about the model: format, labels, base model, folder kind."""
+    """What ``GET /health`` says about the model: format, labels, base model, folder kind,
+    quantization and the word splitter for raw text."""
     from llmner.adapters.source import describe_base
 
     source = ner.source
@@ -210,6 +231,7 @@ def model_facts(ner) -> dict:
         "base_model": describe_base(source.meta),
         "kind": source.kind,
         "quantization": source.quantization,
+        "splitter": ner.splitter,
     }
 
 

@@ -1,12 +1,16 @@
-"""``llmner combine --adapters A B --method linear --output DIR``: one adapter from several."""
+"""``llmner combine --models A B --method linear --output DIR``: one adapter from several."""
 
 from __future__ import annotations
 
 import argparse
 
-from llmner.adapters.combine import METHODS
+from llmner.cli.common import add_quiet, check_output_folder, locate_model
 
-__all__ = ["register"]
+__all__ = ["METHODS", "register"]
+
+# ``llmner.adapters.combine.METHODS``, repeated so that building the parser imports no
+# torch (tests/cli/test_common.py checks that the two agree).
+METHODS = ("linear", "cat", "ties", "dare_ties", "dare_linear", "svd", "magnitude_prune")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "head covers the union of the label sets; each label's row is the weighted mean "
         "of that row over the adapters that have it (see llmner.adapters.combine).",
     )
-    parser.add_argument("--adapters", nargs="+", required=True, metavar="ADAPTER")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        aliases=("--adapters",),
+        metavar="FOLDER",
+        help="run directories, adapters or exported folders",
+    )
     parser.add_argument("--weights", nargs="+", type=float, help="one per adapter (default 1)")
     parser.add_argument("--method", default="linear", choices=METHODS)
     parser.add_argument(
@@ -25,14 +36,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of dare's random drop")
     parser.add_argument("--output", required=True, help="folder to write (new or empty)")
+    add_quiet(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from llmner.adapters.combine import combine_adapters
 
+    sources = [locate_model(m) for m in args.models]
+    check_output_folder(args.output)
     out = combine_adapters(
-        args.adapters, args.output, args.weights, args.method, args.density, args.seed
+        [s.path for s in sources], args.output, args.weights, args.method, args.density, args.seed
     )
     print(f"combined adapter ({args.method}) written to {out}")
     return 0

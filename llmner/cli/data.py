@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from llmner.cli.common import suggest
 from llmner.data.check import CheckReport, check_paths
+from llmner.errors import InputError
 
 __all__ = ["format_report", "register"]
 
@@ -21,17 +24,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument(
-        "--max-tokens", type=int, default=128, help="token budget per sentence (default 128)"
+        "--max_tokens", type=int, default=128, help="token budget per sentence (default 128)"
     )
     check.add_argument(
         "--strict", action="store_true", help="refuse invalid IOB2 transitions (I- after O)"
     )
     check.add_argument("--labels", help="comma-separated allowed entity types")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.set_defaults(func=run_check)
+    check.set_defaults(func=run_check, command_parser=check)
+
+
+def _check_exists(path: str) -> None:
+    """Refuse a path that is neither a file, a folder nor a bundled dataset, naming the
+    bundled datasets and the nearest one."""
+    from llmner.data.registry import BUNDLED
+
+    if Path(path).exists() or path in BUNDLED or path.startswith("hf:"):
+        return
+    names = ", ".join(sorted(BUNDLED))
+    raise InputError(
+        "no such file or folder, and no bundled dataset of that name; expected a CoNLL or "
+        f"JSONL file, a folder of train/dev/test.txt or a bundled dataset ({names})"
+        + suggest(path, sorted(BUNDLED)),
+        path,
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        _check_exists(path)
     labels = args.labels.split(",") if args.labels else None
     report = check_paths(args.paths, args.max_tokens, args.strict, labels)
     if args.json:

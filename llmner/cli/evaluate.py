@@ -1,8 +1,9 @@
 """``llmner evaluate``: re-score a saved run on any data with the same label set.
 
-    llmner evaluate --run RUN_DIR --data PATH [--split test] [--output DIR]
-    accelerate launch --multi_gpu --num_processes 2 -m llmner evaluate --run RUN_DIR --data PATH
+    llmner evaluate --model RUN_DIR --data PATH [--split test] [--output DIR | --into_run]
+    accelerate launch --multi_gpu --num_processes 2 -m llmner evaluate --model RUN_DIR ...
 
+Without ``--output`` (or ``--into_run``) the scores are printed and nothing is written.
 With several processes each scores a contiguous shard; every sentence is scored once.
 """
 
@@ -11,17 +12,36 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from llmner.config import EVAL_DTYPE_NAMES
+from llmner.cli.common import (
+    DTYPE_NAMES,
+    add_model,
+    add_quiet,
+    announce,
+    check_output_folder,
+    locate_model,
+    show_progress,
+)
 
 __all__ = ["register"]
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="re-score a saved run on any data")
-    p.add_argument("--run", required=True, help="a run directory (or its adapter/)")
+    p = sub.add_parser(
+        "evaluate",
+        help="re-score a saved run on any data",
+        description="Scores the model on DATA and prints strict F1, P and R. --output DIR "
+        "writes config.yaml, predictions.conll and metrics.json there; --into_run writes "
+        "them into the run directory (RUN/eval/DATA-SPLIT); neither writes nothing.",
+    )
+    add_model(p, "a run directory (or its adapter/), exported or merged folder")
     p.add_argument("--data", required=True, help="bundled name, folder, CoNLL or JSONL file")
     p.add_argument("--split", default="test", help="split of a named dataset or folder")
-    p.add_argument("--output", default=None, help="where to write (default RUN/eval/NAME)")
+    p.add_argument("--output", default=None, help="the folder to write the scores into")
+    p.add_argument(
+        "--into_run",
+        action="store_true",
+        help="write into the run directory, RUN/eval/DATA-SPLIT (instead of --output)",
+    )
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--max_samples", type=int, default=None)
     p.add_argument(
@@ -32,31 +52,54 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--dtype",
-        choices=EVAL_DTYPE_NAMES,
+        choices=DTYPE_NAMES,
         default="float32",
         help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
         "with native bf16, at bf16's rounding; recorded as eval_dtype)",
     )
+    add_quiet(p)
     p.set_defaults(func=run)
+
+
+def _output(args, source, is_named: bool) -> Path | None:
+    """Where to write: ``--output``, the run's ``eval/DATA-SPLIT`` with ``--into_run``, or
+    nowhere; checked before anything loads."""
+    from llmner.errors import InputError
+
+    if args.output and args.into_run:
+        raise InputError("--output and --into_run both say where to write; give one")
+    if args.into_run:
+        run_dir = source.path.parent if source.path.name == "adapter" else source.path
+        name = re.sub(
+            r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.data).name}-{args.split if is_named else 'file'}"
+        )
+        out = run_dir / "eval" / name
+    elif args.output:
+        out = Path(args.output)
+    else:
+        return None
+    return check_output_folder(out, empty=False)
 
 
 def run(args) -> int:
     from llmner import rundir
-    from llmner.adapters.source import build_format_from, load_model, locate
+    from llmner.adapters.source import build_format_from, load_model
     from llmner.data.loading import load_sentences
     from llmner.distributed import state as distributed_state
     from llmner.errors import InputError
     from llmner.eval.evaluate import evaluate
 
-    source = locate(args.run)
+    source = locate_model(args.model)
     labels = source.labels
     is_named = not Path(args.data).is_file()
+    out = _output(args, source, is_named)
     sentences = load_sentences(args.data, split=args.split if is_named else None, labels=labels)
     if args.max_samples is not None:
         sentences = sentences[: args.max_samples]
     if not sentences:
         raise InputError("no sentences to score", path=args.data)
-    model, tokenizer = load_model(source, dtype=args.dtype)
+    announce(args, source)
+    model, tokenizer = load_model(source, dtype=args.dtype, verbose=show_progress(args))
     constrained = None if args.constrained is None else args.constrained == "true"
     fmt = build_format_from(source, tokenizer, constrained=constrained)
     metrics, pred = evaluate(fmt, model, sentences, args.batch_size)
@@ -66,29 +109,20 @@ def run(args) -> int:
         rundir.run_facts(source.meta, eval_data, options, distributed_state().num_processes)
     )
     metrics["eval_dtype"] = args.dtype
-    run_dir = source.path.parent if source.path.name == "adapter" else source.path
-    name = re.sub(
-        r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.data).name}-{args.split if is_named else 'file'}"
-    )
-    out = Path(args.output) if args.output else run_dir / "eval" / name
-    if distributed_state().is_main_process:
+    if not distributed_state().is_main_process:
+        return 0
+    if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        rundir.write_config(
-            out,
-            {
-                **source.meta,
-                "format_options": options,
-                "evaluated_on": eval_data,
-                "eval_dtype": args.dtype,
-            },
-        )
+        record = {**source.meta, "format_options": options, "evaluated_on": eval_data}
+        rundir.write_config(out, {**record, "eval_dtype": args.dtype})
         rundir.write_predictions(
             out, [s.tokens for s in sentences], [s.tags for s in sentences], pred.tags
         )
         rundir.write_metrics(out, metrics)
-        print(
-            f"{out}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
-            f"R {metrics['recall']:.4f}) on {len(sentences)} sentences, per process "
-            f"{metrics['eval_sentences_per_process']}"
-        )
+    where = out if out is not None else "not written (--output DIR keeps it)"
+    print(
+        f"{where}: strict F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, "
+        f"R {metrics['recall']:.4f}) on {len(sentences)} sentences, per process "
+        f"{metrics['eval_sentences_per_process']}"
+    )
     return 0

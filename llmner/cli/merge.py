@@ -1,9 +1,17 @@
-"""``llmner merge --adapter RUN/adapter --output DIR``: a standalone merged model folder."""
+"""``llmner merge --model RUN_DIR --output DIR``: a standalone merged model folder."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from llmner.cli.common import (
+    add_model,
+    add_quiet,
+    announce,
+    check_output_folder,
+    locate_model,
+)
 
 __all__ = ["register"]
 
@@ -19,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "The merged model is checked against the adapter on --check data and the result "
         "written into its model card.",
     )
-    parser.add_argument("--adapter", required=True, help="run directory or adapter folder")
+    add_model(parser, "run directory, adapter or exported folder")
     parser.add_argument("--output", required=True, help="folder to write (new or empty)")
     parser.add_argument(
         "--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
@@ -39,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--check_sentences", type=int, default=200, help="sentences to check (default 200)"
     )
+    add_quiet(parser)
     parser.set_defaults(func=run)
 
 
@@ -71,10 +80,15 @@ def _check_data(args, source):
 def run(args: argparse.Namespace) -> int:
     from llmner.adapters.merge import merge_adapter
     from llmner.adapters.source import locate
+    from llmner.errors import InputError
 
-    source = locate(args.adapter)
-    check = _check_data(args, source) if source.kind == "adapter" else None
-    out = merge_adapter(args.adapter, args.output, args.dtype, args.base, check)
+    source = locate_model(args.model)
+    if source.kind != "adapter":
+        raise InputError("already a merged model; expected an adapter", args.model)
+    check_output_folder(args.output)
+    check = _check_data(args, source)
+    announce(args, source)
+    out = merge_adapter(source.path, args.output, args.dtype, args.base, check)
     print(f"merged model written to {out}")
     result = locate(out).meta.get("merge_check")
     if result:

@@ -1,11 +1,19 @@
-"""``llmner predict --adapter DIR --input FILE --output FILE``: entities with offsets."""
+"""``llmner predict --model DIR --input FILE --output FILE``: entities with offsets."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from llmner.config import EVAL_DTYPE_NAMES
+from llmner.cli.common import (
+    DTYPE_NAMES,
+    add_model,
+    add_quiet,
+    announce,
+    check_output_file,
+    locate_model,
+    show_progress,
+)
 from llmner.errors import InputError
 from llmner.predict import INPUT_FORMATS
 
@@ -16,49 +24,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="find entities in text, JSONL or CoNLL files",
-        description="Text input: one document a line (or --whole-file); JSONL: records with "
+        description="Text input: one document a line (or --whole_file); JSONL: records with "
         '"text"; both give JSONL {"text", "entities": [{"start", "end", "label", "text"}]}. '
         "CoNLL input gives CoNLL (token, file tag, predicted tag) unless --output ends in "
         ".jsonl. An --output ending in .spacy is a spaCy DocBin (one Doc per text, record or "
         "CoNLL sentence, ents set; needs spaCy). On the CPU a 4-bit adapter predicts with its "
-        "weights dequantized once.",
+        "weights dequantized once. The output's folder is made if missing.",
     )
-    parser.add_argument(
-        "--adapter", required=True, help="run directory, adapter, exported or merged folder"
-    )
+    add_model(parser, "run directory, adapter, exported or merged folder")
     parser.add_argument("--input", required=True, help="the file to read")
     parser.add_argument("--output", required=True, help="the file to write")
-    parser.add_argument("--input-format", default="auto", choices=INPUT_FORMATS)
+    parser.add_argument("--input_format", default="auto", choices=INPUT_FORMATS)
     parser.add_argument(
-        "--whole-file", action="store_true", help="text input: the file is one document"
+        "--whole_file", action="store_true", help="text input: the file is one document"
     )
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument(
         "--quantization", choices=["4bit", "8bit", "none"], help="default: as trained"
     )
     parser.add_argument(
         "--dtype",
-        choices=EVAL_DTYPE_NAMES,
+        choices=DTYPE_NAMES,
         default="float32",
         help="what the model computes in on the CPU (bfloat16: about twice as fast on CPUs "
         "with native bf16, at bf16's rounding)",
     )
+    add_quiet(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from llmner.predict import load, predict_file
 
+    source = locate_model(args.model)
     if not Path(args.input).is_file():
         raise InputError("no such file; expected a text, JSONL or CoNLL file", args.input)
+    check_output_file(args.output)
     out_format = "jsonl" if args.output.endswith((".jsonl", ".json")) else None
     if args.output.endswith(".spacy"):
         from llmner.integrations import require_spacy
 
         require_spacy("--output *.spacy")
         out_format = "spacy"
+    announce(args, source)
     ner = load(
-        args.adapter, quantization=args.quantization, batch_size=args.batch_size, dtype=args.dtype
+        source.path,
+        quantization=args.quantization,
+        batch_size=args.batch_size,
+        dtype=args.dtype,
+        verbose=show_progress(args),
     )
     n = predict_file(ner, args.input, args.output, args.input_format, args.whole_file, out_format)
     print(f"{n} records written to {args.output}")

@@ -66,6 +66,7 @@ def config_overrides(argv: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     import importlib.util
 
+    from llmner.cli.common import check_output_folder
     from llmner.config import load_config
     from llmner.errors import InputError
     from llmner.train.sweep import load_space, run_sweep
@@ -75,9 +76,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.trials < 1:
         raise InputError(f"--trials must be at least 1, got {args.trials}")
+    config = {**load_config(args.config), **config_overrides(getattr(args, "overrides", []))}
+    space = load_space(args.space)
+    check_output_folder(args.output, empty=False)  # a sweep continues in its own folder
     study = run_sweep(
-        {**load_config(args.config), **config_overrides(getattr(args, "overrides", []))},
-        load_space(args.space),
+        config,
+        space,
         args.output,
         args.trials,
         timeout=args.timeout,

@@ -34,6 +34,19 @@ def test_log_scale_when_times_spread(runs, tmp_path, monkeypatch):
     assert scales == ["log"]
 
 
+def test_f1_against_time_starts_at_zero(make_run, tmp_path, monkeypatch):
+    """Two runs 0.006 apart: a y-axis scaled to the data would make the gap fill the plot."""
+    gold = synthetic_gold(30)
+    a = make_run("a", gold, corrupt(gold, 0.2), train_seconds=10.0, f1=0.741)
+    b = make_run("b", gold, corrupt(gold, 0.2), train_seconds=20.0, f1=0.747)
+    limits = []
+    monkeypatch.setattr(
+        plt.Figure, "savefig", lambda fig, *a, **k: limits.append(fig.axes[0].get_ylim())
+    )
+    plots.plot_f1_vs_time(load_runs([a, b]), tmp_path / "p.png")
+    assert limits == [(0.0, 1.05)]
+
+
 def test_nothing_to_plot_gives_none(make_run, tmp_path):
     bare = make_run(
         "bare", [["O"]], [["O"]], train_seconds=None, train_tokens_per_second=None,

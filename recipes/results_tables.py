@@ -1,12 +1,10 @@
 """Rebuild the generated tables of results pages from the run files committed beside them.
 
-    python recipes/results_tables.py README.md recipes/results/gpu_bench.md \\
-        recipes/results/generation-speed/README.md
+    python recipes/results_tables.py README.md docs/results/*.md
     python recipes/results_tables.py --check README.md ...   # exit 1 if a page is stale
 
 Each table sits between ``<!-- table: KIND ARG ... -->`` and ``<!-- end -->``; the kinds
-and their files are described in ``llmner/report/pages.py``. The training-cost page
-builds its own tables (``recipes/bench_train_cpu.py --table``).
+and their files are described in ``recipes/lab/pages.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lab.pages import refresh_file
+
 from llmner.errors import InputError
-from llmner.report.pages import refresh_file
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -350,7 +350,7 @@ def _unquantized_dtype(quant_storage: str) -> torch.dtype:
 
     On a GPU it is the compute dtype (bf16 where supported): an fp32 residual stream there
     costs more memory than bf16 LoRA and about a fifth of the speed (measured at 8B, see
-    ``recipes/results/gpu_bench.md``). Under FSDP it must equal the 4-bit storage dtype.
+    ``docs/results/gpu-bench.md``). Under FSDP it must equal the 4-bit storage dtype.
     On the CPU it is fp32, which bitsandbytes' CPU kernels and the CPU favour.
     """
     if quant_storage != "uint8":

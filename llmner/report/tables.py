@@ -127,7 +127,7 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
         generative = r.get("format") == "generative"
         rows.append([
             r.name, fmt(r.model), fmt(r.get("format")),
-            setting(r.config) if "use_lora" in r.config else fmt(r.get("quantization")),
+            setting(r.config, m) if "use_lora" in r.config else fmt(r.get("quantization")),
             prompt_label(r), fmt(m.get("trainable_parameters"), "int"),
             fmt(m.get("num_train_sentences"), "int"), fmt(m.get("f1"), "score"),
             fmt(m.get("f1_default"), "score"), fmt(m.get("precision"), "score"),
@@ -321,10 +321,13 @@ def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
     return ["type", *CATEGORIES], rows
 
 
-def setting(config: dict) -> str:
+def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     """How a run trained, in a few words: every weight or LoRA (rank), quantization,
     learning rate, epochs, the options that let tokens see the sentence, augmentation
-    (its rate) and whether it started from a trained run (``--init_adapter``).
+    (its rate) and whether it started from a trained run (``--init_adapter``); with the
+    run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
+    sentences per optimizer step and the number of optimizer steps, as ``metrics.json``
+    records them (``sentences_per_step``, ``train_steps``; a range where seeds differ).
 
     Example:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
@@ -344,6 +347,11 @@ def setting(config: dict) -> str:
         >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
         ...          "num_train_epochs": 1, "eval_dtype": "bfloat16"})
         'every weight, none, lr 3e-04, 1 ep, scored in bf16'
+        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
+        ...          "learning_rate": 3e-4, "num_train_epochs": 1},
+        ...         [{"sentences_per_step": 12.35, "train_steps": 81},
+        ...          {"sentences_per_step": 14.9, "train_steps": 67}])
+        'LoRA r16, 4bit, lr 3e-04, 1 ep, 12.3–14.9 sents/step, 67–81 steps'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -368,7 +376,23 @@ def setting(config: dict) -> str:
         parts.append(
             "scored in bf16" if config["eval_dtype"] == "bfloat16" else config["eval_dtype"]
         )
+    metrics = [metrics] if isinstance(metrics, dict) else list(metrics or [])
+    batch = _span([m.get("sentences_per_step") for m in metrics], "{:.3g}")
+    if batch:
+        parts.append(f"{batch} sents/step")
+    steps = _span([m.get("train_steps") for m in metrics], "{:,}")
+    if steps:
+        parts.append(f"{steps} steps")
     return ", ".join(parts)
+
+
+def _span(values: list, form: str) -> str | None:
+    """One value, or the lowest and highest (``12.3–14.9``) where they differ; ``None``
+    when a value is missing."""
+    if not values or not all(isinstance(v, (int, float)) for v in values):
+        return None
+    low, high = form.format(min(values)), form.format(max(values))
+    return low if low == high else f"{low}–{high}"
 
 
 def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[str]]]:
@@ -405,7 +429,7 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
             [
                 key,
                 str(metrics[0].get("model")),
-                setting(group[0][1]),
+                setting(group[0][1], metrics),
                 ", ".join(str(m.get("seed")) for m in metrics),
                 f"{statistics.fmean(f1):.4f}{spread}",
                 *per_type,

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from llmner.bench.table import train_cost_table
+from lab.bench.table import train_cost_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,36 +88,24 @@ def test_profile_breaks_a_step_into_parts(tiny_yaml, tmp_path):
 
 
 RESULTS = ROOT / "recipes" / "results" / "train-cost"
+PAGE = ROOT / "docs" / "results" / "train-cost.md"
 
 
-@pytest.mark.skipif(not RESULTS.is_dir(), reason="no committed training-cost results")
+@pytest.mark.skipif(not PAGE.is_file(), reason="no committed training-cost results")
 def test_committed_tables_are_the_scripts_output_on_the_committed_run_files():
     """Every table in the results page is regenerated from the run files beside it."""
     import re
 
-    profile = _load("profile_train_step")
-    page = (RESULTS / "README.md").read_text(encoding="utf-8")
+    from lab.bench.profile import profile_table
+
+    page = PAGE.read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- table: (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
     assert blocks, "the results page holds no generated table"
     for source, text in blocks:
         kind, _, arg = source.partition(" ")
         if kind == "bench":
-            assert text == train_cost_table(RESULTS / arg), source
+            assert text == train_cost_table(PAGE.parent / arg), source
         else:
-            from llmner.bench.profile import profile_table
-
             named = dict(item.split("=", 1) for item in arg.split())
-            runs = {k: json.loads((RESULTS / v).read_text()) for k, v in named.items()}
+            runs = {k: json.loads((PAGE.parent / v).read_text()) for k, v in named.items()}
             assert text == profile_table(runs), source
-    assert profile is not None
-
-
-def test_readme_training_cost_table_is_the_scripts_output():
-    import re
-
-    root = RESULTS.parents[2]
-    page = (root / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"<!-- table: bench (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
-    assert blocks, "the README's training-cost table is not generated"
-    for arg, text in blocks:
-        assert text == train_cost_table(root / arg), arg

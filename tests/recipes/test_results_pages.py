@@ -9,18 +9,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from llmner.report.pages import RENDERERS, refresh, table_blocks
+from lab.pages import RENDERERS, refresh, table_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every results page, so that a new one is checked without being listed, but the
-# training-cost page: recipes/bench_train_cpu.py --table builds its tables
-# (tests/recipes/test_bench_train_cpu.py checks them).
-OWN_TABLES = {ROOT / "recipes" / "results" / "train-cost" / "README.md"}
+# Every page with generated tables, so that a new one is checked without being listed:
+# the README, the results pages of the documentation and any page left beside run files.
 PAGES = [
     ROOT / "README.md",
-    ROOT / "recipes" / "results" / "gpu_bench.md",
-    *sorted(set((ROOT / "recipes" / "results").glob("*/README.md")) - OWN_TABLES),
+    *sorted((ROOT / "docs" / "results").glob("*.md")),
+    *sorted((ROOT / "recipes" / "results").glob("*/README.md")),
 ]
 
 
@@ -29,23 +26,42 @@ def test_committed_tables_are_rebuilt_from_the_committed_files(page):
     text = page.read_text(encoding="utf-8")
     blocks = table_blocks(text)
     kinds = {source.split()[0] for source, _ in blocks}
-    assert kinds and kinds <= set(RENDERERS), kinds
+    assert kinds <= set(RENDERERS), kinds
+    assert kinds or page.name == "index.md", f"{page} holds no generated table"
     assert refresh(text, page.parent) == text
 
 
+def test_every_results_folder_has_its_page():
+    """Run files under recipes/results/NAME are shown by docs/results/NAME.md (or by a
+    README.md of their own)."""
+    folders = [d for d in (ROOT / "recipes" / "results").iterdir() if d.is_dir()]
+    unshown = [
+        d.name
+        for d in folders
+        if not (ROOT / "docs" / "results" / f"{d.name}.md").is_file()
+        and not (d / "README.md").is_file()
+    ]
+    assert folders and unshown == []
+
+
 def test_the_tables_name_only_files_that_are_committed_beside_them():
-    """Run files, not dataset text: each table's sources are JSON, YAML or run folders."""
+    """Run files, not dataset text: each table's sources are JSON, YAML or run folders
+    (a GPU run's ``environment.txt`` too: the driver and package versions)."""
     for page in PAGES:
         for source, _ in table_blocks(page.read_text(encoding="utf-8")):
             kind, *args = source.split()
             for arg in args:
-                if "=" in arg or (kind == "bootstrap" and ":" in arg):  # filters, not files
+                if kind == "profile":
+                    arg = arg.split("=", 1)[1]
+                elif "=" in arg or (kind == "bootstrap" and ":" in arg):  # filters, not files
                     continue
                 path = (page.parent / arg).resolve()
                 assert path.is_relative_to(ROOT / "recipes" / "results"), source
                 files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
                 assert files and all(
-                    f.name in ("metrics.json", "config.yaml") or f.suffix == ".json" for f in files
+                    f.name in ("metrics.json", "config.yaml", "environment.txt")
+                    or f.suffix == ".json"
+                    for f in files
                 ), source
 
 

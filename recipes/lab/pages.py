@@ -1,0 +1,284 @@
+"""Results pages whose tables are built from committed run files.
+
+A page (``README.md``, ``docs/results/*.md``) marks each generated table::
+
+    <!-- table: KIND ARG ... -->
+    | ... the table ... |
+    <!-- end -->
+
+and :func:`refresh` rebuilds every marked table from the files the marker names, paths
+relative to the page's folder. Kinds:
+
+* ``runs DIR ...``: the summary table of ``llmner compare`` over run directories that
+  hold ``metrics.json`` (and ``config.yaml``); no predictions needed, so no dataset text
+  has to be committed;
+* ``seeds DIR``: one row per configuration over its seeds (``DIR/NAME-sSEED`` run
+  folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
+* ``curve DIR``: a learning curve, one row per configuration and size over its seeds
+  (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
+* ``bootstrap FILE ... [A:B ...]``: the paired bootstraps of ``recipes/benchmark.py
+  --collect``; with ``A:B`` pairs, only those comparisons, in that order (either way
+  round in the file);
+* ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
+  seed's ``metrics.json``), medians over seeds;
+* ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
+  keeping only the cases whose fields equal the given values;
+* ``generation FILE``: batched against naive generation, ``recipes/bench_generation.py``'s
+  JSON;
+* ``decoding FILE``: plain against speculative decoding (``--lookahead``), the same JSON;
+* ``generation-profile FILE``: where a batched generation's time went (``--profile``);
+* ``integrations FILE``: merged folders, transformers' pipeline and the spaCy component
+  against ``llmner.load``, ``recipes/integrations.py``'s JSON;
+* ``serve FILE ...``: ``recipes/serve_load.py``'s load tests of ``llmner serve``, a row
+  each;
+* ``sweep FILE``: the trials of an ``llmner sweep`` (its ``sweep.json``);
+* ``profile NAME=FILE ...``: where a training step's time goes,
+  ``recipes/profile_train_step.py``'s JSON, a column per named file.
+
+The run files stay under ``recipes/results/``; the pages under ``docs/results/`` name
+them relative to themselves (``../../recipes/results/...``). A test regenerates every
+committed page and compares, so a figure on a page cannot drift from its file.
+
+Example:
+    >>> page = "a\\n<!-- table: double 2 -->\\nold\\n<!-- end -->\\nb"
+    >>> refresh(page, ".", {"double": lambda args, base: str(2 * int(args[0]))})
+    'a\\n<!-- table: double 2 -->\\n4\\n<!-- end -->\\nb'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from llmner.errors import InputError
+
+__all__ = ["RENDERERS", "refresh", "refresh_file", "render", "table_blocks"]
+
+# The marker, the table (possibly empty, never another marker) and the end mark.
+BLOCK = re.compile(r"(<!-- table: ([^\n]+?) -->)((?:\n(?:(?!<!-- )[^\n])*)*?)(\n<!-- end -->)")
+
+Renderer = Callable[[list[str], Path], str]
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("no such file; expected the run file a table is built from", str(path))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _runs(args: list[str], base: Path) -> str:
+    from llmner.report import Run
+    from llmner.report.render import markdown_table
+    from llmner.report.tables import summary_rows
+    from llmner.rundir import METRICS_FILE, read_config
+
+    names = [Path(a).name for a in args]
+    common = os.path.commonpath(args) if len(args) > 1 else ""
+    runs = []
+    for arg, name in zip(args, names):
+        folder = base / arg
+        name = os.path.relpath(arg, common) if names.count(name) > 1 else name
+        runs.append(
+            Run(folder, name, config=read_config(folder), metrics=_json(folder / METRICS_FILE))
+        )
+    return _with_note(markdown_table(summary_rows(runs)), [r.metrics for r in runs])
+
+
+def _with_note(table: list[str], metrics: list[dict]) -> str:
+    """A table, and under it the note of :func:`~llmner.report.tables.commit_note`."""
+    from llmner.report.tables import commit_note
+
+    note = commit_note(metrics)
+    return "\n".join(table + ([] if note is None else ["", note]))
+
+
+def _seeds(args: list[str], base: Path) -> str:
+    """One row per configuration of ``DIR/runs/NAME-sSEED``: its setting, seeds, strict
+    test F1 (mean ± sd), per-type F1 means and costs."""
+    from llmner.report.render import markdown_table
+    from llmner.report.tables import seed_rows
+    from llmner.rundir import METRICS_FILE, read_config
+
+    folder = base / args[0]
+    runs = [
+        (p.name, read_config(p), _json(p / METRICS_FILE))
+        for p in sorted(folder.iterdir())
+        if (p / METRICS_FILE).is_file()
+    ]
+    if not runs:
+        raise InputError("no run with metrics.json here; expected NAME-sSEED folders", str(folder))
+    return _with_note(markdown_table(seed_rows(runs)), [m for _, _, m in runs])
+
+
+def _curve(args: list[str], base: Path) -> str:
+    from llmner.report.curves import curve_table
+
+    return curve_table(base / args[0])
+
+
+def _bootstrap(args: list[str], base: Path) -> str:
+    """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
+    from llmner.report.render import markdown_table
+
+    files = [a for a in args if ":" not in a]
+    pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]
+    wanted = [tuple(a.split(":", 1)) for a in args if ":" in a]
+    if wanted:
+        by_names = {frozenset((p["a"], p["b"])): p for p in pairs}
+        missing = [f"{a}:{b}" for a, b in wanted if frozenset((a, b)) not in by_names]
+        if missing:
+            raise InputError(
+                f"no bootstrap for {', '.join(missing)}; expected pairs of configurations "
+                "in " + ", ".join(files)
+            )
+        pairs = [by_names[frozenset(w)] for w in wanted]
+    headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
+    rows = [
+        [
+            p["a"],
+            p["b"],
+            ", ".join(map(str, p["seeds"])),
+            f"{p['sentences']:,}",
+            f"{p['f1_a']:.4f}",
+            f"{p['f1_b']:.4f}",
+            f"{100 * p['delta_f1']:+.1f}",
+            f"[{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}]",
+            f"{p['p_value']:.3f}",
+        ]
+        for p in pairs
+    ]
+    return "\n".join(markdown_table((headers, rows)))
+
+
+def _train_cost(args: list[str], base: Path) -> str:
+    from lab.bench.table import train_cost_table
+
+    return train_cost_table(base / args[0])
+
+
+def _gpu_bench(args: list[str], base: Path) -> str:
+    from lab.bench.table import format_tables
+
+    results = _json(base / args[0])
+    keep = dict(a.split("=", 1) for a in args[1:])
+    cases = [c for c in results["cases"] if all(str(c.get(k)) == v for k, v in keep.items())]
+    return format_tables({**results, "cases": cases}).rstrip("\n")
+
+
+def _generation(args: list[str], base: Path) -> str:
+    from lab.bench.table import generation_table
+
+    return generation_table(_json(base / args[0]))
+
+
+def _decoding(args: list[str], base: Path) -> str:
+    from lab.bench.table import decoding_table
+
+    return decoding_table(_json(base / args[0]))
+
+
+def _generation_profile(args: list[str], base: Path) -> str:
+    from lab.bench.table import generation_profile_table
+
+    return generation_profile_table(_json(base / args[0]))
+
+
+def _integrations(args: list[str], base: Path) -> str:
+    from lab.bench.table import integrations_table
+
+    return integrations_table(_json(base / args[0]))
+
+
+def _serve(args: list[str], base: Path) -> str:
+    from lab.bench.table import serve_table
+
+    return serve_table([_json(base / a) for a in args])
+
+
+def _profile(args: list[str], base: Path) -> str:
+    from lab.bench.profile import profile_table
+
+    named = dict(a.split("=", 1) for a in args)
+    return profile_table({name: _json(base / file) for name, file in named.items()})
+
+
+def _sweep(args: list[str], base: Path) -> str:
+    from llmner.train.sweep import trials_table
+
+    return trials_table(_json(base / args[0])["trials"]).rstrip("\n")
+
+
+RENDERERS: dict[str, Renderer] = {
+    "runs": _runs,
+    "seeds": _seeds,
+    "curve": _curve,
+    "bootstrap": _bootstrap,
+    "bench": _train_cost,
+    "gpu-bench": _gpu_bench,
+    "generation": _generation,
+    "decoding": _decoding,
+    "generation-profile": _generation_profile,
+    "integrations": _integrations,
+    "serve": _serve,
+    "sweep": _sweep,
+    "profile": _profile,
+}
+
+
+def table_blocks(text: str) -> list[tuple[str, str]]:
+    """``(source, table)`` for every marked table of a page, in order."""
+    return [(m.group(2), m.group(3).removeprefix("\n")) for m in BLOCK.finditer(text)]
+
+
+def render(source: str, base: str | Path, renderers: dict[str, Renderer] | None = None) -> str:
+    """The table a marker's source (``KIND ARG ...``) stands for."""
+    kind, *args = source.split()
+    table = (renderers or RENDERERS).get(kind)
+    if table is None:
+        raise ValueError(f"unknown table kind {kind!r}; expected one of {sorted(RENDERERS)}")
+    return table(args, Path(base))
+
+
+def refresh(
+    text: str,
+    base: str | Path,
+    renderers: dict[str, Renderer] | None = None,
+    page: str | None = None,
+) -> str:
+    """``text`` with every marked table rebuilt from its files; kinds that ``renderers``
+    (default :data:`RENDERERS`) does not know are left as they are.
+
+    Raises:
+        InputError: a marker names a file or folder that is not there (``page`` and the
+            marker's line).
+    """
+    known = renderers or RENDERERS
+
+    def rebuilt(m: re.Match) -> str:
+        if m.group(2).split()[0] not in known:
+            return m.group(0)
+        try:
+            table = render(m.group(2), base, known)
+        except FileNotFoundError as e:
+            raise InputError(
+                f"the table's files are missing: no {e.filename}; expected the run files "
+                "the marker names, relative to the page",
+                page,
+                text.count("\n", 0, m.start()) + 1,
+            ) from None
+        return f"{m.group(1)}\n{table}{m.group(4)}"
+
+    return BLOCK.sub(rebuilt, text)
+
+
+def refresh_file(path: str | Path, write: bool = False) -> bool:
+    """Whether the page at ``path`` is stale; rewrite it in place when ``write``."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    new = refresh(text, path.parent, page=str(path))
+    if write and new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text

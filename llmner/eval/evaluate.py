@@ -12,6 +12,7 @@ import time
 from llmner.data.types import Sentence
 from llmner.eval.scoring import score
 from llmner.formats.base import Prediction, TaskFormat
+from llmner.progress import quiet
 
 __all__ = ["evaluate", "predict_sharded"]
 
@@ -60,11 +61,20 @@ def _recompute_rates(m: dict) -> None:
 
 
 def evaluate(
-    fmt: TaskFormat, model, sentences: list[Sentence], batch_size: int = 32
+    fmt: TaskFormat,
+    model,
+    sentences: list[Sentence],
+    batch_size: int = 32,
+    show_progress: bool = True,
 ) -> tuple[dict, Prediction]:
-    """Predict and score; returns metrics (seqeval scores, counts, speed) and predictions."""
+    """Predict and score; returns metrics (seqeval scores, counts, speed) and predictions.
+
+    A progress bar shows on a terminal unless ``show_progress`` is false (a run's
+    ``--disable_tqdm``); see :mod:`llmner.progress`.
+    """
     start = time.perf_counter()
-    pred, per_process = predict_sharded(fmt, model, sentences, batch_size)
+    with quiet(not show_progress):
+        pred, per_process = predict_sharded(fmt, model, sentences, batch_size)
     seconds = time.perf_counter() - start
     if len(pred.tags) != len(sentences):
         raise RuntimeError(f"{len(pred.tags)} predictions for {len(sentences)} sentences")

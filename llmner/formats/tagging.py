@@ -26,6 +26,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from llmner import progress
 from llmner.data.batching import pack_by_tokens
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
@@ -309,8 +310,10 @@ class TaggingFormat(TaskFormat):
                 list(range(b, min(b + batch_size, len(order))))
                 for b in range(0, len(order), batch_size)
             ]
+        shown = progress.bar(len(items), "tagging", unit="window")
         for group in groups:
             batch = [items[order[j]] for j in group]
+            shown.update(len(batch))
             width = max(len(it[3]) for it in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -321,6 +324,7 @@ class TaggingFormat(TaskFormat):
             logp = torch.log_softmax(logits.float(), -1).cpu().numpy()
             for r, (si, start, end, _, wids) in enumerate(batch):
                 self._collect(logp[r], wids, si, start, end, word_lp, word_ctx)
+        shown.close()
         # a word the tokenizer writes no sub-token for (a character it drops) gets "O"
         no_token = np.full(len(label_names), -1e4, dtype=np.float32)
         no_token[label_names.index("O")] = 0.0

@@ -125,8 +125,9 @@ class NERTrainer(Trainer):
         was_training = self.model.training
         start = time.perf_counter()
         metrics, _ = evaluate(
-            self.ner_format, self.model, self.eval_sentences, self.args.per_device_eval_batch_size
-        )
+            self.ner_format, self.model, self.eval_sentences,
+            self.args.per_device_eval_batch_size, show_progress=not self.args.disable_tqdm,
+        )  # fmt: skip
         restore_cpu_4bit_layout(self.model)
         self.eval_seconds += time.perf_counter() - start
         if was_training:

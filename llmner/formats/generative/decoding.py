@@ -32,6 +32,7 @@ import time
 
 import torch
 
+from llmner import progress
 from llmner.formats.generative.constrain import Automaton
 from llmner.formats.generative.tokens import ConstrainedAnswers, VocabTrie, token_bytes
 
@@ -355,6 +356,7 @@ def generate(
         counted["positions"] += shared
     else:
         shared = 0
+    shown = progress.bar(len(order), "generating")
     for b in range(0, len(order), batch_size):
         rows = order[b : b + batch_size]
         width = max(len(prompts[i]) for i in rows)
@@ -378,10 +380,12 @@ def generate(
         )
         ids, attn = ids.to(device), attn.to(device)
         _decode(model, ids, attn, shared, cache, cache_key, batch, pad_id, window, lookahead)
+        shown.update(len(rows))
         for r, i in enumerate(rows):
             out[i], logprob_rows[i] = batch.answers[r], batch.logprobs[r]
         if constraint is not None:
             counted["dead_ends"] += sum(constraint.dead_ends)
+    shown.close()
     if logprobs is not None:
         logprobs[:] = logprob_rows
     counted["seconds"] = time.perf_counter() - started

@@ -5,8 +5,10 @@
     >>> ner.predict(["Aspirin can cause Reye syndrome."])          # doctest: +SKIP
     [[{'start': 0, 'end': 7, 'label': 'Chemical', 'text': 'Aspirin'}, ...]]
 
-A text is split into sentences and words with :mod:`llmner.data.text`, the words are
-tagged by the run's own format, and each entity's word span is mapped back to the
+A text is split into sentences (:mod:`llmner.data.sentences`) and words by the run's own
+splitter (:mod:`llmner.data.text`; the run's ``splitter``, the one that reproduces its
+training words, ``llmner`` for runs that record none), the words are tagged by the run's
+own format, and each entity's word span is mapped back to the
 characters of the original text, so ``text[start:end] == entity["text"]`` always holds.
 
 Long inputs: the tagging format splits a sentence longer than its ``max_length`` into
@@ -18,83 +20,50 @@ many words before prompting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from llmner.data.schemes import tags_to_spans
-from llmner.data.text import Token, gaps_to_spaces, split_sentences, tokenize
+from llmner.data.sentences import entities_from_tags, sentence_of, sentences_from_text
+from llmner.data.text import DEFAULT_SPLITTER, Token, get_splitter
 from llmner.data.types import Sentence
 
 __all__ = [
     "INPUT_FORMATS",
+    "FilePrediction",
     "NERModel",
     "entities_from_tags",
     "load",
     "predict_file",
+    "predict_input",
     "read_texts",
     "sentences_from_text",
     "sniff_format",
 ]
 
 
-def sentences_from_text(text: str, max_words: int | None = None) -> list[list[Token]]:
-    """The words of each sentence of ``text``, with offsets into ``text``.
-
-    Args:
-        text: any string.
-        max_words: cut sentences longer than this into consecutive pieces.
-
-    Example:
-        >>> [[t.text for t in s] for s in sentences_from_text("Hi Bo. Go now!")]
-        [['Hi', 'Bo', '.'], ['Go', 'now', '!']]
-        >>> [len(s) for s in sentences_from_text("a b c d e", max_words=2)]
-        [2, 2, 1]
-    """
-    out = []
-    for start, end in split_sentences(text):
-        tokens = tokenize(text[start:end], offset=start)
-        step = max_words or len(tokens) or 1
-        out.extend(tokens[i : i + step] for i in range(0, len(tokens), step))
-    return [s for s in out if s]
-
-
-def entities_from_tags(
-    text: str, tokens: list[Token], tags: list[str], scores: dict | None = None
-) -> list[dict]:
-    """Entities with character offsets into ``text`` from one tag per token; with
-    ``scores`` (``{(first token, end token): confidence}``), each entity found there gets
-    a ``score``.
-
-    Example:
-        >>> t = "Ada met Bo Li."
-        >>> entities_from_tags(t, tokenize(t), ["B-PER", "O", "B-PER", "I-PER", "O"])
-        [{'start': 0, 'end': 3, 'label': 'PER', 'text': 'Ada'}, {'start': 8, 'end': 13, 'label': 'PER', 'text': 'Bo Li'}]
-    """  # noqa: E501
-    out = []
-    for label, first, last in tags_to_spans(tags):
-        start, end = tokens[first].start, tokens[last - 1].end
-        entity = {"start": start, "end": end, "label": label, "text": text[start:end]}
-        if scores and (first, last) in scores:
-            entity["score"] = round(float(scores[(first, last)]), 4)
-        out.append(entity)
-    return out
-
-
-def _as_sentence(tokens: list[Token], source: str) -> Sentence:
-    return Sentence(
-        [t.text for t in tokens], ["O"] * len(tokens), spaces=gaps_to_spaces(source, tokens)
-    )
-
-
 class NERModel:
     """A trained model with its format: tags sentences, finds entities in raw text.
 
-    Build it with :func:`load`. Attributes ``model``, ``tokenizer``, ``format`` and
-    ``source`` (the :class:`~llmner.adapters.source.ModelSource`) are public.
+    Build it with :func:`load`. Attributes ``model``, ``tokenizer``, ``format``,
+    ``source`` (the :class:`~llmner.adapters.source.ModelSource`) and ``splitter`` (the
+    word splitter's name) are public.
+
+    Raises:
+        InputError: ``splitter`` is unknown or needs a package that is not installed.
     """
 
     def __init__(
-        self, model, tokenizer, fmt, source, batch_size: int = 16, max_words: int = 128
+        self,
+        model,
+        tokenizer,
+        fmt,
+        source,
+        batch_size: int = 16,
+        max_words: int = 128,
+        splitter: str = DEFAULT_SPLITTER,
     ) -> None:
+        get_splitter(splitter)  # fails now rather than at the first text
+        self.splitter = splitter
         self.model = model
         self.tokenizer = tokenizer
         self.format = fmt
@@ -121,13 +90,24 @@ class NERModel:
         """
         if isinstance(texts, str):
             texts = [texts]
-        max_words = self.max_words if self.format.cuts_raw_text else None
         pieces = [
             (i, toks)
             for i, text in enumerate(texts)
-            for toks in sentences_from_text(text, max_words)
+            for toks in sentences_from_text(text, self.piece_words, self.splitter)
         ]
-        sentences = [_as_sentence(toks, texts[i]) for i, toks in pieces]
+        return self.predict_words(texts, pieces)
+
+    @property
+    def piece_words(self) -> int | None:
+        """The most words of a sentence the model is given at once (``None``: all)."""
+        return self.max_words if self.format.cuts_raw_text else None
+
+    def predict_words(
+        self, texts: list[str], pieces: list[tuple[int, list[Token]]]
+    ) -> list[list[dict]]:
+        """Entities in each text from words already split: as :meth:`predict`, with the
+        sentences given as ``(text index, words with offsets into that text)``."""
+        sentences = [sentence_of(toks, texts[i]) for i, toks in pieces]
         if not sentences:
             return [[] for _ in texts]
         pred = self.format.predict(self.model, sentences, batch_size=self.batch_size)
@@ -144,6 +124,7 @@ def load(
     batch_size: int = 16,
     max_length: int | None = None,
     dtype: str | None = None,
+    splitter: str | None = None,
     verbose: bool = False,
 ) -> NERModel:
     """Load a run directory, its ``adapter/``, an exported or a merged folder for prediction.
@@ -157,6 +138,8 @@ def load(
         dtype: what the model computes in on the CPU: ``float32`` (default) or
             ``bfloat16`` (about twice as fast where the CPU has native bf16, at bf16's
             rounding).
+        splitter: the word splitter for raw text (default: the run's ``splitter``,
+            ``llmner`` when it records none); see :data:`llmner.data.text.SPLITTERS`.
         verbose: show transformers' progress bars while loading (by default a load
             prints nothing).
 
@@ -170,7 +153,7 @@ def load(
     source = locate(local_folder(path))
     model, tokenizer = load_model(source, quantization, dtype, verbose)
     fmt = build_format_from(source, tokenizer, max_length)
-    return NERModel(model, tokenizer, fmt, source, batch_size)
+    return NERModel(model, tokenizer, fmt, source, batch_size, splitter=splitter or source.splitter)
 
 
 # -- files ----------------------------------------------------------------------------
@@ -222,6 +205,43 @@ def read_texts(path: str | Path, fmt: str, whole_file: bool = False) -> list[dic
     return out
 
 
+@dataclass
+class FilePrediction:
+    """What :func:`predict_input` found in a file.
+
+    Attributes:
+        records: one ``{"text", "entities"[, "id"]}`` per text, JSONL record or CoNLL
+            sentence (a sentence's text: its words joined as ``Sentence.text`` joins them).
+        sentences: CoNLL input's sentences, else ``None``.
+        tags: the tags predicted for ``sentences`` on the file's own words.
+    """
+
+    records: list[dict]
+    sentences: list[Sentence] | None = None
+    tags: list[list[str]] | None = None
+
+
+def predict_input(
+    ner: NERModel, input_path: str | Path, input_format: str = "auto", whole_file: bool = False
+) -> FilePrediction:
+    """Entities in a text, JSONL or CoNLL file (a CoNLL file is tagged on its own words)."""
+    fmt = sniff_format(input_path) if input_format == "auto" else input_format
+    if fmt != "conll":
+        records = read_texts(input_path, fmt, whole_file)
+        for rec, ents in zip(records, ner.predict([r["text"] for r in records])):
+            rec["entities"] = ents
+        return FilePrediction(records)
+    from llmner.data.conll import read_conll
+
+    sentences = read_conll(input_path)
+    tags = ner.tag(sentences)
+    records = []
+    for s, t in zip(sentences, tags):
+        toks = [Token(w, a, b) for w, (a, b) in zip(s.tokens, s.offsets())]
+        records.append({"text": s.text, "entities": entities_from_tags(s.text, toks, t)})
+    return FilePrediction(records, sentences, tags)
+
+
 def predict_file(
     ner: NERModel,
     input_path: str | Path,
@@ -234,41 +254,24 @@ def predict_file(
 
     Text and JSONL inputs give JSONL ``{"text", "entities": [...]}``. CoNLL input gives
     CoNLL (token, the file's tag, the predicted tag) unless ``output_format="jsonl"``,
-    which writes each sentence as a record with offsets into its space-joined text.
-    ``output_format="spacy"`` writes a spaCy ``DocBin`` instead: one Doc per text, record
-    or CoNLL sentence (of the file's words), ``doc.ents`` set (needs spaCy).
+    which writes each sentence as a record with offsets into its space-joined text. A
+    spaCy ``DocBin`` is written by :func:`llmner.integrations.spacy.predict_docbin`.
     """
     import json
 
-    from llmner.data.conll import read_conll
+    if output_format not in (None, "conll", "jsonl"):
+        raise ValueError(
+            f"output_format {output_format!r}: expected conll or jsonl (a spaCy DocBin: "
+            "llmner.integrations.spacy.predict_docbin)"
+        )
+    found = predict_input(ner, input_path, input_format, whole_file)
+    if found.sentences is not None and (output_format or "conll") == "conll":
+        from llmner.data.conll import write_conll
 
-    if output_format == "spacy":
-        from llmner.integrations import require_spacy
-
-        require_spacy("writing a .spacy file")
-        from llmner.integrations.spacy import docs_from_records, docs_from_sentences, write_docbin
-    fmt = sniff_format(input_path) if input_format == "auto" else input_format
-    if fmt == "conll":
-        sentences = read_conll(input_path)
-        tags = ner.tag(sentences)
-        if output_format == "spacy":
-            return write_docbin(output_path, docs_from_sentences(sentences, tags))
-        if (output_format or "conll") == "conll":
-            from llmner.data.conll import write_conll
-
-            write_conll(output_path, [(s.tokens, s.tags, t) for s, t in zip(sentences, tags)])
-            return len(sentences)
-        records = []
-        for s, t in zip(sentences, tags):
-            toks = [Token(w, a, b) for w, (a, b) in zip(s.tokens, s.offsets())]
-            records.append({"text": s.text, "entities": entities_from_tags(s.text, toks, t)})
-    else:
-        records = read_texts(input_path, fmt, whole_file)
-        for rec, ents in zip(records, ner.predict([r["text"] for r in records])):
-            rec["entities"] = ents
-    if output_format == "spacy":
-        return write_docbin(output_path, docs_from_records(records))
+        rows = [(s.tokens, s.tags, t) for s, t in zip(found.sentences, found.tags)]
+        write_conll(output_path, rows)
+        return len(rows)
     with open(output_path, "w", encoding="utf-8") as f:
-        for rec in records:
+        for rec in found.records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return len(records)
+    return len(found.records)

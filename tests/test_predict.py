@@ -138,3 +138,72 @@ def test_generative_entities_carry_a_score_and_tagging_ones_do_not(
     assert all(0.0 < e["score"] <= 1.0 for e in entities)
     tagged = [e for doc in ner.predict(texts) for e in doc]
     assert not any("score" in e for e in tagged)
+
+
+class RecordsWords:
+    """A format that tags nothing and records the words it is given."""
+
+    cuts_raw_text = False
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def predict(self, model, sentences, batch_size):
+        from llmner.formats.base import Prediction
+
+        self.seen += [s.tokens for s in sentences]
+        return Prediction([["O"] * len(s) for s in sentences])
+
+
+def test_the_runs_splitter_makes_the_words_and_a_name_overrides_it(run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import yaml
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    runs = {}
+    for name, splitter in (("old", None), ("ptb", "ptb")):
+        runs[name] = tmp_path / name
+        shutil.copytree(run_dir / "adapter", runs[name] / "adapter")
+        recorded = {k: v for k, v in config.items() if k != "splitter"}
+        recorded.update({"splitter": splitter} if splitter else {})
+        (runs[name] / "config.yaml").write_text(yaml.safe_dump(recorded))
+    text = "Boutros-Ghali's U.S. visit."
+    for folder, splitter, words in [
+        (runs["old"], None, ["Boutros", "-", "Ghali", "'", "s", "U", ".", "S", ".", "visit", "."]),
+        (runs["ptb"], None, ["Boutros-Ghali", "'s", "U.S.", "visit", "."]),
+        (runs["ptb"], "edges", ["Boutros-Ghali's", "U.S.", "visit", "."]),
+    ]:
+        ner = load(folder, splitter=splitter)
+        fake = RecordsWords()
+        monkeypatch.setattr(ner, "format", fake)
+        assert ner.predict([text]) == [[]] and fake.seen == [words]
+        assert ner.splitter == (splitter or ("ptb" if folder == runs["ptb"] else "llmner"))
+
+
+def test_predict_writes_no_docbin_itself(ner, tmp_path):
+    txt = tmp_path / "in.txt"
+    txt.write_text("Ada met Bo.\n")
+    with pytest.raises(ValueError, match="llmner.integrations.spacy.predict_docbin"):
+        predict_file(ner, txt, tmp_path / "x.spacy", output_format="spacy")
+
+
+def test_predict_imports_no_higher_layer():
+    """data -> formats/models -> train/eval -> adapters/predict -> integrations/serve/report
+    -> cli: llmner.predict (and the raw-text modules under it) import nothing above them,
+    not even inside a function."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "llmner"
+    higher = ("llmner.integrations", "llmner.serve", "llmner.report", "llmner.cli")
+    above_data = (*higher, "llmner.predict", "llmner.eval", "llmner.formats")
+    for path, banned in [
+        (root / "predict.py", higher),
+        (root / "eval" / "raw_text.py", (*higher, "llmner.predict", "llmner.adapters")),
+        *[(root / "data" / f"{m}.py", above_data) for m in ("text", "sentences", "conventions")],
+    ]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [n for n in names if n.startswith(banned)], path

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
 
@@ -50,7 +51,8 @@ class ModelSource:
     Attributes:
         kind: ``adapter`` (peft adapter files) or ``merged`` (a full model).
         path: the folder holding the weights.
-        meta: the run's resolved config with ``labels``, ``format_options``, ``prompt``.
+        meta: the run's resolved config with ``labels``, ``format_options``, ``prompt``
+            and ``splitter``.
     """
 
     kind: str
@@ -76,6 +78,12 @@ class ModelSource:
         from llmner.formats import options_from_record
 
         return options_from_record(self.format, self.meta.get("format_options") or {}, self.meta)
+
+    @property
+    def splitter(self) -> str:
+        """The word splitter for raw text: the run's ``splitter`` (how its training words
+        relate to their text), ``llmner`` for a run that records none."""
+        return self.meta.get("splitter") or DEFAULT_SPLITTER
 
     @property
     def quantization(self) -> str:

@@ -74,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         verbose=show_progress(args),
     )
-    n = predict_file(ner, args.input, args.output, args.input_format, args.whole_file, out_format)
+    if out_format == "spacy":
+        from llmner.integrations.spacy import predict_docbin
+
+        n = predict_docbin(ner, args.input, args.output, args.input_format, args.whole_file)
+    else:
+        n = predict_file(
+            ner, args.input, args.output, args.input_format, args.whole_file, out_format
+        )
     print(f"{n} records written to {args.output}")
     return 0

@@ -13,16 +13,27 @@ The factory is registered through the ``spacy_factories`` entry point (pyproject
 spaCy imports this module when it builds a ``Language``; the model itself (torch,
 transformers) is imported only when a component is made.
 
-The model finds entities as character offsets in ``doc.text`` (:meth:`NERModel.predict`
-on its own words); each is snapped to spaCy's tokens with ``Doc.char_span`` and the
-component's ``alignment_mode``. ``contract`` is the default, as in spacy-llm: a span never
-takes characters the model did not label, and where spaCy's tokens hold our boundary (for
-``HIV`` in ``HIV-1``, one spaCy token) the mention is dropped and counted rather than grown
-to the whole token (``expand`` grows it; ``strict`` keeps exact matches only). Spans that
-overlap after snapping are resolved by ``spacy.util.filter_spans`` (the longest wins).
+Which words the model tags is the component's ``tokens`` option:
+
+* ``"words"`` (the default): the words :meth:`NERModel.predict` makes from ``doc.text``
+  with the run's splitter, the words the run was trained on (the same entities as
+  ``llmner.load(...).predict``); each entity is snapped to spaCy's tokens with
+  ``Doc.char_span`` and the component's ``alignment_mode``. ``contract`` is the default,
+  as in spacy-llm: a span never takes characters the model did not label, and where
+  spaCy's tokens hold our boundary (for ``HIV`` in ``HIV-1``, one spaCy token) the mention
+  is dropped and counted rather than grown to the whole token (``expand`` grows it;
+  ``strict`` keeps exact matches only).
+* ``"doc"``: the ``Doc``'s own tokens, in the ``Doc``'s sentences when a component before
+  this one set them (else llmner's sentence splitter, never cutting a token). Every
+  mention falls on token boundaries, so none is dropped for alignment, as in
+  spacy-transformers; the model then tags words split as spaCy splits them, not as its
+  training data did (``recipes/raw_text.py spacy`` measures both modes).
+
+Spans that overlap are resolved by ``spacy.util.filter_spans`` (the longest wins).
 """
 
 import logging
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,23 +44,33 @@ from spacy.util import filter_spans, minibatch
 from spacy.vocab import Vocab
 
 from llmner.data.schemes import tags_to_spans
+from llmner.data.sentences import sentences_from_text, split_sentences
+from llmner.data.text import Token
 from llmner.errors import InputError
+from llmner.predict import NERModel, load, predict_input
 
 __all__ = [
     "ALIGNMENT_MODES",
     "SCORE_ATTR",
     "USER_DATA_KEY",
+    "DEFAULT_TOKENS",
+    "TOKEN_MODES",
     "LlmnerComponent",
     "doc_from_entities",
+    "doc_words",
     "doc_from_tags",
     "docs_from_records",
     "docs_from_sentences",
     "make_component",
+    "predict_docbin",
     "set_entities",
     "write_docbin",
 ]
 
 ALIGNMENT_MODES = ("strict", "contract", "expand")
+# What the model tags: the Doc's tokens, or llmner's words of doc.text.
+TOKEN_MODES = ("doc", "words")
+DEFAULT_TOKENS = "words"
 # ``span._.llmner_score``: the entity's score (generative models), ``None`` without one.
 SCORE_ATTR = "llmner_score"
 # ``doc.user_data["llmner"]``: what became of the model's mentions in this doc.
@@ -91,6 +112,27 @@ def set_entities(doc: Doc, entities: list[dict], alignment_mode: str = "contract
     return counts
 
 
+def doc_words(doc: Doc, max_words: int | None = None) -> list[list[Token]]:
+    """The ``Doc``'s tokens (whitespace tokens left out) as sentences of words: the
+    ``Doc``'s sentences when set, else :func:`~llmner.data.sentences.split_sentences` of
+    its text, a token going to the sentence it starts in; sentences longer than
+    ``max_words`` are cut into consecutive pieces.
+    """
+    words = [Token(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space]
+    if doc.has_annotation("SENT_START"):
+        starts = [s.start_char for s in doc.sents]
+    else:
+        starts = [s for s, _ in split_sentences(doc.text)]
+    groups: dict[int, list[Token]] = {}
+    for w in words:
+        groups.setdefault(max(bisect_right(starts, w.start) - 1, 0), []).append(w)
+    out = []
+    for group in groups.values():
+        step = max_words or len(group)
+        out.extend(group[i : i + step] for i in range(0, len(group), step))
+    return out
+
+
 class LlmnerComponent:
     """Sets ``doc.ents`` with an llmner run, adapter, exported or merged model.
 
@@ -98,19 +140,24 @@ class LlmnerComponent:
         nlp: the pipeline (unused; spaCy passes it).
         name: the component's name in the pipeline.
         model: the folder :func:`llmner.load` takes (a hub id of an exported adapter too).
-        alignment_mode: ``strict``, ``contract`` or ``expand`` (see ``Doc.char_span``).
+        alignment_mode: ``strict``, ``contract`` or ``expand`` (see ``Doc.char_span``);
+            with ``tokens="doc"`` every mention is already on token boundaries.
         batch_size: sentences per forward pass; also texts per prediction call when
             :meth:`pipe` is given none (``nlp.pipe`` always gives its own).
         quantization: how to load an adapter's base (``4bit``, ``8bit``, ``none``; ``None``:
             as trained).
         max_length: the tagging window in sub-tokens (default: the run's).
+        tokens: what the model tags: ``doc`` (the ``Doc``'s tokens) or ``words`` (llmner's
+            words of ``doc.text``, snapped back to the tokens).
+        splitter: with ``tokens="words"``, the word splitter (default: the run's).
 
     Attributes:
         ner: the :class:`~llmner.predict.NERModel`.
         counts: the counts of :func:`set_entities` summed over every doc, plus ``docs``.
 
     Raises:
-        InputError: ``model`` is not a model llmner can load, or a bad ``alignment_mode``.
+        InputError: ``model`` is not a model llmner can load, or a bad ``alignment_mode``,
+            ``tokens`` or ``splitter``.
     """
 
     def __init__(
@@ -122,18 +169,25 @@ class LlmnerComponent:
         batch_size: int = 16,
         quantization: str | None = None,
         max_length: int | None = None,
+        tokens: str = DEFAULT_TOKENS,
+        splitter: str | None = None,
     ) -> None:
-        if alignment_mode not in ALIGNMENT_MODES:
-            raise InputError(
-                f"alignment_mode {alignment_mode!r}: expected one of {', '.join(ALIGNMENT_MODES)}"
-            )
-        from llmner.predict import load
-
+        for what, value, allowed in (
+            ("alignment_mode", alignment_mode, ALIGNMENT_MODES),
+            ("tokens", tokens, TOKEN_MODES),
+        ):
+            if value not in allowed:
+                raise InputError(f"{what} {value!r}: expected one of {', '.join(allowed)}")
         self.name = name
         self.alignment_mode = alignment_mode
         self.batch_size = batch_size
-        self.ner = load(
-            model, quantization=quantization, batch_size=batch_size, max_length=max_length
+        self.tokens = tokens
+        self.ner: NERModel = load(
+            model,
+            quantization=quantization,
+            batch_size=batch_size,
+            max_length=max_length,
+            splitter=splitter,
         )
         self.counts: Counter = Counter()
 
@@ -141,13 +195,22 @@ class LlmnerComponent:
         return self._annotate([doc])[0]
 
     def pipe(self, stream: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
-        """Docs in batches of ``batch_size``, each batch one :meth:`NERModel.predict` call."""
+        """Docs in batches of ``batch_size``, each batch one prediction call."""
         for docs in minibatch(stream, size=batch_size or self.batch_size):
             yield from self._annotate(docs)
 
+    def _predict(self, docs: list[Doc]) -> list[list[dict]]:
+        texts = [d.text for d in docs]
+        if self.tokens == "words":
+            return self.ner.predict(texts)
+        pieces = [
+            (i, words) for i, d in enumerate(docs) for words in doc_words(d, self.ner.piece_words)
+        ]
+        return self.ner.predict_words(texts, pieces)
+
     def _annotate(self, docs: list[Doc]) -> list[Doc]:
         batch: Counter = Counter(docs=len(docs))
-        for doc, entities in zip(docs, self.ner.predict([d.text for d in docs])):
+        for doc, entities in zip(docs, self._predict(docs)):
             batch.update(set_entities(doc, entities, self.alignment_mode))
         self.counts.update(batch)
         if batch["misaligned"] or batch["overlapping"]:
@@ -167,6 +230,8 @@ class LlmnerComponent:
         "batch_size": 16,
         "quantization": None,
         "max_length": None,
+        "tokens": DEFAULT_TOKENS,
+        "splitter": None,
     },
     assigns=["doc.ents"],
 )
@@ -178,9 +243,13 @@ def make_component(
     batch_size: int,
     quantization: str | None,
     max_length: int | None,
+    tokens: str,
+    splitter: str | None,
 ) -> LlmnerComponent:
     """The ``llmner`` factory: ``nlp.add_pipe("llmner", config={"model": "runs/x"})``."""
-    return LlmnerComponent(nlp, name, model, alignment_mode, batch_size, quantization, max_length)
+    return LlmnerComponent(
+        nlp, name, model, alignment_mode, batch_size, quantization, max_length, tokens, splitter
+    )
 
 
 # -- DocBin output (llmner predict --output x.spacy) ------------------------------------
@@ -194,16 +263,16 @@ def doc_from_tags(vocab: Vocab, words: list[str], spaces: list[bool], tags: list
     return doc
 
 
-def doc_from_entities(vocab: Vocab, text: str, entities: list[dict]) -> Doc:
-    """A Doc of ``text`` split into llmner's own words, so every entity falls on token
-    boundaries; whitespace other than one space after a word becomes a token, as spaCy's
-    tokenizer does, so ``doc.text == text``."""
-    from llmner.predict import sentences_from_text
-
+def doc_from_entities(
+    vocab: Vocab, text: str, entities: list[dict], splitter: str | None = None
+) -> Doc:
+    """A Doc of ``text`` split into llmner's words by ``splitter`` (the one that found
+    ``entities``), so every entity falls on token boundaries; whitespace other than one
+    space after a word becomes a token, as spaCy's tokenizer does, so ``doc.text == text``."""
     words: list[str] = []
     spaces: list[bool] = []
     pos = 0
-    for token in [t for s in sentences_from_text(text) for t in s] + [None]:
+    for token in [t for s in sentences_from_text(text, splitter=splitter) for t in s] + [None]:
         gap = text[pos : len(text) if token is None else token.start]
         if gap.startswith(" ") and words:
             spaces[-1], gap = True, gap[1:]
@@ -230,12 +299,13 @@ def write_docbin(path: str | Path, docs: Iterable[Doc]) -> int:
     return n
 
 
-def docs_from_records(records: list[dict]) -> list[Doc]:
-    """One Doc per ``{"text", "entities"[, "id"]}`` record (the id in ``user_data["id"]``)."""
+def docs_from_records(records: list[dict], splitter: str | None = None) -> list[Doc]:
+    """One Doc per ``{"text", "entities"[, "id"]}`` record (the id in ``user_data["id"]``),
+    of the words ``splitter`` made when the entities were found."""
     vocab = Vocab()
     docs = []
     for rec in records:
-        doc = doc_from_entities(vocab, rec["text"], rec["entities"])
+        doc = doc_from_entities(vocab, rec["text"], rec["entities"], splitter)
         if "id" in rec:
             doc.user_data["id"] = rec["id"]
         docs.append(doc)
@@ -251,3 +321,19 @@ def docs_from_sentences(sentences: list, tags: list[list[str]]) -> list[Doc]:
         spaces = [sp and i < len(s) - 1 for i, sp in enumerate(spaces)]
         docs.append(doc_from_tags(vocab, s.tokens, spaces, t))
     return docs
+
+
+def predict_docbin(
+    ner: NERModel,
+    input_path: str | Path,
+    output_path: str | Path,
+    input_format: str = "auto",
+    whole_file: bool = False,
+) -> int:
+    """``llmner predict --output x.spacy``: a spaCy ``DocBin`` of a text, JSONL or CoNLL
+    file's entities (:func:`~llmner.predict.predict_input`), one Doc per text, record or
+    CoNLL sentence (of the file's words), ``doc.ents`` set; returns the number of Docs."""
+    found = predict_input(ner, input_path, input_format, whole_file)
+    if found.sentences is not None:
+        return write_docbin(output_path, docs_from_sentences(found.sentences, found.tags))
+    return write_docbin(output_path, docs_from_records(found.records, ner.splitter))

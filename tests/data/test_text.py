@@ -1,4 +1,4 @@
-"""The raw-text tokenizer and sentence splitter: offsets always slice back to tokens."""
+"""The raw-text word splitters: offsets always slice back to tokens, whichever splitter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmner.data.text import gaps_to_spaces, split_sentences, tokenize
+from llmner.data.text import (
+    SPLITTERS,
+    available_splitters,
+    gaps_to_spaces,
+    get_splitter,
+    is_separator,
+    tokenize,
+)
+from llmner.errors import InputError
 
 ODD = [
     "\u200b",
@@ -45,18 +53,28 @@ texts = st.one_of(
 )
 
 
-@given(texts)
-@settings(max_examples=300)
-def test_offsets_slice_back_to_tokens(text):
-    tokens = tokenize(text)
+@pytest.mark.parametrize("name", available_splitters())
+@given(text=texts)
+@settings(max_examples=300, deadline=None)
+def test_offsets_slice_back_to_tokens(name, text):
+    tokens = get_splitter(name)(text)
     prev_end = 0
     for tok in tokens:
         assert text[tok.start : tok.end] == tok.text
         assert tok.text and tok.start >= prev_end
-        assert not tok.text[0].isspace() and not tok.text[-1].isspace()
-        assert "\u200b" not in tok.text and "\ufeff" not in tok.text
+        assert not any(is_separator(ch) for ch in tok.text), tok
         prev_end = tok.end
     assert len(gaps_to_spaces(text, tokens)) == len(tokens)
+
+
+@pytest.mark.parametrize("name", available_splitters())
+@given(text=texts, offset=st.integers(0, 1000))
+@settings(max_examples=50, deadline=None)
+def test_every_splitter_shifts_by_its_offset(name, text, offset):
+    split = get_splitter(name)
+    assert [(t.start - offset, t.end - offset) for t in split(text, offset)] == [
+        (t.start, t.end) for t in split(text)
+    ]
 
 
 @given(texts, st.integers(0, 1000))
@@ -64,16 +82,6 @@ def test_offset_argument_shifts(text, offset):
     assert [(t.start - offset, t.end - offset) for t in tokenize(text, offset)] == [
         (t.start, t.end) for t in tokenize(text)
     ]
-
-
-@given(texts)
-@settings(max_examples=500)
-def test_sentences_cover_every_token(text):
-    spans = split_sentences(text)
-    for (s, e), (s2, _) in zip(spans, spans[1:]):
-        assert s < e <= s2
-    inside = [t for s, e in spans for t in tokenize(text[s:e], s)]
-    assert inside == tokenize(text)
 
 
 @pytest.mark.parametrize(
@@ -105,18 +113,64 @@ def test_tokenize_examples(text, tokens):
     assert [t.text for t in tokenize(text)] == tokens
 
 
+SPLIT = {
+    # text: {splitter: words}
+    "Boutros-Ghali's U.S.-based aides (1996-08-22).": {
+        "llmner": ["Boutros", "-", "Ghali", "'", "s", "U", ".", "S", ".", "-", "based", "aides",
+                   "(", "1996", "-", "08", "-", "22", ")", "."],
+        "edges": ["Boutros-Ghali's", "U.S.-based", "aides", "(", "1996-08-22", ")", "."],
+        "ptb": ["Boutros-Ghali", "'s", "U.S.-based", "aides", "(", "1996-08-22", ")", "."],
+    },
+    "I'm at @ana's &amp; #NER :) w/ Dr. M. Ng": {
+        "edges": ["I'm", "at", "@ana's", "&amp;", "#NER", ":)", "w", "/", "Dr.", "M.", "Ng"],
+        "ptb": ["I", "'m", "at", "@ana", "'s", "&amp;", "#NER", ":)", "w", "/", "Dr.", "M.",
+                "Ng"],
+    },
+    "1. Oslo won $3.50 , .5% more 'Rome' don't": {
+        "edges": ["1.", "Oslo", "won", "$3.50", ",", ".5", "%", "more", "'", "Rome", "'",
+                  "don't"],
+        "ptb": ["1.", "Oslo", "won", "$", "3.50", ",", ".5", "%", "more", "'", "Rome", "'", "do",
+                "n't"],
+    },
+    "Oslo won 1. Then 's and ?! ... \"Rome.\"": {
+        "edges": ["Oslo", "won", "1", ".", "Then", "'s", "and", "?!", "...", '"', "Rome", ".",
+                  '"'],
+    },
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    "text, sentences",
-    [
-        ("Mr. Lee left. He came back!", ["Mr. Lee left.", "He came back!"]),
-        ("J. R. Smith won. Then 3 more.", ["J. R. Smith won.", "Then 3 more."]),
-        ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
-        ("one\n\ntwo", ["one", "two"]),
-        ("no end", ["no end"]),
-        ("你好。再见", ["你好。", "再见"]),
-        ("", []),
-    ],
-    ids=["abbreviation", "initials", "quote", "paragraph", "no-stop", "cjk", "empty"],
+    "text, name, words",
+    [(t, n, w) for t, by in SPLIT.items() for n, w in by.items()],
+    ids=[f"{n}-{i}" for i, by in enumerate(SPLIT.values()) for n in by],
 )
-def test_split_sentences_examples(text, sentences):
-    assert [text[s:e] for s, e in split_sentences(text)] == sentences
+def test_splitter_examples(text, name, words):
+    assert [t.text for t in get_splitter(name)(text)] == words
+
+
+def test_spacy_splits_as_spacy_does():
+    spacy = pytest.importorskip("spacy")
+    text = "Boutros-Ghali's\u200bU.S. visit  \n(1996-08-22)."
+    doc = spacy.blank("en")(text)
+    expected = [t.text for t in doc if not t.is_space]
+    expected = [w for t in expected for w in t.split("\u200b")]  # a separator cuts a token
+    assert [t.text for t in get_splitter("spacy")(text)] == expected
+    assert "spacy" in available_splitters()
+
+
+def test_the_registry_names_its_choices():
+    assert list(SPLITTERS)[0] == "llmner" and get_splitter(None) is tokenize
+    with pytest.raises(InputError, match="splitter 'moses': expected one of llmner, edges"):
+        get_splitter("moses")
+
+
+def test_a_splitter_whose_package_is_missing_is_one_line(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "spacy" else real(name, *a)
+    )
+    assert "spacy" not in available_splitters()
+    with pytest.raises(InputError, match="splitter 'spacy' needs spacy: pip install spacy"):
+        get_splitter("spacy")

@@ -210,3 +210,83 @@ def test_without_spacy_a_spacy_output_is_one_line(run_dir, tmp_path, monkeypatch
     assert rc == 2 and err.count("\n") == 1
     assert "needs spaCy: pip install 'llmner[spacy]'" in err
     assert not (tmp_path / "x.spacy").exists()
+
+
+class TagsWords:
+    """A format that tags the words it is given: ``HIV`` or ``HIV-1`` as a disease, every
+    other word ``O``; it records the words."""
+
+    cuts_raw_text = False
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def predict(self, model, sentences, batch_size):
+        from llmner.formats.base import Prediction
+
+        self.seen += [s.tokens for s in sentences]
+        tags = [["B-LOC" if w.startswith("HIV") else "O" for w in s.tokens] for s in sentences]
+        return Prediction(tags)
+
+
+@pytest.mark.parametrize(
+    "tokens, kept, misaligned",
+    [("doc", ["HIV-1"], 0), ("words", [], 1)],
+)
+def test_doc_tokens_drop_no_mention_where_llmner_words_differ(
+    tokens, kept, misaligned, run_dir, monkeypatch
+):
+    nlp = pipeline(run_dir, tokens=tokens, splitter="llmner")
+    component = nlp.get_pipe("llmner")
+    fake = TagsWords()
+    monkeypatch.setattr(component.ner, "format", fake)
+    doc = nlp(HIV)
+    assert [e.text for e in doc.ents] == kept
+    assert doc.user_data["llmner"]["misaligned"] == misaligned
+    words = nlp.make_doc(HIV) if tokens == "doc" else tokenize(HIV)
+    assert fake.seen == [[w.text for w in words]]
+    assert (fake.seen[0][0] == "HIV-1") == (tokens == "doc")
+
+
+def test_doc_tokens_follow_the_docs_sentences_and_skip_whitespace(run_dir):
+    from llmner.integrations.spacy import doc_words
+
+    nlp = spacy.blank("en")
+    doc = nlp("Ada met Bo.  Then  HIV-1 left!\n\nRome .")
+    words = doc_words(doc)
+    assert [[w.text for w in s] for s in words] == [
+        ["Ada", "met", "Bo", "."], ["Then", "HIV-1", "left", "!"], ["Rome", "."],
+    ]  # fmt: skip
+    assert all(doc.text[w.start : w.end] == w.text for s in words for w in s)
+    assert [len(s) for s in doc_words(doc, max_words=3)] == [3, 1, 3, 1, 2]
+    nlp.add_pipe("sentencizer")
+    doc = nlp("Ada met Bo. Then HIV-1 left!")
+    doc[2].is_sent_start = True  # a sentence the Doc holds, not one llmner would find
+    assert [[w.text for w in s] for s in doc_words(doc)][0] == ["Ada", "met"]
+
+
+@pytest.mark.parametrize("kind", ["tagging", "generative"])
+def test_doc_tokens_give_the_models_entities_on_those_tokens(kind, run_dir, gen_dir):
+    from llmner.integrations.spacy import doc_words
+
+    model = run_dir if kind == "tagging" else gen_dir
+    nlp = pipeline(model, tokens="doc")
+    ner = nlp.get_pipe("llmner").ner
+    docs = [nlp.make_doc(t) for t in TEXTS]
+    pieces = [(i, w) for i, d in enumerate(docs) for w in doc_words(d, ner.piece_words)]
+    expected = ner.predict_words(TEXTS, pieces)
+    assert sum(map(len, expected)) >= 2, "the tiny run finds entities"
+    annotated = list(nlp.pipe(TEXTS))
+    assert [ents(d) for d in annotated] == [offsets(e) for e in expected]
+    counts = nlp.get_pipe("llmner").counts
+    assert counts["misaligned"] == 0 and counts["entities"] == sum(map(len, expected))
+
+
+def test_the_component_takes_a_splitter(run_dir):
+    nlp = pipeline(run_dir, tokens="words", splitter="edges")
+    assert nlp.get_pipe("llmner").ner.splitter == "edges"
+    assert pipeline(run_dir).get_pipe("llmner").ner.splitter == "llmner"  # the run's: none
+    with pytest.raises(InputError, match="tokens 'chars': expected one of doc, words"):
+        pipeline(run_dir, tokens="chars")
+    with pytest.raises(InputError, match="splitter 'moses'"):
+        pipeline(run_dir, splitter="moses")

@@ -45,6 +45,7 @@ __all__ = [
     "Run",
     "clear_results",
     "config_matches",
+    "flat_config",
     "load_run",
     "load_runs",
     "read_config",
@@ -61,6 +62,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.conll"
 ADAPTER_DIR = "adapter"
+#: The option groups of ``config.yaml`` (:class:`llmner.config.RunConfig`).
+CONFIG_GROUPS = ("model", "data", "training")
 
 _SEEDED = re.compile(r"^(?P<name>.+)-s(?P<seed>\d+)(?P<suffix>-.+)?$")
 
@@ -198,9 +201,25 @@ def _read_metrics(path: Path) -> dict:
     return data
 
 
+def flat_config(record: dict) -> dict:
+    """A ``config.yaml`` as one mapping of option names: the ``model``, ``data`` and
+    ``training`` groups' keys lifted to the top (``format_options`` stays a mapping). A
+    flat, older record is returned as it is.
+
+    Example:
+        >>> flat_config({"model": {"lora_r": 8}, "training": {"seed": 1}, "labels": {}})
+        {'labels': {}, 'lora_r': 8, 'seed': 1}
+    """
+    flat = {k: v for k, v in record.items() if not (k in CONFIG_GROUPS and isinstance(v, dict))}
+    for group in CONFIG_GROUPS:
+        if isinstance(record.get(group), dict):
+            flat.update(record[group])
+    return flat
+
+
 def read_config(path: str | Path) -> dict:
-    """A run's ``config.yaml`` (``path`` is the run directory or the file); ``{}`` when
-    there is none."""
+    """A run's ``config.yaml`` (``path`` is the run directory or the file), its groups
+    flattened (:func:`flat_config`); ``{}`` when there is none."""
     path = Path(path)
     return _read_config(path / CONFIG_FILE if path.is_dir() else path)
 
@@ -217,7 +236,7 @@ def _read_config(path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise InputError("expected a YAML mapping of config keys", path=str(path))
-    return data
+    return flat_config(data)
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:
@@ -329,6 +348,7 @@ def config_matches(run_dir: str | Path, config: dict, ignore: tuple[str, ...] = 
     ``config`` except ``ignore`` with an equal value): a finished run is reused only
     for the configuration it ran."""
     recorded = read_config(run_dir)
+    recorded = {**(recorded.get("format_options") or {}), **recorded}  # options as options
     return all(recorded.get(k) == v for k, v in config.items() if k not in ignore)
 
 

@@ -26,9 +26,9 @@ import json
 from pathlib import Path
 
 import torch
+from lab.bench.generation import profile_generation, time_generation
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from llmner.bench.generation import profile_generation, time_generation
 from llmner.data.conll import read_conll
 from llmner.data.registry import get_dataset
 from llmner.formats.generative import GenerativeFormat

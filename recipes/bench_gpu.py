@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from llmner.bench import BenchPlan, format_tables, run_bench
+from lab.bench import BenchPlan, format_tables, run_bench
 
 
 def make_parser() -> argparse.ArgumentParser:

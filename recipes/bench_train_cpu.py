@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmner.bench.table import KEYS, summarise, train_cost_table
+from lab.bench.table import KEYS, summarise, train_cost_table
 
 
 def run_seed(repo: Path, config: str, out: Path, seed: int, extra: list[str]) -> dict:

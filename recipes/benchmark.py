@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 CONFIGS = HERE / "configs" / "benchmark"
 # recorded facts that are not part of what was asked for
-NOT_REQUESTED = ("output_dir", "resume_from_checkpoint")
+NOT_REQUESTED = ("output_dir", "resume_from_checkpoint", "defaults_applied", "max_length")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -80,13 +80,13 @@ def run(cmd: list[str], log: Path) -> bool:
 
 def requested_config(config_file: Path, flags: list[str]) -> dict:
     """The resolved configuration ``finetune.py --config FILE FLAGS`` would record."""
-    from llmner.config import parse_args
+    from llmner.config import parse_args, resolve_defaults
+    from llmner.rundir import flat_config
 
-    return {
-        k: v
-        for k, v in parse_args(["--config", str(config_file), *flags]).to_dict().items()
-        if k not in NOT_REQUESTED
-    }
+    record = resolve_defaults(parse_args(["--config", str(config_file), *flags])).to_dict()
+    options = record.pop("format_options")
+    wanted = {**options, **flat_config(record)}
+    return {k: v for k, v in wanted.items() if k not in NOT_REQUESTED}
 
 
 def finetune(

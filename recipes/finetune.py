@@ -3,7 +3,7 @@
     accelerate launch recipes/finetune.py --config recipes/configs/smollm2-135m/tagging_qlora.yaml
     accelerate launch recipes/finetune.py --quantization none --max_train_samples 500
 
-Every option is a field of :class:`llmner.config.FinetuneConfig`; ``--config FILE.yaml``
+Every option is a field of :class:`llmner.config.RunConfig`; ``--config FILE.yaml``
 sets defaults that flags override. The run directory is ``--output_dir``. A mistake in the
 input (a missing file, a malformed line, an unknown option) prints one line and exits with
 status 2; ``--debug`` shows the traceback instead.

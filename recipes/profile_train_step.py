@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 import torch
+from lab.bench.profile import profile_steps, profile_table, rss_mb
 
-from llmner.bench.profile import profile_steps, profile_table, rss_mb
-from llmner.config import parse_args
+from llmner.config import parse_args, resolve_defaults
 from llmner.data.batching import TokenBudgetSampler
 from llmner.errors import InputError
 from llmner.models.loading import load_tokenizer
@@ -34,9 +34,9 @@ def _batches(cfg, train_ds, sampler: TokenBudgetSampler | None, n: int) -> list[
     if sampler is not None:
         index_batches = list(sampler)
     else:
-        g = torch.Generator().manual_seed(cfg.seed)
+        g = torch.Generator().manual_seed(cfg.training.seed)
         order = torch.randperm(len(train_ds), generator=g).tolist()
-        size = cfg.per_device_train_batch_size
+        size = cfg.training.per_device_train_batch_size
         index_batches = [order[i : i + size] for i in range(0, len(order), size)]
     picked = [index_batches[i % len(index_batches)] for i in range(n)]
     return [[train_ds[i] for i in batch] for batch in picked]
@@ -59,10 +59,10 @@ def main(argv=None) -> int:
         print(profile_table({k: json.loads(Path(v).read_text()) for k, v in named.items()}))
         return 0
     try:
-        cfg = parse_args(overrides)
-        bf16 = resolve_bf16(cfg.bf16)
+        cfg = resolve_defaults(parse_args(overrides))
+        bf16 = resolve_bf16(cfg.training.bf16)
         splits, labels = load_data(cfg)
-        tokenizer = load_tokenizer(cfg.model_name_or_path)
+        tokenizer = load_tokenizer(cfg.model.model_name_or_path)
         fmt = format_for(cfg, labels, tokenizer, splits["train"])
         encoded = fmt.encode(splits["train"])
         sampler = token_budget_sampler(cfg, encoded["length"])
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     model, _ = build_model(cfg, fmt.task, labels, fmt)
     rss_model = rss_mb()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate)
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.training.learning_rate)
     batches = _batches(cfg, train_ds, sampler, args.steps + 1)
     collate = fmt.collator()
     profile_steps(model, optimizer, batches[:1], collate, bf16)  # warm-up, optimizer state

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from llmner.config import parse_args
+from llmner.config import parse_args, resolve_defaults
 from llmner.errors import InputError
 from llmner.report.side_by_side import side_by_side
 from llmner.train.run import run_finetune
@@ -32,8 +32,11 @@ def main(argv=None) -> int:
     try:
         for name, config in (("decoder", args.decoder_config), ("encoder", args.encoder_config)):
             cfg = parse_args(["--config", config, "--output_dir", str(out / name), *overrides])
-            print(f"== {name}: {cfg.model_name_or_path} ({cfg.quantization}) -> {cfg.output_dir}")
-            results[f"{name} ({cfg.model_name_or_path})"] = run_finetune(cfg)
+            cfg = resolve_defaults(cfg)
+            model = cfg.model
+            where = f"{model.model_name_or_path} ({model.quantization}) -> {cfg.output_dir}"
+            print(f"== {name}: {where}")
+            results[f"{name} ({cfg.model.model_name_or_path})"] = run_finetune(cfg)
     except InputError as e:
         print(f"quickstart: error: {e}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@ like a real checkpoint, so the real loading code runs without any download."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 ASSETS = Path(__file__).parent / "assets"
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# The recipes' own package (benchmarks, results pages), as the recipes import it.
+sys.path.insert(0, str(REPO / "recipes"))
 
 
 def _tiny_tokenizer():

@@ -30,7 +30,14 @@ import torch
 import yaml
 
 from llmner.adapters.export import make_readable
-from llmner.adapters.source import META_FILE, ModelSource, locate, needs_llmner_inputs
+from llmner.adapters.source import (
+    META_FILE,
+    ModelSource,
+    build_format_from,
+    load_model,
+    locate,
+    needs_llmner_inputs,
+)
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
 
@@ -130,6 +137,14 @@ def merge_adapter(
     return output
 
 
+def _tags(path: str | Path, sentences) -> list[list[str]]:
+    """The tags a model folder predicts for ``sentences``, loaded as ``llmner.load``
+    loads it (from the run-directory layer: adapters sit beside prediction, not above)."""
+    source = locate(path)
+    model, tokenizer = load_model(source)
+    return build_format_from(source, tokenizer).predict(model, sentences, batch_size=16).tags
+
+
 def _merged_model(source: ModelSource, base: str, dtype: torch.dtype):
     """The adapter merged into the chosen base, unwrapped from peft, in ``dtype``."""
     from peft import PeftModel
@@ -152,11 +167,9 @@ def agreement(adapter: str | Path, merged: str | Path, sentences) -> dict:
     identical sentences, and each one's strict F1 against the sentences' tags."""
     from llmner.data.schemes import tags_to_spans
     from llmner.eval.scoring import entity_agreement, score
-    from llmner.predict import load
 
     gold = [s.tags for s in sentences]
-    a = load(adapter).tag(sentences)
-    b = load(merged).tag(sentences)
+    a, b = _tags(adapter, sentences), _tags(merged, sentences)
     spans_a = {(i, *sp) for i, t in enumerate(a) for sp in tags_to_spans(t)}
     spans_b = {(i, *sp) for i, t in enumerate(b) for sp in tags_to_spans(t)}
     return {

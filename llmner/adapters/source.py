@@ -28,6 +28,7 @@ import yaml
 from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.rundir import flat_config
 
 __all__ = [
     "META_FILE",
@@ -130,6 +131,7 @@ def _read_yaml(path: Path) -> dict:
         raise InputError(f"not valid YAML ({e})", str(path)) from None
     if "labels" not in data:
         raise InputError("no 'labels' entry; expected an llmner run config", str(path))
+    data = flat_config(data)
     if path.name == META_FILE:
         _resolve_base(data, path.parent)
     return data

@@ -45,22 +45,12 @@ def register(subparsers) -> None:
 
 
 def config_overrides(argv: list[str]) -> dict:
-    """The :class:`~llmner.config.FinetuneConfig` options given as flags in ``argv``
-    (``["--dataset", "wnut17", "--max_train_samples", "500"]``), parsed to their types; a
-    flag that is not one of them is an :class:`~llmner.errors.InputError`."""
-    from transformers import HfArgumentParser
+    """The run options given as flags in ``argv`` (``["--dataset", "wnut17",
+    "--max_train_samples", "500"]``), parsed to their types; a flag that is not one of
+    them is an :class:`~llmner.errors.InputError` naming the closest option."""
+    from llmner.config import parse_overrides
 
-    from llmner.config import FinetuneConfig, given_options
-    from llmner.errors import InputError
-
-    parser = HfArgumentParser(FinetuneConfig, allow_abbrev=False)
-    parsed, unknown = parser.parse_known_args(argv)
-    if unknown:
-        raise InputError(
-            f"unknown arguments {unknown}: after the sweep's own options, only options of "
-            "recipes/finetune.py (see its --help) may follow"
-        )
-    return given_options(parsed, argv)
+    return parse_overrides(argv)
 
 
 def run(args: argparse.Namespace) -> int:

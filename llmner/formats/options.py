@@ -1,8 +1,8 @@
 """The options of each task format: one validated dataclass per format.
 
-A run's options are built from its :class:`~llmner.config.FinetuneConfig` (the command
-line's flags), written to ``config.yaml`` under ``format_options`` and read back through the
-same constructor wherever the run is rebuilt (``evaluate``, ``predict``, ``merge``,
+A run's options are part of its :class:`~llmner.config.RunConfig` (flags, or a YAML
+``format_options`` mapping), written to ``config.yaml`` under ``format_options`` and read
+back through the same constructor wherever the run is rebuilt (``evaluate``, ``predict``, ``merge``,
 ``export``, the benchmarks), so a value that is accepted once is accepted everywhere and a
 bad one is refused in one line naming it.
 
@@ -11,10 +11,12 @@ Example:
     3
     >>> TaggingOptions(echo=True).repeat
     1
-    >>> TaggingOptions(repeat=0)
+    >>> TaggingOptions(repeat=0).copies
+    1
+    >>> TaggingOptions(repeat=-1)
     Traceback (most recent call last):
     ...
-    llmner.errors.InputError: repeat must be at least 1 (copies before the tagged one), got 0
+    llmner.errors.InputError: repeat must be 0 or more (copies before the tagged one), got -1
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ class TaggingOptions:
 
     Attributes:
         repeat: ``K`` copies of the sentence before the tagged one, so that every tagged
-            token attends to the whole sentence through the causal mask (``None``: the
-            sentence once; ``1`` is ``echo``).
+            token attends to the whole sentence through the causal mask (``0``: the
+            sentence once; ``1`` is ``echo``; ``None``: not given, which a run fills by
+            the model's kind and a recorded run reads as ``0``).
         echo: the same as ``repeat: 1`` (kept for configs that name it).
         bidirectional: lift the causal mask: ``none``, ``all``, ``upper:K`` or indices.
         label_all_tokens: label every sub-token, not only each word's first.
@@ -62,9 +65,9 @@ class TaggingOptions:
             raise InputError(f"echo means repeat 1; got both echo and repeat {self.repeat}")
         if self.echo:
             self.repeat = 1
-        if self.repeat is not None and self.repeat < 1:
+        if self.repeat is not None and self.repeat < 0:
             raise InputError(
-                f"repeat must be at least 1 (copies before the tagged one), got {self.repeat}"
+                f"repeat must be 0 or more (copies before the tagged one), got {self.repeat}"
             )
         self.echo = self.repeat == 1
         _choice("decode", self.decode, DECODERS)

@@ -19,18 +19,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from llmner.config import EVAL_DTYPE_NAMES
-
 __all__ = [
     "EVAL_DTYPES",
+    "EVAL_DTYPE_NAMES",
     "cast_for_inference",
     "dequantize_for_inference",
     "describe_numerics",
     "is_quantized",
+    "prepare_for_inference",
     "resolve_eval_dtype",
     "restore_cpu_4bit_layout",
 ]
 
+
+EVAL_DTYPE_NAMES = ("float32", "bfloat16")
+"""What a model can be scored in (``--eval_dtype``, ``--dtype`` of evaluate and predict)."""
 
 EVAL_DTYPES = {name: getattr(torch, name) for name in EVAL_DTYPE_NAMES}
 """The dtypes a model can be scored in (``--eval_dtype``)."""
@@ -205,3 +208,29 @@ def restore_cpu_4bit_layout(model) -> int:
             w.data, w.quant_state = _convert_weight_packed_for_cpu_inverse(w.data, state)
             n += 1
     return n
+
+
+def prepare_for_inference(model, dtype: str | torch.dtype = "float32", dequantize: bool = True):
+    """Ready a trained or loaded model to predict on this machine, in place: the one place
+    a run's scoring and ``llmner.load`` prepare a model, so both predict the same tags.
+
+    On a GPU the model is left as it is (NF4 weights, their compute dtype). On the CPU a
+    quantized model is dequantized once with its LoRA update merged (when ``dequantize``:
+    the same values, and the fast CPU path), and every floating-point weight is cast to
+    ``dtype`` (one dtype throughout: a model stored for FSDP keeps norms and embeddings
+    in bf16).
+
+    Returns:
+        How the model will compute, as ``metrics.json`` records it (``eval_path``).
+    """
+    name = _dtype_name(resolve_eval_dtype(dtype))
+    if torch.cuda.is_available():
+        return "quantized"
+    path = "quantized" if name == "float32" else name
+    if dequantize and is_quantized(model):
+        dequantize_for_inference(model)
+        short = "bf16" if name == "bfloat16" else "fp32"
+        path = f"dequantized-{short} (NF4 values, LoRA merged)"
+    if not is_quantized(model):
+        cast_for_inference(model, name)
+    return path

@@ -115,8 +115,11 @@ class AugmentCallback(TrainerCallback):
 
 
 def augmented_train_set(cfg, fmt, sentences: list[Sentence]) -> AugmentedTrainSet | None:
-    """The run's augmented training set (``None`` without ``cfg.augment``)."""
-    if not cfg.augment:
+    """The run's augmented training set (``None`` without ``cfg.data.augment``)."""
+    if not cfg.data.augment:
         return None
-    augmenter = Augmenter(tuple(cfg.augment.split(",")), cfg.augment_rate, sentences, cfg.seed)
-    return AugmentedTrainSet(fmt, sentences, augmenter, cfg.augment_mode)
+    data = cfg.data
+    augmenter = Augmenter(
+        tuple(data.augment.split(",")), data.augment_rate, sentences, cfg.training.seed
+    )
+    return AugmentedTrainSet(fmt, sentences, augmenter, data.augment_mode)

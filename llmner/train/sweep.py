@@ -1,6 +1,6 @@
 """Hyperparameter search on Optuna: each trial a normal run, scored on validation F1.
 
-A search space is a YAML file naming :class:`~llmner.config.FinetuneConfig` options::
+A search space is a YAML file naming options of :class:`~llmner.config.RunConfig`::
 
     learning_rate: {low: 1.0e-4, high: 1.0e-3, log: true}
     lora_r: [8, 16, 32]            # a list is a categorical choice
@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig, flatten_options, option_names
 from llmner.errors import InputError
 
 __all__ = ["Param", "load_space", "parse_space", "run_sweep", "trial_records", "trials_table"]
@@ -70,7 +69,7 @@ class Param:
 
 
 def parse_space(data: dict, path: str | None = None, text: str = "") -> list[Param]:
-    """Validate a search space: every name an option of ``FinetuneConfig`` (not the run's
+    """Validate a search space: every name an option of a run (not the run's
     folder or data), every range non-empty.
 
     Raises:
@@ -78,7 +77,7 @@ def parse_space(data: dict, path: str | None = None, text: str = "") -> list[Par
     """
     if not isinstance(data, dict) or not data:
         raise InputError("expected a mapping of option names to ranges or lists", path)
-    names = {f.name for f in dataclasses.fields(FinetuneConfig) if f.init}
+    names = option_names()
     fixed = {"output_dir", "dataset", "train_file", "validation_file", "test_file", "format"}
     out = []
     for name, spec in data.items():
@@ -198,11 +197,11 @@ def run_sweep(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2),
     )
-    FinetuneConfig.from_dict(_trial_base(base, {p.name: _example(p) for p in space}))
+    RunConfig.from_dict(_trial_base(base, {p.name: _example(p) for p in space}))
 
     def objective(trial) -> float:
         params = {p.name: p.suggest(trial) for p in space}
-        cfg = FinetuneConfig.from_dict(
+        cfg = RunConfig.from_dict(
             {**_trial_base(base, params), "output_dir": str(out / f"trial-{trial.number}")}
         )
         metrics = run_finetune(cfg, callbacks=[_pruning_callback(trial)])
@@ -231,7 +230,7 @@ def run_sweep(
 def _trial_base(base: dict, params: dict) -> dict:
     """The trial's options: the base config with the drawn ones; a drawn ``repeat``
     replaces the base's ``echo`` (its alias for ``repeat: 1``)."""
-    merged = {**base, **params}
+    merged = {**flatten_options(base), **params}
     if "repeat" in params:
         merged["echo"] = False
     return merged

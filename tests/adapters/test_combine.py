@@ -15,6 +15,7 @@ from llmner.adapters.source import locate
 from llmner.data.conll import read_conll
 from llmner.errors import InputError
 from llmner.predict import load
+from llmner.rundir import read_config
 
 HEAD = "base_model.model.score.weight"
 
@@ -73,7 +74,7 @@ def _sentence():
 def _variant(run_dir, tmp_path, **changes):
     copy = tmp_path / "variant"
     shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("checkpoints"))
-    cfg = yaml.safe_load((copy / "config.yaml").read_text())
+    cfg = read_config(copy)
     for key, value in changes.items():
         if key in cfg.get("format_options", {}):
             cfg["format_options"][key] = value

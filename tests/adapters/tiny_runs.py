@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.train.run import run_finetune
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -46,8 +46,10 @@ def tiny_run(
         learning_rate=1e-2, per_device_train_batch_size=4, logging_steps=1, lora_r=4,
         lora_alpha=8, seed=0, eval_strategy="no",
     )  # fmt: skip
+    if overrides.get("format", "tagging") == "tagging" and not {"repeat", "echo"} & set(overrides):
+        kwargs["repeat"] = 0  # a plain causal run unless asked (the decoder default is 1)
     kwargs.update(overrides)
-    run_finetune(FinetuneConfig(**kwargs))
+    run_finetune(RunConfig.of(**kwargs))
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmner.cli import main
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.report.tables import setting
 from llmner.rundir import read_config
 from llmner.train.run import run_finetune
@@ -26,7 +26,7 @@ TWO_PROCESSES = [
 def run_dir(tiny_llama_dir, tiny_conll, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     run_finetune(
-        FinetuneConfig(
+        RunConfig.of(
             model_name_or_path=str(tiny_llama_dir),
             train_file=str(tiny_conll),
             validation_file=str(tiny_conll),

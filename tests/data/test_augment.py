@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.data.augment import (
     AUGMENTATIONS,
     Augmenter,
@@ -121,7 +121,7 @@ def test_epochs_are_seeded_and_counted():
 )
 def test_bad_options_are_one_line_errors(augment, rate, expected):
     with pytest.raises(InputError, match=expected.replace("[", r"\[").replace("]", r"\]")) as e:
-        FinetuneConfig(quantization="none", model_kind="decoder", augment=augment,
+        RunConfig.of(quantization="none", model_kind="decoder", augment=augment,
                        augment_rate=rate)  # fmt: skip
     assert "\n" not in str(e.value)
 
@@ -131,6 +131,6 @@ def test_list_from_yaml_is_normalised():
         "mention_replacement",
         "shuffle_within_segments",
     )
-    cfg = FinetuneConfig(quantization="none", model_kind="decoder",
+    cfg = RunConfig.of(quantization="none", model_kind="decoder",
                          augment=["shuffle_within_segments"])  # fmt: skip
-    assert cfg.augment == "shuffle_within_segments"
+    assert cfg.data.augment == "shuffle_within_segments"

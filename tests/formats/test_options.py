@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.errors import InputError
 from llmner.formats import FORMATS, GenerativeOptions, TaggingOptions, options_from_record
 
@@ -21,7 +21,7 @@ def test_registry_names_each_format_task_and_options():
 @pytest.mark.parametrize(
     "cls, kwargs, message",
     [
-        (TaggingOptions, {"repeat": 0}, "repeat must be at least 1"),
+        (TaggingOptions, {"repeat": -1}, "repeat must be 0 or more"),
         (TaggingOptions, {"repeat": 2, "echo": True}, "echo means repeat 1"),
         (TaggingOptions, {"repeat": 60, "max_length": 64}, "leaves no room"),
         (TaggingOptions, {"decode": "beam"}, "decode 'beam' is unknown"),
@@ -52,17 +52,17 @@ def test_echo_is_repeat_one():
 
 
 def test_config_flags_reach_the_options_max_length_and_seed_included():
-    cfg = FinetuneConfig(format="generative", max_seq_length=200, seed=7, alignment="expand")
-    opts = cfg.format_options()
+    cfg = RunConfig.of(format="generative", max_seq_length=200, seed=7, alignment="expand")
+    opts = cfg.options
     assert (opts.max_length, opts.seed, opts.alignment) == (200, 7, "expand")
-    assert FinetuneConfig(repeat=2, max_seq_length=128).format_options().max_length == 128
+    assert RunConfig.of(repeat=2, max_seq_length=128).options.max_length == 128
 
 
 def test_an_option_of_the_other_format_is_refused():
     with pytest.raises(InputError, match="repeat is a tagging option"):
-        FinetuneConfig(format="generative", repeat=2)
+        RunConfig.of(format="generative", repeat=2)
     with pytest.raises(InputError, match="describe_labels is a generative option"):
-        FinetuneConfig(format="tagging", describe_labels=True)
+        RunConfig.of(format="tagging", describe_labels=True)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_generative_format_receives_max_length_and_seed_from_the_config():
     from llmner.data.types import LabelSet
     from llmner.formats import build_format
 
-    cfg = FinetuneConfig(format="generative", max_seq_length=200, seed=7, window_words=64)
-    fmt = build_format("generative", cfg.format_options(), LabelSet(["PER"]), None)
+    cfg = RunConfig.of(format="generative", max_seq_length=200, seed=7, window_words=64)
+    fmt = build_format("generative", cfg.options, LabelSet(["PER"]), None)
     assert (fmt.max_length, fmt.seed, fmt.window_words) == (200, 7, 64)
     assert fmt.describe()["max_length"] == 200

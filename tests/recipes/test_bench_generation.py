@@ -46,7 +46,7 @@ def test_random_init_model_times_naive_and_every_batch_size(recipe, tiny_llama_d
 
 def test_the_record_says_what_the_model_computed_with(recipe, tiny_llama_dir):
     """The file names the numerics of the model that ran, not a flag that was ignored."""
-    from llmner.bench.table import generation_table
+    from lab.bench.table import generation_table
 
     args = recipe.make_parser().parse_args(
         ["--model", str(tiny_llama_dir), "--random-init", "--sentences", "2", "--repeats", "1"]
@@ -62,7 +62,7 @@ def test_the_record_says_what_the_model_computed_with(recipe, tiny_llama_dir):
 
 
 def test_lookahead_and_profile_are_timed_in_the_same_process(recipe, tiny_llama_dir):
-    from llmner.bench.table import decoding_table, generation_profile_table
+    from lab.bench.table import decoding_table, generation_profile_table
 
     args = recipe.make_parser().parse_args(
         ["--model", str(tiny_llama_dir), "--random-init", "--sentences", "4", "--repeats", "1"]

@@ -47,7 +47,7 @@ def test_tiny_bench_measures_every_case(recipe, tmp_path, capsys):
 
 
 def test_a_spent_budget_skips_and_records_cases(recipe, tmp_path, monkeypatch):
-    from llmner.bench import runner
+    from lab.bench import runner
 
     monkeypatch.setattr(runner, "_workdir", lambda plan: tmp_path / "work")
     out = tmp_path / "bench.json"

@@ -30,7 +30,7 @@ def run(*args):
         (["--train_file", "/no/such/train.txt"], "/no/such/train.txt: no such file"),
         (["--format", "spans"], "format 'spans' is unknown"),
         (["--config", "/no/such.yaml"], "/no/such.yaml: config file not found"),
-        (["--no_such_option", "1"], "unknown arguments"),
+        (["--no_such_option", "1"], "unknown argument"),
     ],
     ids=["missing-model", "missing-train-file", "bad-format", "missing-config", "unknown-option"],
 )

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from llmner.bench.table import integrations_table, serve_table
+from lab.bench.table import integrations_table, serve_table
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "integrations.py"
 pytest.importorskip("spacy")
@@ -19,7 +18,7 @@ def test_the_record_covers_every_integration_and_renders(
     tmp_path, tiny_data, tiny_config, write_configs, tiny_conll
 ):
     data = tiny_data
-    configs = write_configs(tiny=dict(tiny_config, max_steps=4, eval_strategy="no"))
+    configs = write_configs(tiny=dict(tiny_config, max_steps=4, eval_strategy="no", repeat=0))
     out = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, str(RECIPE), "--data", str(data), "--output_dir", str(tmp_path / "runs"),

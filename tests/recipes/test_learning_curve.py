@@ -5,9 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from llmner.report.curves import curve_points, curve_runs
+from llmner.rundir import read_config
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "learning_curve.py"
 
@@ -27,9 +26,7 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert done.returncode == 0, done.stdout + done.stderr
     runs = curve_runs(out)
     assert [(r.label, r.sentences) for r in runs] == [("tiny-n4-s1", 4), ("tiny-nall-s1", 12)]
-    assert (
-        yaml.safe_load((out / "n4" / "tiny-s1" / "config.yaml").read_text())["logging_steps"] == 1
-    )
+    assert read_config(out / "n4" / "tiny-s1")["logging_steps"] == 1
     assert [p[:2] for p in curve_points(runs)] == [("tiny", 4), ("tiny", 12)]
     table = (out / "learning_curve.md").read_text().splitlines()
     assert len(table) == 4 and "| tiny-n4 |" in table[2] and "| tiny-nall |" in table[3]
@@ -51,4 +48,4 @@ def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path):
     assert done.stderr.strip().count("\n") == 0 and "--sizes '50,lots'" in done.stderr
     done = curve("--data", "bc5cdr", "--sizes", "50", "--output_dir", str(tmp_path), "--sizez", "1")
     assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0 and "unknown arguments" in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "unknown argument" in done.stderr

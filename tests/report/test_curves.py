@@ -3,9 +3,9 @@
 import json
 
 import yaml
+from lab.pages import render
 
 from llmner.report.curves import curve_points, curve_runs
-from llmner.report.pages import render
 from llmner.report.plots import plot_learning_curve
 
 

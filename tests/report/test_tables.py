@@ -159,7 +159,7 @@ def _prov(commit, **kw):
 
 
 def test_a_seed_table_of_runs_from_two_commits_says_so_under_it(tmp_path):
-    from llmner.report.pages import _seeds
+    from lab.pages import _seeds
 
     for seed, commit in (("1", "a" * 40), ("2", "b" * 40)):
         metrics = {"f1": 0.5, "seed": int(seed), "model": "m", **_prov(commit)}

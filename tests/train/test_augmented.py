@@ -4,14 +4,14 @@
 import json
 
 import pytest
-import yaml
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.data.augment import Augmenter
 from llmner.data.conll import read_conll
 from llmner.data.types import LabelSet
 from llmner.formats import build_format
 from llmner.models.loading import load_tokenizer
+from llmner.rundir import read_config
 from llmner.train.augmented import AugmentedTrainSet
 from llmner.train.run import run_finetune
 
@@ -22,10 +22,10 @@ OPS = ("mention_replacement", "label_wise_token_replacement", "shuffle_within_se
 def test_epochs_are_reencoded_seeded_and_keep_their_count(format_name, tiny_llama_dir, tiny_conll):
     sentences = read_conll(tiny_conll)
     labels = LabelSet.from_sentences(sentences)
-    cfg = FinetuneConfig(model_name_or_path=str(tiny_llama_dir), format=format_name,
+    cfg = RunConfig.of(model_name_or_path=str(tiny_llama_dir), format=format_name,
                          quantization="none", max_seq_length=128)  # fmt: skip
     fmt = build_format(
-        format_name, cfg.format_options(), labels, load_tokenizer(cfg.model_name_or_path)
+        format_name, cfg.options, labels, load_tokenizer(cfg.model.model_name_or_path)
     )
     original = list(fmt.encode(sentences))
 
@@ -46,7 +46,7 @@ def test_epochs_are_reencoded_seeded_and_keep_their_count(format_name, tiny_llam
 
 
 def test_run_records_augmentation(tiny_llama_dir, tiny_conll, tmp_path):
-    cfg = FinetuneConfig(
+    cfg = RunConfig.of(
         model_name_or_path=str(tiny_llama_dir), train_file=str(tiny_conll),
         validation_file=str(tiny_conll), test_file=str(tiny_conll), quantization="none",
         output_dir=str(tmp_path), num_train_epochs=2, learning_rate=1e-2,
@@ -59,16 +59,16 @@ def test_run_records_augmentation(tiny_llama_dir, tiny_conll, tmp_path):
     assert recorded["operations"] == list(OPS) and recorded["rate"] == 0.5
     assert recorded["epochs"] == 2, "on_epoch_begin re-encoded each epoch"
     assert 0 < recorded["sentences_changed"] <= recorded["sentences_augmented"] <= 2 * 12
-    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config = read_config(tmp_path)
     assert config["augment"] == ",".join(OPS) and config["augment_rate"] == 0.5
 
 
 def test_add_mode_keeps_every_original_and_adds_a_copy_of_each(tiny_llama_dir, tiny_conll):
     sentences = read_conll(tiny_conll)
     labels = LabelSet.from_sentences(sentences)
-    cfg = FinetuneConfig(model_name_or_path=str(tiny_llama_dir), quantization="none",
+    cfg = RunConfig.of(model_name_or_path=str(tiny_llama_dir), quantization="none",
                          max_seq_length=128)  # fmt: skip
-    fmt = build_format("tagging", cfg.format_options(), labels, load_tokenizer(str(tiny_llama_dir)))
+    fmt = build_format("tagging", cfg.options, labels, load_tokenizer(str(tiny_llama_dir)))
     original = [dict(r) for r in fmt.encode(sentences)]
     augmenter = Augmenter(OPS, 0.5, sentences, seed=7)
     added = AugmentedTrainSet(fmt, sentences, augmenter, mode="add")
@@ -88,7 +88,7 @@ def test_add_mode_run_trains_twice_the_steps_and_records_its_mode(
     tiny_llama_dir, tiny_conll, tmp_path
 ):
     def run(out, **kw):
-        cfg = FinetuneConfig(
+        cfg = RunConfig.of(
             model_name_or_path=str(tiny_llama_dir), train_file=str(tiny_conll),
             test_file=str(tiny_conll), quantization="none", output_dir=str(out),
             num_train_epochs=1, per_device_train_batch_size=4, lora_r=4, lora_alpha=8, seed=0,
@@ -96,7 +96,7 @@ def test_add_mode_run_trains_twice_the_steps_and_records_its_mode(
         )  # fmt: skip
         run_finetune(cfg)
         steps = json.loads((out / "metrics.json").read_text())
-        return steps, yaml.safe_load((out / "config.yaml").read_text())
+        return steps, read_config(out)
 
     added, config = run(tmp_path / "add", augment_mode="add")
     replaced, _ = run(tmp_path / "replace")
@@ -108,4 +108,4 @@ def test_unknown_augment_mode_is_one_line():
     from llmner.errors import InputError
 
     with pytest.raises(InputError, match="--augment_mode 'double': expected one of replace, add"):
-        FinetuneConfig(model_name_or_path="x", quantization="none", augment_mode="double")
+        RunConfig.of(model_name_or_path="x", quantization="none", augment_mode="double")

@@ -76,7 +76,7 @@ def test_num_layers_gives_the_full_models_hidden_state_after_layer_k(tiny_llama_
 @pytest.mark.parametrize("k", [0, 3])
 def test_num_layers_outside_the_model_is_refused_from_its_config(tiny_llama_dir, k, tmp_path):
     cfg = tiny_config(tiny_llama_dir, "x", tmp_path)
-    cfg.num_layers = k
+    cfg.model.num_layers = k
     with pytest.raises(InputError, match=r"--num_layers .*expected 1\.\.2"):
         check_num_layers(cfg)
 
@@ -85,7 +85,7 @@ def test_budget_below_the_longest_window_is_refused(tiny_llama_dir, tmp_path):
     cfg = tiny_config(tiny_llama_dir, "x", tmp_path, max_tokens_per_batch=20)
     with pytest.raises(InputError, match="below the longest training window .30 tokens"):
         token_budget_sampler(cfg, [10, 30, 5])
-    cfg.max_tokens_per_batch = 0
+    cfg.training.max_tokens_per_batch = 0
     assert token_budget_sampler(cfg, [10, 30, 5]) is None
 
 

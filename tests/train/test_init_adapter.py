@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from adapters.tiny_runs import relabelled_conll, tiny_run
 from safetensors.torch import load_file
 
-from llmner.adapters.warm_start import locate_init
-from llmner.config import FinetuneConfig
+from llmner.train.warm_start import locate_init
+from llmner.config import RunConfig, resolve_defaults
 from llmner.data.types import LabelSet
+from llmner.rundir import read_config
 from llmner.train.run import build_model, load_data
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
@@ -35,7 +35,7 @@ def misc_conll(tmp_path_factory):
     return relabelled_conll(tmp_path_factory.mktemp("art"), {"ORG": "ART"})
 
 
-def config(model_dir, conll, out, **overrides) -> FinetuneConfig:
+def config(model_dir, conll, out, **overrides) -> RunConfig:
     kwargs = dict(
         model_name_or_path=str(model_dir), train_file=str(conll), validation_file=str(conll),
         test_file=str(conll), quantization="none", output_dir=str(out), max_steps=4,
@@ -43,16 +43,16 @@ def config(model_dir, conll, out, **overrides) -> FinetuneConfig:
         eval_strategy="no",
     )  # fmt: skip
     kwargs.update(overrides)
-    return FinetuneConfig(**kwargs)
+    return resolve_defaults(RunConfig.of(**kwargs))
 
 
-def initial_model(cfg: FinetuneConfig):
+def initial_model(cfg: RunConfig):
     """The model a run of ``cfg`` starts training from, and its labels."""
     from llmner.formats import FORMATS
 
     _, labels = load_data(cfg)
     init = locate_init(cfg)
-    model, _ = build_model(cfg, FORMATS[cfg.format].task, labels, None, init)
+    model, _ = build_model(cfg, FORMATS[cfg.model.format].task, labels, None, init)
     return model, labels, init
 
 
@@ -70,7 +70,7 @@ def test_shared_rows_are_copied_bit_for_bit_and_new_rows_train(
 
     cfg = config(tiny_llama_dir, misc_conll, tmp_path / "new", init_adapter=str(source))
     model, labels, init = initial_model(cfg)
-    old_labels = LabelSet.from_dict(yaml.safe_load((source / "config.yaml").read_text())["labels"])
+    old_labels = LabelSet.from_dict(read_config(source)["labels"])
     trained = load_file(str(source / "adapter" / "adapter_model.safetensors"))
     old_rows, start = (
         head_rows(trained, old_labels),
@@ -94,7 +94,7 @@ def test_shared_rows_are_copied_bit_for_bit_and_new_rows_train(
     )
     for label in init.record["new_labels"]:
         assert not torch.equal(after[label][0], start[label][0]), f"{label} trained"
-    recorded = yaml.safe_load((tmp_path / "new" / "config.yaml").read_text())
+    recorded = read_config(tmp_path / "new")
     assert recorded["init_adapter"] == str(source)
     assert recorded["init_from"]["kept_labels"] == init.record["kept_labels"]
     assert recorded["init_from"]["new_labels"] == ["B-ART", "I-ART"]
@@ -116,9 +116,7 @@ def test_adapter_folder_and_generative_runs(tmp_path_factory, tiny_llama_dir, mi
     lora = get_peft_model_state_dict(model)
     assert set(lora) == set(trained) and all(torch.equal(v, trained[k]) for k, v in lora.items())
     assert init.record["new_labels"] == ["B-ART", "I-ART"]
-    fmt = build_format(
-        "generative", cfg.format_options(), labels, load_tokenizer(str(tiny_llama_dir))
-    )
+    fmt = build_format("generative", cfg.options, labels, load_tokenizer(str(tiny_llama_dir)))
     sentence = load_data(cfg)[0]["train"][0]
     assert "ART" in (fmt.system_prompt or "") + fmt.user_prompt(sentence)
 
@@ -133,7 +131,7 @@ def test_a_run_that_trained_every_weight_starts_from_all_of_them(
     own = model.state_dict()
     body = [k for k in saved if not k.startswith("score.")]
     assert body and all(torch.equal(own[k], saved[k]) for k in body)
-    old_labels = LabelSet.from_dict(yaml.safe_load((full / "config.yaml").read_text())["labels"])
+    old_labels = LabelSet.from_dict(read_config(full)["labels"])
     for label in init.record["kept_labels"]:
         old, new = old_labels.label2id[label], labels.label2id[label]
         assert torch.equal(own["score.weight"][new], saved["score.weight"][old])
@@ -184,7 +182,7 @@ def test_the_record_names_the_weights_by_the_path_given(tmp_path, monkeypatch):
     """A relative --init_adapter is recorded relative, so committed run files name no
     folder of the machine a run was made on."""
     from llmner.adapters.source import ModelSource
-    from llmner.adapters.warm_start import InitSource
+    from llmner.train.warm_start import InitSource
 
     (tmp_path / "runs" / "x" / "adapter").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)

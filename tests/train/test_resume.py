@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.errors import InputError
 from llmner.train.run import run_finetune
 from llmner.train.trainer import COMPLETE_MARK, latest_checkpoint
@@ -61,7 +61,7 @@ def as_flags(opts: dict) -> list[str]:
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_path):
-    straight = run_finetune(FinetuneConfig(**options(tiny_llama_dir, tiny_conll, tmp_path / "a")))
+    straight = run_finetune(RunConfig.of(**options(tiny_llama_dir, tiny_conll, tmp_path / "a")))
 
     out = tmp_path / "b"
     env = {**os.environ, "KILL_AT_STEP": "5", "PYTHONPATH": str(REPO)}
@@ -77,7 +77,7 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     assert not (out / "metrics.json").exists() and not (out / "adapter").exists()
 
     resumed = run_finetune(
-        FinetuneConfig(**options(tiny_llama_dir, tiny_conll, out), resume_from_checkpoint="latest")
+        RunConfig.of(**options(tiny_llama_dir, tiny_conll, out), resume_from_checkpoint="latest")
     )
     assert resumed["train_steps"] == straight["train_steps"] >= 12
     assert resumed["f1"] == straight["f1"]
@@ -101,7 +101,7 @@ def test_a_checkpoint_without_the_completion_mark_is_never_resumed(tmp_path):
 
 
 def test_resume_without_checkpoints_is_a_clear_error(tiny_llama_dir, tiny_conll, tmp_path):
-    cfg = FinetuneConfig(
+    cfg = RunConfig.of(
         **options(tiny_llama_dir, tiny_conll, tmp_path), resume_from_checkpoint="latest"
     )
     with pytest.raises(InputError, match="no complete checkpoint to resume from"):
@@ -112,7 +112,7 @@ def test_resume_from_a_half_written_checkpoint_is_refused(tiny_llama_dir, tiny_c
     half = tmp_path / "checkpoints" / "checkpoint-8"
     half.mkdir(parents=True)
     (half / "adapter_model.safetensors").write_bytes(b"\x00" * 10)
-    cfg = FinetuneConfig(
+    cfg = RunConfig.of(
         **options(tiny_llama_dir, tiny_conll, tmp_path), resume_from_checkpoint=str(half)
     )
     with pytest.raises(InputError, match="not a complete llmner checkpoint"):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 from llmner.data.conll import read_conll
 from llmner.train.run import run_finetune
 
@@ -30,7 +30,7 @@ METRIC_KEYS = {
 }
 
 
-def tiny_config(model_dir, conll, out, **overrides) -> FinetuneConfig:
+def tiny_config(model_dir, conll, out, **overrides) -> RunConfig:
     kwargs = dict(
         model_name_or_path=str(model_dir),
         train_file=str(conll),
@@ -47,7 +47,7 @@ def tiny_config(model_dir, conll, out, **overrides) -> FinetuneConfig:
         seed=0,
     )
     kwargs.update(overrides)
-    return FinetuneConfig(**kwargs)
+    return RunConfig.of(**kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_label_set_comes_from_the_whole_training_file(tmp_path, caplog):
 
     train = tmp_path / "train.conll"
     train.write_text("Ann B-PER\nran O\n\nBo B-PER\n\nParis B-LOC\nis O\n\n")
-    cfg = FinetuneConfig(
+    cfg = RunConfig.of(
         train_file=str(train),
         validation_file=str(train),
         test_file=str(train),

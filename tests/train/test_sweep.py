@@ -9,9 +9,11 @@ import yaml
 
 pytest.importorskip("optuna")
 
+from lab.pages import render  # noqa: E402
+
 from llmner.config import load_config, parse_args  # noqa: E402
 from llmner.errors import InputError  # noqa: E402
-from llmner.report.pages import render  # noqa: E402
+from llmner.rundir import read_config  # noqa: E402
 from llmner.train.sweep import load_space, parse_space, run_sweep  # noqa: E402
 
 
@@ -46,7 +48,7 @@ def test_two_trials_write_runs_a_table_and_a_loadable_best_config(
     best = load_config(tmp_path / "sweep" / "best.yaml")
     assert best["learning_rate"] == study.best_params["learning_rate"]
     cfg = parse_args(["--config", str(tmp_path / "sweep" / "best.yaml")])
-    assert cfg.repeat == study.best_params["repeat"]
+    assert cfg.options.repeat == study.best_params["repeat"]
     assert (tmp_path / "sweep" / "trials.png").stat().st_size > 0
     records = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["trials"]
     assert [r["validation_f1"] for r in records] == [t.value for t in study.trials]
@@ -165,7 +167,7 @@ def test_finetune_options_after_the_sweeps_override_the_config(
     argv = ["sweep", "--config", str(config), "--space", str(space), "--trials", "1"]
     argv += ["--output", str(out), "--max_train_samples", "3", "--lora_r", "2"]
     assert main(argv) == 0
-    run = yaml.safe_load((out / "trial-0" / "config.yaml").read_text())
+    run = read_config(out / "trial-0")
     assert run["max_train_samples"] == 3 and run["lora_r"] == 2
     best = load_config(out / "best.yaml")
     assert best["max_train_samples"] == 3 and best["lora_r"] == 2

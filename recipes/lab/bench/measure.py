@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from llmner.config import FinetuneConfig
+from llmner.config import RunConfig
 
 __all__ = [
     "StepTimer",
@@ -71,7 +71,7 @@ def flops_per_token(matmul_params: int, num_layers: int, hidden: int, seq_len: i
     return {"model": model, "attention": attention, "total": model + attention}
 
 
-def _training_args(cfg: FinetuneConfig, out: Path):
+def _training_args(cfg: RunConfig, out: Path):
     from transformers.trainer_utils import SaveStrategy
 
     from llmner.train.run import training_arguments
@@ -84,9 +84,9 @@ def _training_args(cfg: FinetuneConfig, out: Path):
 
 
 def train_throughput(
-    model, fmt, features: list[dict], cfg: FinetuneConfig, warmup: int, out: Path
+    model, fmt, features: list[dict], cfg: RunConfig, warmup: int, out: Path
 ) -> dict:
-    """Train ``model`` for ``cfg.max_steps`` steps on ``features``; time all but the
+    """Train ``model`` for ``cfg.training.max_steps`` steps on ``features``; time all but the
     first ``warmup``. Returns tokens/s, seconds per step, peak GPU memory and the loss.
 
     Every feature must have the same length (no padding), so tokens per step are
@@ -114,9 +114,9 @@ def train_throughput(
     result = trainer.train()
     steps = len(timer.ends) - warmup
     if steps < 1:
-        raise ValueError(f"max_steps={cfg.max_steps} leaves no timed step after {warmup}")
+        raise ValueError(f"max_steps={cfg.training.max_steps} leaves no timed step after {warmup}")
     seconds = timer.ends[-1] - timer.ends[warmup - 1] if warmup else timer.ends[-1]
-    tokens = steps * cfg.per_device_train_batch_size * len(features[0]["input_ids"])
+    tokens = steps * cfg.training.per_device_train_batch_size * len(features[0]["input_ids"])
     return {
         "timed_steps": steps,
         "seconds_per_step": seconds / steps,

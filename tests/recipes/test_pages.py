@@ -6,9 +6,9 @@ import json
 
 import pytest
 import yaml
+from lab.pages import refresh, refresh_file, render, table_blocks
 
 from llmner.errors import InputError
-from llmner.report.pages import refresh, refresh_file, render, table_blocks
 
 UPPER = {"upper": lambda args, base: " ".join(args).upper()}
 

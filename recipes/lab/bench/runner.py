@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from llmner.bench.measure import flops_per_token, generation_throughput, train_throughput
-from llmner.bench.synthetic import generative_features, tagging_features
-from llmner.config import FinetuneConfig
+from lab.bench.measure import flops_per_token, generation_throughput, train_throughput
+from lab.bench.synthetic import generative_features, tagging_features
+from llmner.config import RunConfig, resolve_defaults
 from llmner.data.types import LabelSet
 from llmner.formats import FORMATS
 from llmner.models.random_init import llama_config, parameter_counts, save_random_model
@@ -144,19 +144,22 @@ def _format(formulation: str, tokenizer, seq_len: int):
 
 
 def _case_cfg(plan: BenchPlan, path: Path, quant: str, form: str, batch: int, out: Path):
-    return FinetuneConfig(
-        model_name_or_path=str(path),
-        format=form,
-        quantization=quant.split("-")[0],
-        gradient_checkpointing=quant == "4bit-gc",
-        lora_r=plan.lora_r,
-        lora_alpha=2 * plan.lora_r,
-        max_steps=plan.warmup + plan.steps,
-        per_device_train_batch_size=batch,
-        eval_strategy="no",
-        logging_steps=10**6,
-        output_dir=str(out),
-        warmup_ratio=0.0,
+    return resolve_defaults(
+        RunConfig.of(
+            model_name_or_path=str(path),
+            format=form,
+            quantization=quant.split("-")[0],
+            activation_checkpointing=quant == "4bit-gc",
+            lora_r=plan.lora_r,
+            lora_alpha=2 * plan.lora_r,
+            max_steps=plan.warmup + plan.steps,
+            per_device_train_batch_size=batch,
+            eval_strategy="no",
+            logging_steps=10**6,
+            output_dir=str(out),
+            warmup_steps=0.0,
+            **({"repeat": 0} if form == "tagging" else {}),  # the causal step, as measured
+        )
     )
 
 
@@ -207,7 +210,7 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
         try:
             fmt = _format(form, tokenizer, seq)
             cfg = _case_cfg(plan, path, quant, form, case["batch"], path.parent / "runs")
-            feats = _features(form, case["batch"] * cfg.max_steps, seq, config)
+            feats = _features(form, case["batch"] * cfg.training.max_steps, seq, config)
             result, trainer = train_throughput(
                 model, fmt, feats, cfg, plan.warmup, path.parent / "runs"
             )
@@ -231,14 +234,16 @@ def _run_group(plan, env, path, size, quant, form, save, log) -> None:
     _free(model)
 
 
-def _build_bf16_rest(cfg: FinetuneConfig, task: str):
+def _build_bf16_rest(cfg: RunConfig, task: str):
     """``build_model`` with the unquantized parts loaded in bf16 (``dtype`` argument)."""
     from peft import get_peft_model
 
     from llmner.models.loading import LoraOptions, get_peft_config, load_base_model
 
-    model = load_base_model(cfg.model_name_or_path, task, LABELS, "4bit", dtype=torch.bfloat16)
-    lora = LoraOptions(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+    model = load_base_model(
+        cfg.model.model_name_or_path, task, LABELS, "4bit", dtype=torch.bfloat16
+    )
+    lora = LoraOptions(cfg.model.lora_r, cfg.model.lora_alpha, cfg.model.lora_dropout)
     return get_peft_model(model, get_peft_config(model, task, lora))
 
 

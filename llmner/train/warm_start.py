@@ -122,14 +122,14 @@ def _full_model_source(path: Path) -> ModelSource | None:
 
 
 def locate_init(cfg) -> InitSource:
-    """Find and check ``cfg.init_adapter`` against the run ``cfg`` describes.
+    """Find and check ``cfg.model.init_adapter`` against the run ``cfg`` describes.
 
     Raises:
         InputError: one line naming ``--init_adapter`` and what was expected: the path
             is not an llmner adapter, or it was trained on another base model, format,
             number of layers, LoRA shape, or with(out) LoRA where the run is the other.
     """
-    given = cfg.init_adapter
+    given = cfg.model.init_adapter
     path = Path(given)
     source = _full_model_source(path) if path.is_dir() else None
     if source is None:
@@ -138,19 +138,24 @@ def locate_init(cfg) -> InitSource:
         except InputError:
             raise InputError(f"--init_adapter {given}: not an llmner adapter; {EXPECTED}") from None
     full = source.kind == "merged"
-    if full and cfg.use_lora:
+    if full and cfg.model.use_lora:
         raise InputError(
             f"--init_adapter {given}: a whole model (trained without LoRA, or merged); "
             f"expected a LoRA adapter for this LoRA run ({EXPECTED}), or use_lora false"
         )
-    if not full and not cfg.use_lora:
+    if not full and not cfg.model.use_lora:
         raise InputError(
             f"--init_adapter {given}: a LoRA adapter; expected a run that trained every "
             "weight for this run (use_lora false), or use_lora true"
         )
-    _check_same(given, "base model", _base_name(source), _base_name(cfg.to_dict()))
-    _check_same(given, "format", source.format, cfg.format)
-    _check_same(given, "num_layers", source.meta.get("num_layers"), cfg.num_layers)
+    _check_same(
+        given,
+        "base model",
+        _base_name(source),
+        _base_name({"model_name_or_path": cfg.model.model_name_or_path}),
+    )
+    _check_same(given, "format", source.format, cfg.model.format)
+    _check_same(given, "num_layers", source.meta.get("num_layers"), cfg.model.num_layers)
     init = InitSource(given, source, full)
     if not full:
         _check_lora_shape(init, cfg)
@@ -175,14 +180,14 @@ def _check_same(given: str, what: str, theirs, ours) -> None:
 
 
 def _check_lora_shape(init: InitSource, cfg) -> None:
-    lora = init.lora_config(cfg.lora_dropout)
-    ours = (cfg.lora_r, cfg.lora_alpha)
+    lora = init.lora_config(cfg.model.lora_dropout)
+    ours = (cfg.model.lora_r, cfg.model.lora_alpha)
     if (lora.r, lora.lora_alpha) != ours:
         raise InputError(
             f"--init_adapter {init.given}: LoRA r={lora.r}, alpha={lora.lora_alpha}; "
             f"expected the run's lora_r and lora_alpha ({ours[0]}, {ours[1]}) to match"
         )
-    targets = {t for t in cfg.lora_target_modules.split(",") if t}
+    targets = {t for t in cfg.model.lora_target_modules.split(",") if t}
     if targets and targets != set(lora.target_modules):
         raise InputError(
             f"--init_adapter {init.given}: LoRA on {sorted(lora.target_modules)}; expected "

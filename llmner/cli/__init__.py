@@ -28,6 +28,7 @@ __all__ = ["main"]
 COMMANDS = [
     "data",
     "models",
+    "plan",
     "evaluate",
     "predict",
     "serve",

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,15 @@ from pathlib import Path
 from llmner.errors import InputError
 from llmner.io import atomic_dir
 
-__all__ = ["MODELS", "ModelEntry", "cache_dir", "get_model", "resolve_model"]
+__all__ = [
+    "MODELS",
+    "SHAPES",
+    "ModelEntry",
+    "cache_dir",
+    "get_model",
+    "resolve_model",
+    "shape_config",
+]
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,70 @@ MODELS: dict[str, ModelEntry] = {
         ),
     ]
 }
+
+
+def _shape(model_type, hidden, intermediate, layers, heads, kv_heads, vocab, tied) -> dict:
+    return dict(
+        model_type=model_type, hidden_size=hidden, intermediate_size=intermediate,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+        head_dim=hidden // heads, vocab_size=vocab, tie_word_embeddings=tied,
+    )  # fmt: skip
+
+
+#: The ``config.json`` fields that size a model, for hub models whose configs llmner ships
+#: (``llmner plan`` reads them offline; ``recipes/journey.py`` builds random weights of
+#: these shapes), from each model's published ``config.json``. An ``-Instruct`` variant
+#: has its base model's shape; ``llama-3.1-8b`` (the id's last part, lower case) names it.
+SHAPES: dict[str, dict] = {
+    "meta-llama/Llama-3.1-8B": _shape("llama", 4096, 14336, 32, 32, 8, 128256, False),
+    "meta-llama/Llama-3.2-1B": _shape("llama", 2048, 8192, 16, 32, 8, 128256, True),
+    "mistralai/Mistral-7B-v0.3": _shape("mistral", 4096, 14336, 32, 32, 8, 32768, False),
+    "Qwen/Qwen2.5-7B": _shape("qwen2", 3584, 18944, 28, 28, 4, 152064, False),
+    "HuggingFaceTB/SmolLM2-135M": _shape("llama", 576, 1536, 30, 9, 3, 49152, True),
+}
+
+
+def _shape_key(name: str) -> str | None:
+    """The :data:`SHAPES` key of a hub id, its ``-Instruct`` variant or its short name."""
+    base = name.replace("-Instruct", "").lower()
+    return next((k for k in SHAPES if base in (k.lower(), k.split("/")[-1].lower())), None)
+
+
+def shape_config(name_or_path: str) -> tuple[dict, str]:
+    """The ``config.json`` of a model, read without the hub, and where it was read.
+
+    In order: a folder's own ``config.json``; a named model's (once converted, or its
+    package's); the registry's :data:`SHAPES`.
+
+    Example:
+        >>> shape_config("Qwen/Qwen2.5-7B-Instruct")[0]["num_key_value_heads"]
+        4
+        >>> shape_config("llama-3.1-8b")[1]
+        "llmner's registry (meta-llama/Llama-3.1-8B)"
+
+    Raises:
+        InputError: a model with no local ``config.json`` and no registry shape, naming it
+            and ``HF_HUB_OFFLINE``.
+    """
+    candidates = [Path(name_or_path).expanduser() / "config.json"]
+    if name_or_path in MODELS:
+        entry = MODELS[name_or_path]
+        folder = entry.package_folder()
+        candidates.append(cache_dir() / "models" / entry.name / "config.json")
+        if folder is not None and entry.subfolder:
+            candidates.append(folder / entry.subfolder / "config.json")
+        name_or_path = entry.hub_id
+    for path in candidates:
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8")), str(path)
+    key = _shape_key(name_or_path)
+    if key is not None:
+        return dict(SHAPES[key]), f"llmner's registry ({key})"
+    raise InputError(
+        f"model {name_or_path!r}: no local config.json and no shape in llmner's registry, "
+        "and the hub is never asked here (as with HF_HUB_OFFLINE=1); give a folder that "
+        f"holds its config.json, or one of {', '.join(sorted(SHAPES))}"
+    )
 
 
 def cache_dir() -> Path:

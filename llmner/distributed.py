@@ -19,6 +19,9 @@ from __future__ import annotations
 import logging
 import os
 
+import torch
+from accelerate import PartialState
+
 __all__ = ["cpu_threads", "state"]
 
 _configured = False
@@ -42,9 +45,6 @@ def cpu_threads(num_processes: int, cores: int | None = None) -> int:
 def state():
     """The shared ``accelerate.PartialState`` of this process."""
     global _configured
-    import torch
-    from accelerate import PartialState
-
     s = PartialState(cpu=not torch.cuda.is_available())
     if not _configured and not torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_WORLD_SIZE", s.num_processes))

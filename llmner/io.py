@@ -9,6 +9,9 @@ file) or :func:`atomic_dir` (a folder: a model, an adapter, an export).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import os
 import resource
@@ -180,16 +183,11 @@ def trim_heap() -> None:
 
 def release_freed_memory() -> None:
     """Collect unreachable Python objects, then :func:`trim_heap`."""
-    import gc
-
     gc.collect()
     trim_heap()
 
 
 def _malloc_trim():
-    import ctypes
-    import ctypes.util
-
     name = ctypes.util.find_library("c")
     return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
 

@@ -45,7 +45,7 @@ class NERModel:
     """A trained model with its format: tags sentences, finds entities in raw text.
 
     Build it with :func:`load`. Attributes ``model``, ``tokenizer``, ``format``,
-    ``source`` (the :class:`~llmner.adapters.source.ModelSource`) and ``splitter`` (the
+    ``source`` (the :class:`~llmner.rundir.source.ModelSource`) and ``splitter`` (the
     word splitter's name) are public.
 
     Raises:
@@ -148,7 +148,7 @@ def load(
     dequantized once and the LoRA update merged in, which gives the quantized model's
     predictions several times faster than bitsandbytes' 4-bit CPU kernels.
     """
-    from llmner.adapters.source import build_format_from, load_model, local_folder, locate
+    from llmner.rundir.source import build_format_from, load_model, local_folder, locate
 
     source = locate(local_folder(path))
     model, tokenizer = load_model(source, quantization, dtype, verbose)

@@ -222,7 +222,7 @@ async def _wait_unless_gone(request, future: asyncio.Future):
 def model_facts(ner) -> dict:
     """What ``GET /health`` says about the model: format, labels, base model, folder kind,
     quantization and the word splitter for raw text."""
-    from llmner.adapters.source import describe_base
+    from llmner.rundir.source import describe_base
 
     source = ner.source
     return {

@@ -100,7 +100,7 @@ def load(args: argparse.Namespace, labels):
     model was loaded with."""
     dtype = getattr(torch, args.dtype)
     if args.adapter:  # a trained model stops at its end marker, as in real use
-        from llmner.adapters.source import build_format_from, load_model, locate
+        from llmner.rundir.source import build_format_from, load_model, locate
 
         source = locate(args.adapter)
         model, tokenizer = load_model(source, args.quantization, dtype)

@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = make_parser().parse_args(argv)
     from llmner.adapters.merge import merge_adapter
-    from llmner.adapters.source import locate
     from llmner.data.conll import read_conll
     from llmner.predict import load
+    from llmner.rundir.source import locate
 
     data, out_dir, dest = Path(args.data), Path(args.output_dir), Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

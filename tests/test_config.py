@@ -195,3 +195,19 @@ def test_older_flat_configs_with_trainer_args_and_warmup_ratio_still_load():
     cfg = RunConfig.from_dict(old, record=True)
     assert (cfg.training.warmup_steps, cfg.training.optim.value) == (0.1, "sgd")
     assert (cfg.options.repeat, cfg.options.max_length) == (1, 128)
+
+
+def test_no_option_is_declared_in_two_groups():
+    import dataclasses
+
+    from llmner.config import DataArguments, ModelArguments, NERTrainingArguments
+    from llmner.config.run import format_option_names
+
+    groups = [ModelArguments, DataArguments, NERTrainingArguments]
+    seen: dict[str, str] = {}
+    for cls in groups:
+        for f in dataclasses.fields(cls):
+            assert f.name not in seen, f"{f.name} in {seen.get(f.name)} and {cls.__name__}"
+            seen[f.name] = cls.__name__
+    for fmt in ("tagging", "generative"):
+        assert not format_option_names(fmt) & set(seen), fmt

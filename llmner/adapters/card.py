@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from llmner.adapters.source import describe_base
 from llmner.formats import FORMATS
+from llmner.rundir.source import describe_base
 
 __all__ = ["TRAINING_KEYS", "base_weights", "merged_card", "metadata", "model_card"]
 
@@ -160,7 +160,7 @@ def model_card(
 
     ``needs``: why transformers and peft alone would run the adapter wrongly (the inputs
     llmner builds for echo/repeat, the causal mask it lifts; see
-    :func:`~llmner.adapters.source.needs_llmner_inputs`).
+    :func:`~llmner.rundir.source.needs_llmner_inputs`).
     """
     repo = repo_id or "YOUR-NAME/THIS-ADAPTER"
     lines = ["---", yaml.safe_dump(metadata(meta, metrics), sort_keys=False).rstrip(), "---", ""]

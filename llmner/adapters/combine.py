@@ -35,10 +35,10 @@ import torch
 from safetensors.torch import load_file
 
 from llmner.adapters.merge import save_model_folder
-from llmner.adapters.source import ModelSource, describe_base, locate
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
 from llmner.io import require_empty_folder
+from llmner.rundir.source import ModelSource, describe_base, locate
 
 __all__ = ["METHODS", "combine_adapters", "combine_rows", "union_types"]
 

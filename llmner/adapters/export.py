@@ -28,9 +28,9 @@ from pathlib import Path
 import yaml
 
 from llmner.adapters.card import model_card
-from llmner.adapters.source import META_FILE, describe_base, locate, needs_llmner_inputs
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
+from llmner.rundir.source import META_FILE, describe_base, locate, needs_llmner_inputs
 
 __all__ = [
     "SUMS_FILE",

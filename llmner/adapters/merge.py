@@ -30,7 +30,9 @@ import torch
 import yaml
 
 from llmner.adapters.export import make_readable
-from llmner.adapters.source import (
+from llmner.errors import InputError
+from llmner.io import atomic_dir, require_empty_folder
+from llmner.rundir.source import (
     META_FILE,
     ModelSource,
     build_format_from,
@@ -38,8 +40,6 @@ from llmner.adapters.source import (
     locate,
     needs_llmner_inputs,
 )
-from llmner.errors import InputError
-from llmner.io import atomic_dir, require_empty_folder
 
 __all__ = [
     "BASES",

@@ -147,7 +147,7 @@ def announce(args: argparse.Namespace, source) -> None:
     """The one line said about a model load (none with ``--quiet``, none in a terminal,
     where the progress bar says it), on stderr so that stdout keeps the results.
 
-    ``source``: a :class:`~llmner.adapters.source.ModelSource`, or what is loaded in words.
+    ``source``: a :class:`~llmner.rundir.source.ModelSource`, or what is loaded in words.
     """
     if getattr(args, "quiet", False) or show_progress(args):
         return
@@ -161,7 +161,7 @@ def announce(args: argparse.Namespace, source) -> None:
 
 
 def locate_model(path: str):
-    """The :class:`~llmner.adapters.source.ModelSource` of a run, adapter, exported or
+    """The :class:`~llmner.rundir.source.ModelSource` of a run, adapter, exported or
     merged folder, or of a hub repository id of an exported adapter (downloaded).
 
     Raises:
@@ -169,7 +169,7 @@ def locate_model(path: str):
             for a hub id), a folder that is no llmner model, or a hub id that cannot be
             fetched: one line, before anything loads.
     """
-    from llmner.adapters.source import local_folder, locate
+    from llmner.rundir.source import local_folder, locate
 
     return locate(local_folder(path))
 

@@ -83,11 +83,11 @@ def _output(args, source, is_named: bool) -> Path | None:
 
 def run(args) -> int:
     from llmner import rundir
-    from llmner.adapters.source import build_format_from, load_model
     from llmner.data.loading import load_sentences
     from llmner.distributed import state as distributed_state
     from llmner.errors import InputError
     from llmner.eval.evaluate import evaluate
+    from llmner.rundir.source import build_format_from, load_model
 
     source = locate_model(args.model)
     labels = source.labels

@@ -79,8 +79,8 @@ def _check_data(args, source):
 
 def run(args: argparse.Namespace) -> int:
     from llmner.adapters.merge import merge_adapter
-    from llmner.adapters.source import locate
     from llmner.errors import InputError
+    from llmner.rundir.source import locate
 
     source = locate_model(args.model)
     if source.kind != "adapter":

@@ -213,6 +213,13 @@ class NERTrainingArguments(TrainingArguments):
         default="float32",
         metadata={"help": "on the CPU, the dtype the final scoring computes in (or bfloat16)"},
     )
+    score_raw_text: bool = field(
+        default=True,
+        metadata={
+            "help": "also score the test split as raw text (its words joined, split by the "
+            "run's splitter): metrics.json's raw_text, beside F1 on the data's words"
+        },
+    )
 
     def __post_init__(self) -> None:
         if str(self.resume_from_checkpoint).lower() in ("true", "latest"):

@@ -115,7 +115,7 @@ def load_hf(
 
     ``hub_id`` may name a configuration after a colon: ``"org/name:config"``.
     """
-    import datasets
+    import datasets  # about 1 s (pyarrow, pandas): keeps llmner.data and `llmner --help` quick
 
     path, _, config = hub_id.partition(":")
     dataset = datasets.load_dataset(path, config or None, split=split, **kwargs)

@@ -308,7 +308,7 @@ def split_spacy(text: str, offset: int = 0) -> list[Token]:
 
 @functools.lru_cache(maxsize=1)
 def _spacy_english():
-    import spacy
+    import spacy  # optional: pip install 'llmner[spacy]'
 
     return spacy.blank("en")
 

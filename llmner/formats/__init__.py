@@ -12,11 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 
 from llmner.formats.base import Prediction, TaskFormat
-from llmner.formats.options import GenerativeOptions, TaggingOptions, options_from_record
+from llmner.formats.options import GenerativeOptions, TaggingOptions
 
 __all__ = [
     "FORMATS",
@@ -69,6 +70,33 @@ FORMATS: dict[str, FormatSpec] = {
         "llmner.formats.generative.format:GenerativeFormat",
     ),
 }
+
+
+def options_from_record(format_name: str, record: dict, top_level: dict | None = None):
+    """A run's options from its ``config.yaml`` (``format_options``, plus the prompt and
+    the flat fields of configs written before options had their own entry).
+
+    Example:
+        >>> options_from_record("tagging", {"echo": True, "max_length": 128}).repeat
+        1
+    """
+    cls = FORMATS[format_name].options
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in (top_level or {}).items() if k in names}
+    values.update({k: v for k, v in record.items() if k in names})
+    if "max_seq_length" in (top_level or {}) and "max_length" not in record:
+        values["max_length"] = top_level["max_seq_length"]
+    if format_name == "generative":
+        prompt = (top_level or {}).get("prompt") or record.get("prompt") or ""
+        version = record.get("prompt_version")
+        if prompt and version and ".v" not in prompt:
+            prompt = f"{prompt}.v{version}"
+        values["prompt"] = prompt
+        if "examples" in record and "num_examples" not in record:
+            values["num_examples"] = record["examples"]
+    if values.get("repeat") is not None:
+        values.pop("echo", None)
+    return cls(**values)
 
 
 def build_format(

@@ -21,13 +21,14 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from llmner.errors import InputError
+from llmner.formats.generative.templates import load_template
+from llmner.models.attention import parse_layers
 
-__all__ = ["DECODERS", "GenerativeOptions", "TaggingOptions", "options_from_record"]
+__all__ = ["DECODERS", "GenerativeOptions", "TaggingOptions"]
 
 DECODERS = ("viterbi", "argmax")
 
@@ -80,7 +81,6 @@ class TaggingOptions:
                 f"{4 + self.copies} sub-tokens; expected a smaller repeat or a larger "
                 "max_seq_length"
             )
-        from llmner.models.attention import parse_layers
 
         try:
             parse_layers(self.bidirectional, 1 << 20)
@@ -122,8 +122,6 @@ class GenerativeOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from llmner.formats.generative.templates import load_template
-
         _choice("alignment", self.alignment, ("strict", "contract", "expand"))
         if self.num_examples < 0:
             raise InputError(f"num_examples must be 0 or more, got {self.num_examples}")
@@ -131,32 +129,3 @@ class GenerativeOptions:
             raise InputError(f"window_words must be positive, got {self.window_words}")
         self.prompt = self.prompt or "inline"
         load_template(self.prompt)  # an unknown prompt is refused here, naming the choices
-
-
-def options_from_record(format_name: str, record: dict, top_level: dict | None = None):
-    """A run's options from its ``config.yaml`` (``format_options``, plus the prompt and
-    the flat fields of configs written before options had their own entry).
-
-    Example:
-        >>> options_from_record("tagging", {"echo": True, "max_length": 128}).repeat
-        1
-    """
-    from llmner.formats import FORMATS
-
-    cls = FORMATS[format_name].options
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in (top_level or {}).items() if k in names}
-    values.update({k: v for k, v in record.items() if k in names})
-    if "max_seq_length" in (top_level or {}) and "max_length" not in record:
-        values["max_length"] = top_level["max_seq_length"]
-    if format_name == "generative":
-        prompt = (top_level or {}).get("prompt") or record.get("prompt") or ""
-        version = record.get("prompt_version")
-        if prompt and version and ".v" not in prompt:
-            prompt = f"{prompt}.v{version}"
-        values["prompt"] = prompt
-        if "examples" in record and "num_examples" not in record:
-            values["num_examples"] = record["examples"]
-    if values.get("repeat") is not None:
-        values.pop("echo", None)
-    return cls(**values)

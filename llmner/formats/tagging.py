@@ -25,6 +25,8 @@ import dataclasses
 
 import numpy as np
 import torch
+from datasets import Dataset
+from transformers import DataCollatorForTokenClassification
 
 from llmner import progress
 from llmner.data.batching import pack_by_tokens
@@ -33,6 +35,7 @@ from llmner.errors import InputError
 from llmner.formats.base import Prediction, TaskFormat
 from llmner.formats.options import TaggingOptions
 from llmner.formats.windows import context_margin, windows
+from llmner.models.attention import set_bidirectional
 
 __all__ = ["TaggingFormat", "align_labels", "viterbi_bio", "word_ids_from_offsets"]
 
@@ -196,8 +199,6 @@ class TaggingFormat(TaskFormat):
 
     def prepare_model(self, model) -> list[int]:
         """Lift the causal mask in the layers ``bidirectional`` names."""
-        from llmner.models.attention import set_bidirectional
-
         return set_bidirectional(model, self.bidirectional)
 
     def describe(self) -> dict:
@@ -275,14 +276,10 @@ class TaggingFormat(TaskFormat):
         return out
 
     def encode(self, sentences: list[Sentence]):
-        from datasets import Dataset
-
         rows = [f for s in sentences for f in self.encode_sentence(s)]
         return Dataset.from_list(rows)
 
     def collator(self):
-        from transformers import DataCollatorForTokenClassification
-
         return DataCollatorForTokenClassification(self.tokenizer, pad_to_multiple_of=None)
 
     # -- prediction -------------------------------------------------------------------

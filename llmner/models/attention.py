@@ -9,6 +9,10 @@ attention goes through that interface (Llama, Mistral, Qwen2, Gemma, ...).
 
 from __future__ import annotations
 
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
 __all__ = ["BIDIRECTIONAL_ATTENTION", "attention_layers", "parse_layers", "set_bidirectional"]
 
 BIDIRECTIONAL_ATTENTION = "llmner_bidirectional"
@@ -16,8 +20,6 @@ _FLAG = "llmner_bidirectional"
 
 
 def _bidirectional_sdpa(module, query, key, value, attention_mask, **kwargs):
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     if getattr(module, _FLAG, False):
         kwargs["is_causal"] = False
         if attention_mask is not None:
@@ -28,9 +30,6 @@ def _bidirectional_sdpa(module, query, key, value, attention_mask, **kwargs):
 
 
 def _register() -> None:
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-
     AttentionInterface.register(BIDIRECTIONAL_ATTENTION, _bidirectional_sdpa)
     AttentionMaskInterface.register(BIDIRECTIONAL_ATTENTION, sdpa_mask)
 

@@ -7,15 +7,29 @@ The quantization and LoRA helpers mirror trl's ``get_quantization_config`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from peft import LoraConfig, TaskType
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    BitsAndBytesConfig,
+)
+from transformers.utils import logging as hf_logging
 
+import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)
 from llmner.data.types import LabelSet
+from llmner.distributed import state as distributed_state
 from llmner.errors import InputError
-from llmner.models.registry import resolve_model
+from llmner.models.registry import MODELS, resolve_model
 
 __all__ = [
     "model_kind",
@@ -88,7 +102,6 @@ def get_quantization_config(
         raise InputError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
     if quantization == "none":
         return None
-    from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(skip) or None)
@@ -109,8 +122,6 @@ def head_module_names(model) -> list[str]:
 
 def get_peft_config(model, task: str, lora: LoraOptions):
     """A peft ``LoraConfig`` for ``model``; the task head is trained and saved in full."""
-    from peft import LoraConfig, TaskType
-
     targets = list(lora.target_modules) or _default_targets(model)
     return LoraConfig(
         r=lora.r,
@@ -133,8 +144,6 @@ def _default_targets(model) -> list[str]:
 
 
 def load_tokenizer(name_or_path: str):
-    from transformers import AutoTokenizer
-
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
     except OSError as e:
@@ -163,10 +172,6 @@ def load_base_model(
     ``num_layers`` keeps only the first K decoder layers: the rest are never loaded, so
     they cost neither time nor memory, and the final norm and the head read layer K.
     """
-    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
-
-    import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)
-
     path = resolve_model(name_or_path)
     kwargs: dict = {}
     qconfig = get_quantization_config(quantization, double_quant, _UNQUANTIZED, quant_storage)
@@ -212,8 +217,6 @@ def progress_bars(show: bool):
     Off, a load prints no ``Loading weights`` bar: in a log that is hundreds of steps of
     nothing. Turned on they are never: ``HF_HUB_DISABLE_PROGRESS_BARS`` keeps its say.
     """
-    from transformers.utils import logging as hf_logging
-
     turn_off = not show and hf_logging.is_progress_bar_enabled()
     if turn_off:
         hf_logging.disable_progress_bar()
@@ -297,20 +300,14 @@ def model_kind(name_or_path: str) -> str:
         >>> model_kind("minilm-l6"), model_kind("smollm2-135m")
         ('encoder', 'decoder')
     """
-    from llmner.models.registry import MODELS
-
     if name_or_path in MODELS:
         return MODELS[name_or_path].kind
-    import json
-    from pathlib import Path
 
     config = Path(name_or_path) / "config.json"
     try:
         if config.is_file():
             model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
         else:
-            from transformers import AutoConfig
-
             model_type = AutoConfig.from_pretrained(name_or_path).model_type
     except Exception:  # offline, or not a model: the decoder defaults stand
         return "decoder"
@@ -319,8 +316,6 @@ def model_kind(name_or_path: str) -> str:
 
 def model_num_layers(name_or_path: str) -> int | None:
     """The number of decoder (or encoder) layers of a model, read from its config only."""
-    from transformers import AutoConfig
-
     config = AutoConfig.from_pretrained(resolve_model(name_or_path))
     config = getattr(config, "text_config", None) or config
     return getattr(config, "num_hidden_layers", None)
@@ -332,8 +327,6 @@ def _truncated_layers(path: str, num_layers: int) -> dict:
     Weights of the dropped layers are then simply not loaded. Models that list a type
     per layer (sliding or full attention) keep the first ``num_layers`` entries.
     """
-    from transformers import AutoConfig
-
     config = AutoConfig.from_pretrained(path)
     total = getattr(config, "num_hidden_layers", None)
     if total is None or not 1 <= num_layers <= total:
@@ -361,14 +354,10 @@ def _unquantized_dtype(quant_storage: str) -> torch.dtype:
 def _default_device_map():
     """bitsandbytes places quantized weights at load time: one device per process (none
     under FSDP or DeepSpeed ZeRO-3, which place the shards themselves)."""
-    import os
-
     if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
         return None
     if os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3":
         return None
     if torch.cuda.is_available():
-        from llmner.distributed import state as distributed_state
-
         return {"": distributed_state().local_process_index}
     return {"": "cpu"}

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from llmner.errors import InputError
+
 __all__ = [
     "EVAL_DTYPES",
     "EVAL_DTYPE_NAMES",
@@ -41,7 +43,7 @@ EVAL_DTYPES = {name: getattr(torch, name) for name in EVAL_DTYPE_NAMES}
 
 def _bnb_classes() -> tuple:
     try:
-        import bitsandbytes as bnb
+        import bitsandbytes as bnb  # optional: this is the availability check
     except ImportError:
         return ()
     return (bnb.nn.Linear4bit, bnb.nn.Linear8bitLt)
@@ -89,7 +91,7 @@ def describe_numerics(model) -> dict:
 
 
 def _dequantized_weight(layer) -> torch.Tensor:
-    import bitsandbytes as bnb
+    import bitsandbytes as bnb  # optional: reached only for layers _bnb_classes() found
 
     if isinstance(layer, bnb.nn.Linear4bit):
         w = layer.weight
@@ -158,8 +160,6 @@ def resolve_eval_dtype(dtype: str | torch.dtype) -> torch.dtype:
     if not isinstance(dtype, str):
         return dtype
     if dtype not in EVAL_DTYPES:
-        from llmner.errors import InputError
-
         raise InputError(f"dtype {dtype!r}: expected one of {', '.join(EVAL_DTYPES)}")
     return EVAL_DTYPES[dtype]
 
@@ -198,6 +198,7 @@ def restore_cpu_4bit_layout(model) -> int:
     classes = _bnb_classes()
     if not classes:
         return 0
+    # bitsandbytes is optional here: imported only once _bnb_classes() found it
     from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
 
     n = 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerFast
 
 from llmner.io import atomic_dir
 
@@ -67,8 +69,6 @@ def llama_config(shape: str, max_position_embeddings: int = 4096):
         >>> llama_config("tiny").num_hidden_layers
         2
     """
-    from transformers import LlamaConfig
-
     if shape not in LLAMA_SHAPES:
         raise ValueError(f"unknown shape {shape!r}; expected one of {sorted(LLAMA_SHAPES)}")
     return LlamaConfig(
@@ -110,9 +110,6 @@ def make_tokenizer():
         >>> make_tokenizer()("w5 w7")["input_ids"]
         [5, 7]
     """
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     vocab = {s: i for i, s in enumerate(_SPECIALS)}
     vocab.update({f"w{i}": i for i in range(len(_SPECIALS), len(_SPECIALS) + _WORDS)})
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
@@ -137,8 +134,6 @@ def save_random_model(
     (normal, std 0.02), never zeros. Returns the folder. A folder already holding a
     ``config.json`` is reused as it is.
     """
-    from transformers import AutoModelForCausalLM
-
     folder = Path(folder)
     if (folder / "config.json").exists():
         return folder

@@ -21,7 +21,9 @@ import torch
 from llmner import rundir
 from llmner.config import RunConfig, resolve_defaults
 from llmner.data.batching import TokenBudgetSampler
-from llmner.data.loading import labels_for, load_sentences
+from llmner.data.conventions import splitter_for_run
+from llmner.data.loading import JSON_SUFFIXES, labels_for, load_sentences
+from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet, Sentence
 from llmner.errors import InputError
 from llmner.formats import build_format
@@ -221,8 +223,9 @@ def build_model(cfg: RunConfig, fmt_task: str, labels: LabelSet, fmt=None, init=
 @dataclass
 class TrainedRun:
     """What training leaves for scoring: the run's config (defaults resolved), its
-    directory, format and data, the trainer holding the best model, and the facts of
-    training that ``metrics.json`` records (:func:`train_facts`)."""
+    directory, format and data, the trainer holding the best model, the facts of
+    training that ``metrics.json`` records, and the word splitter that reproduces the
+    training words from their text (``splitter`` in ``config.yaml``)."""
 
     cfg: RunConfig
     out: Path
@@ -230,6 +233,7 @@ class TrainedRun:
     splits: dict[str, list[Sentence]]
     trainer: NERTrainer
     facts: dict
+    splitter: str = DEFAULT_SPLITTER
 
 
 def run_finetune(cfg: RunConfig, callbacks: list | None = None) -> dict:
@@ -303,8 +307,9 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
         train_sampler=sampler,
         compute_loss_func=token_classification_loss if fmt.task == TOKEN_CLS else None,
     )
+    splitter = splitter_for_run(splits["train"], made_by=_splitter_of_source(cfg))
     if state.is_main_process:
-        facts = {"labels": labels.to_dict(), **describe_format(fmt)}
+        facts = {"labels": labels.to_dict(), "splitter": splitter, **describe_format(fmt)}
         facts.update({"init_from": init.record} if init is not None else {})
         rundir.write_config(out, {**cfg.to_dict(), **facts})
         rundir.clear_results(out)  # of an earlier, killed attempt
@@ -348,7 +353,14 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
     )
     if augmented is not None:
         facts["augmentation"] = augmented.summary()
-    return TrainedRun(cfg, out, fmt, splits, trainer, facts)
+    return TrainedRun(cfg, out, fmt, splits, trainer, facts, splitter)
+
+
+def _splitter_of_source(cfg: RunConfig) -> str | None:
+    """``llmner`` when the training words were split from JSONL text by llmner itself,
+    ``None`` when the data gave them (their convention is then measured)."""
+    source = cfg.data.train_file or cfg.data.dataset
+    return DEFAULT_SPLITTER if Path(source).suffix in JSON_SUFFIXES else None
 
 
 def _resolve_resume(resume: str | None, folder: Path) -> str | None:

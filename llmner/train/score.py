@@ -12,6 +12,7 @@ import torch
 
 from llmner import rundir
 from llmner.eval.evaluate import evaluate
+from llmner.eval.raw_text import score_raw_text
 from llmner.models.quantization import prepare_for_inference
 from llmner.rundir import flat_config
 from llmner.train.run import TrainedRun, describe_format, without_autocast
@@ -49,6 +50,8 @@ def score_run(run: TrainedRun) -> dict:
         )
     )  # fmt: skip
     metrics.update(run.facts, eval_path=eval_path)
+    if cfg.training.score_raw_text and test:
+        metrics["raw_text"] = _raw_text_scores(run, model, test, pred.tags)
     if "prompt" in described:
         metrics["prompt"] = described["prompt"]
     if torch.cuda.is_available():
@@ -60,3 +63,18 @@ def score_run(run: TrainedRun) -> dict:
         rundir.write_metrics(run.out, metrics)
     state.wait_for_everyone()
     return metrics
+
+
+def _raw_text_scores(run: TrainedRun, model, test, word_tags) -> dict:
+    """F1 on the test split's words and on the same text raw (space-joined as the data
+    spaced it, split by the run's splitter), so a gap between the two shows."""
+    batch = run.cfg.training.per_device_eval_batch_size
+    max_words = getattr(run.fmt, "window_words", None) if run.fmt.cuts_raw_text else None
+    scores = score_raw_text(
+        lambda sentences: run.fmt.predict(model, sentences, batch_size=batch).tags,
+        test,
+        splitter=run.splitter,
+        max_words=max_words,
+        word_tags=word_tags,
+    )
+    return scores

@@ -1,7 +1,7 @@
 """Starting a run from a trained one: ``--init_adapter PATH``.
 
 ``PATH`` is a run directory, its ``adapter/`` folder or an exported adapter (found by
-:func:`~llmner.adapters.source.locate`), on the same base model and format as the new
+:func:`~llmner.rundir.source.locate`), on the same base model and format as the new
 run. A LoRA run starts from its LoRA weights (the adapter's rank, alpha and target
 modules) and, for tagging, its head. A run that trained every weight (an encoder
 baseline, ``use_lora: false``) saved a whole model in ``adapter/``: the new run starts
@@ -33,9 +33,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from llmner.adapters.source import ModelSource, describe_base, locate
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.rundir.source import ModelSource, describe_base, locate
 
 __all__ = ["InitSource", "label_map", "locate_init"]
 

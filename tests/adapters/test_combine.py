@@ -11,11 +11,11 @@ from safetensors.torch import load_file
 
 from adapters.tiny_runs import TINY_CONLL, entity_tags
 from llmner.adapters.combine import combine_adapters, combine_rows
-from llmner.adapters.source import locate
 from llmner.data.conll import read_conll
 from llmner.errors import InputError
 from llmner.predict import load
 from llmner.rundir import read_config
+from llmner.rundir.source import locate
 
 HEAD = "base_model.model.score.weight"
 

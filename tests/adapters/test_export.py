@@ -155,7 +155,7 @@ def test_records_hold_no_absolute_path_and_the_base_is_still_found(run_dir, expo
     import json
     import os
 
-    from llmner.adapters.source import locate
+    from llmner.rundir.source import locate
 
     original = locate(run_dir).meta
     assert os.path.isabs(original["output_dir"]), "the run itself records where it ran"

@@ -8,10 +8,10 @@ from transformers import AutoModelForTokenClassification
 
 from adapters.tiny_runs import FOUR_BIT, TINY_CONLL, entity_tags
 from llmner.adapters.merge import merge_adapter, merge_model
-from llmner.adapters.source import locate
 from llmner.data.conll import read_conll
 from llmner.errors import InputError
 from llmner.predict import load
+from llmner.rundir.source import locate
 
 # fp32 merge vs. the unmerged adapter: the same sums in another order.
 LOGIT_ATOL = 1e-4

@@ -44,7 +44,7 @@ def tiny_run(
         model_name_or_path=str(model_dir), train_file=str(conll), validation_file=str(conll),
         test_file=str(conll), quantization="none", output_dir=str(out), max_steps=4,
         learning_rate=1e-2, per_device_train_batch_size=4, logging_steps=1, lora_r=4,
-        lora_alpha=8, seed=0, eval_strategy="no",
+        lora_alpha=8, seed=0, eval_strategy="no", lora_dropout=0.05,
     )  # fmt: skip
     if overrides.get("format", "tagging") == "tagging" and not {"repeat", "echo"} & set(overrides):
         kwargs["repeat"] = 0  # a plain causal run unless asked (the decoder default is 1)

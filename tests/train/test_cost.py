@@ -42,7 +42,7 @@ def test_run_records_its_numeric_path_budget_and_layers(budget_run):
 
 
 def test_truncated_run_reloads_with_its_layers(budget_run):
-    from llmner.adapters.source import load_model, locate
+    from llmner.rundir.source import load_model, locate
 
     out, _ = budget_run
     model, _ = load_model(locate(out))

@@ -12,11 +12,11 @@ import torch
 from adapters.tiny_runs import relabelled_conll, tiny_run
 from safetensors.torch import load_file
 
-from llmner.train.warm_start import locate_init
 from llmner.config import RunConfig, resolve_defaults
 from llmner.data.types import LabelSet
 from llmner.rundir import read_config
 from llmner.train.run import build_model, load_data
+from llmner.train.warm_start import locate_init
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
 HEAD = "base_model.model.score"
@@ -181,7 +181,7 @@ def test_mismatches_are_one_line_exit_2(
 def test_the_record_names_the_weights_by_the_path_given(tmp_path, monkeypatch):
     """A relative --init_adapter is recorded relative, so committed run files name no
     folder of the machine a run was made on."""
-    from llmner.adapters.source import ModelSource
+    from llmner.rundir.source import ModelSource
     from llmner.train.warm_start import InitSource
 
     (tmp_path / "runs" / "x" / "adapter").mkdir(parents=True)

@@ -261,3 +261,22 @@ def test_the_final_scoring_runs_without_the_training_autocast(tmp_path):
         fp32 = LlamaForTokenClassification.forward(trainer.model, input_ids=ids).logits
     assert not torch.equal(wrapped, fp32), "training left the forward autocast to bf16"
     assert torch.equal(plain, fp32)
+
+
+def test_a_run_records_its_splitter_and_scores_the_raw_text_too(tiny_run, tiny_conll):
+    from llmner.data.conventions import choose_splitter
+    from llmner.rundir import read_config
+
+    out, metrics = tiny_run
+    config = read_config(out)
+    assert config["splitter"] == choose_splitter(read_conll(tiny_conll))
+    raw = json.loads((out / "metrics.json").read_text())["raw_text"]
+    assert raw["splitter"] == config["splitter"]
+    assert raw["word"]["f1"] == pytest.approx(metrics["f1"], abs=1e-9), "the same words"
+    assert raw["f1_gap"] == pytest.approx(raw["raw"]["f1"] - raw["word"]["f1"])
+    assert raw["sentences"] == len(read_conll(tiny_conll))
+
+
+def test_raw_text_scoring_can_be_turned_off(tiny_llama_dir, tiny_conll, tmp_path):
+    cfg = tiny_config(tiny_llama_dir, tiny_conll, tmp_path, score_raw_text=False, max_steps=1)
+    assert "raw_text" not in run_finetune(cfg)

@@ -7,6 +7,8 @@ the mentions to tokens and returns IOB2 tags with counts of everything unusable.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from datasets import Dataset
 
@@ -70,8 +72,6 @@ def mention_confidences(
         >>> round(conf[0], 3)
         0.368
     """
-    import math
-
     out: list[float | None] = []
     cursor = 0
     for mention in mentions:

@@ -291,20 +291,16 @@ def load_model(
             load is a phase, not news).
 
     Returns:
-        ``(model, tokenizer)``. On the CPU a 4-bit (or 8-bit) model goes through
-        :func:`~llmner.models.quantization.dequantize_for_inference`: the quantized
-        values, dequantized once, with the LoRA update merged: the fast CPU path.
+        ``(model, tokenizer)``, an adapter's model prepared by
+        :func:`~llmner.models.quantization.prepare_for_inference` as a run's scoring
+        prepares it (on the CPU a 4-bit model is dequantized once with its LoRA update
+        merged: the fast CPU path).
     """
     import torch
     from transformers import AutoTokenizer
 
     from llmner.models.loading import progress_bars
-    from llmner.models.quantization import (
-        cast_for_inference,
-        dequantize_for_inference,
-        is_quantized,
-        resolve_eval_dtype,
-    )
+    from llmner.models.quantization import prepare_for_inference, resolve_eval_dtype
 
     dtype = None if dtype is None else resolve_eval_dtype(dtype)
     config = merged_config(source) if source.kind == "merged" else None
@@ -322,11 +318,7 @@ def load_model(
 
             quant = source.quantization if quantization is None else quantization
             model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
-            if not torch.cuda.is_available() and is_quantized(model):
-                dequantize_for_inference(model)
-                # one dtype throughout (a model stored for FSDP keeps norms and embeddings
-                # in bf16)
-                cast_for_inference(model, dtype or torch.float32)
+            prepare_for_inference(model, dtype or torch.float32)
     build_format_from(source, tokenizer).prepare_model(model)
     return model.eval(), tokenizer
 

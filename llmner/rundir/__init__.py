@@ -1,4 +1,5 @@
-"""The run directory: the one place that writes and reads its files.
+"""The run directory: the one place that writes and reads its files (and, in
+:mod:`llmner.rundir.source`, finds and loads the model a run, export or merge holds).
 
 Every training run, every ``llmner evaluate`` and the spaCy peer write the same files:
 

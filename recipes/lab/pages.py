@@ -34,6 +34,12 @@ relative to the page's folder. Kinds:
 * ``sweep FILE``: the trials of an ``llmner sweep`` (its ``sweep.json``);
 * ``profile NAME=FILE ...``: where a training step's time goes,
   ``recipes/profile_train_step.py``'s JSON, a column per named file.
+* ``journey FILE ...``: ``recipes/journey.py``'s records, a row each: every step's time
+  and peak memory, and the checks.
+* ``raw-text-splitters FILE``, ``raw-text-sentences FILE ...`` (a column per file, named
+  by its commit), ``raw-text-f1 FILE``, ``raw-text-spacy FILE``: ``recipes/raw_text.py``'s
+  JSON (splitters' round trips, sentences cut, F1 on words against raw text, the spaCy
+  component's ``tokens`` modes).
 
 The run files stay under ``recipes/results/``; the pages under ``docs/results/`` name
 them relative to themselves (``../../recipes/results/...``). A test regenerates every
@@ -205,10 +211,29 @@ def _profile(args: list[str], base: Path) -> str:
     return profile_table({name: _json(base / file) for name, file in named.items()})
 
 
+def _journey(args: list[str], base: Path) -> str:
+    from journey import journey_table
+
+    return journey_table([_json(base / a) for a in args])
+
+
 def _sweep(args: list[str], base: Path) -> str:
     from llmner.train.sweep import trials_table
 
     return trials_table(_json(base / args[0])["trials"]).rstrip("\n")
+
+
+def _raw_text(kind: str) -> Renderer:
+    def render(args: list[str], base: Path) -> str:
+        from lab import raw_text
+
+        records = [_json(base / a) for a in args]
+        if kind == "sentences":
+            labels = [f"at {(r.get('llmner_commit') or '?')[:7]}" for r in records]
+            return raw_text.sentences_table(records, labels)
+        return getattr(raw_text, f"{kind}_table")(records[0])
+
+    return render
 
 
 RENDERERS: dict[str, Renderer] = {
@@ -224,7 +249,12 @@ RENDERERS: dict[str, Renderer] = {
     "integrations": _integrations,
     "serve": _serve,
     "sweep": _sweep,
+    "raw-text-splitters": _raw_text("splitters"),
+    "raw-text-sentences": _raw_text("sentences"),
+    "raw-text-f1": _raw_text("f1"),
+    "raw-text-spacy": _raw_text("spacy"),
     "profile": _profile,
+    "journey": _journey,
 }
 
 

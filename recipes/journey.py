@@ -344,6 +344,40 @@ def _training_words(cfg) -> list[str]:
     return [w for split in splits.values() for s in split for w in s.tokens]
 
 
+TABLE_STEPS = ("train", "evaluate", "reload", "merge", "predict", "serve")
+
+
+def journey_table(records: list[dict]) -> str:
+    """A markdown table of journey records: a row each, every step's seconds and peak
+    memory (GPU where measured, else resident), and the checks.
+
+    Example:
+        >>> step = {"seconds": 2.0, "peak_rss_mb": 700}
+        >>> print(journey_table([{"config": "c.yaml", "shape": "tiny", "device": {"gpu": None,
+        ...     "cpu_count": 2, "cpu": "X"}, "steps": dict.fromkeys(TABLE_STEPS, step),
+        ...     "checks": {"head_saved": True}}]).splitlines()[2])
+        | c.yaml | tiny | 2-core X | 2.0 s, 700 MB | 2.0 s, 700 MB | 2.0 s, 700 MB | 2.0 s, 700 MB | 2.0 s, 700 MB | 2.0 s, 700 MB | all 1 passed |
+    """  # noqa: E501
+    head = ["config", "shape", "device", *TABLE_STEPS, "checks"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in records:
+        dev = r["device"]
+        device = dev["gpu"] or f"{dev['cpu_count']}-core {dev['cpu']}"
+        cells = [r["config"], r["shape"], device]
+        for name in TABLE_STEPS:
+            step = r["steps"][name]
+            memory = (
+                f"{step['peak_gpu_mib'] / 1024:.1f} GiB GPU"
+                if "peak_gpu_mib" in step
+                else f"{step['peak_rss_mb']:,} MB"
+            )
+            cells.append(f"{step['seconds']:.1f} s, {memory}")
+        failed = [k for k, ok in r["checks"].items() if not ok]
+        cells.append(f"failed: {', '.join(failed)}" if failed else f"all {len(r['checks'])} passed")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args, rest = make_parser().parse_known_args(argv)

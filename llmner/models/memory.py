@@ -31,7 +31,7 @@ peft's LoRA layers keep, counted with ``torch.autograd.graph.saved_tensors_hooks
 (``tests/models/test_memory.py`` checks parameters and saved activations against such a
 count on tiny models on the CPU: equal to the byte); Korthikanti et al. (2022), "Reducing
 Activation Recomputation in Large Transformer Models", for the method. On the GPU
-(``recipes/results/gpu_bench.md``: NF4, LoRA r=16 on every projection, dropout 0.05, 8 x
+(``docs/results/gpu-bench.md``: NF4, LoRA r=16 on every projection, dropout 0.05, 8 x
 512 tokens, no padding), the 8B Llama shape peaked at 36.5 GiB tagging, 43.0 generative,
 9.7 and 16.7 with checkpointing: here 36.7, 43.2, 10.2, 17.7; the 1B shape at 9.7, 15.4,
 3.2, 8.5: here 9.7, 15.4, 3.3, 9.0.

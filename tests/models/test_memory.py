@@ -21,6 +21,7 @@ from llmner.models.memory import (
     parameter_counts,
     parse_memory,
 )
+from llmner.models.registry import SHAPES
 
 LABELS = LabelSet(["PER", "LOC", "ORG", "MISC"])  # nine IOB2 labels, as the estimate assumes
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -155,3 +156,21 @@ def test_largest_batch_is_the_edge_of_what_fits():
 def test_memory_sizes_that_are_not_sizes_are_refused(text):
     with pytest.raises(ValueError, match="not a memory size"):
         parse_memory(text)
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_each_registry_shape_counts_what_transformers_builds(name):
+    """Every registry shape builds in transformers (on the meta device: no memory) with
+    exactly the parameters the estimate counts, for the causal LM and the tagging model."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
+
+    fields = dict(SHAPES[name])
+    config = AutoConfig.for_model(fields.pop("model_type"), **fields, num_labels=9)
+    shape = ModelShape.from_config(config.to_dict())
+    with torch.device("meta"):
+        for task, auto in (
+            ("generative", AutoModelForCausalLM),
+            ("tagging", AutoModelForTokenClassification),
+        ):
+            built = auto.from_config(config).num_parameters()
+            assert built == parameter_counts(shape, TrainSetup(task=task))["total"], task

@@ -22,7 +22,9 @@ import contextlib
 import contextvars
 import sys
 
+import torch.distributed as dist
 from tqdm.auto import tqdm
+from transformers.utils import logging as hf_logging
 
 __all__ = ["bar", "enabled", "quiet"]
 
@@ -33,12 +35,8 @@ def enabled() -> bool:
     """Whether a bar would show now."""
     if _QUIET.get() or not sys.stderr.isatty():
         return False
-    from transformers.utils import logging as hf_logging
-
     if not hf_logging.is_progress_bar_enabled():
         return False
-    import torch.distributed as dist
-
     return not (dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
 
 

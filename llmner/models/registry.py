@@ -239,6 +239,7 @@ def _gguf_path(entry: ModelEntry, folder: Path) -> Path:
 
 def _convert_gguf(entry: ModelEntry, folder: Path, target: Path) -> None:
     """Dequantize a packaged GGUF into a plain safetensors folder, atomically."""
+    # llmner.cli.models imports this module: keeps `llmner --help` free of torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = _gguf_path(entry, folder)

@@ -25,6 +25,6 @@ __all__ = ["load"]
 
 def load(path, **kwargs):
     """Load a trained model for prediction: see :func:`llmner.predict.load`."""
-    from llmner.predict import load as _load
+    from llmner.predict import load as _load  # lazy: every llmner.* import runs this file
 
     return _load(path, **kwargs)

@@ -20,12 +20,17 @@ many words before prompting.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmner.data.conll import read_conll, write_conll
 from llmner.data.sentences import entities_from_tags, sentence_of, sentences_from_text
 from llmner.data.text import DEFAULT_SPLITTER, Token, get_splitter
 from llmner.data.types import Sentence
+from llmner.errors import InputError
+from llmner.rundir.source import build_format_from, load_model, local_folder, locate
 
 __all__ = [
     "INPUT_FORMATS",
@@ -148,8 +153,6 @@ def load(
     dequantized once and the LoRA update merged in, which gives the quantized model's
     predictions several times faster than bitsandbytes' 4-bit CPU kernels.
     """
-    from llmner.rundir.source import build_format_from, load_model, local_folder, locate
-
     source = locate(local_folder(path))
     model, tokenizer = load_model(source, quantization, dtype, verbose)
     fmt = build_format_from(source, tokenizer, max_length)
@@ -163,8 +166,6 @@ INPUT_FORMATS = ("auto", "text", "jsonl", "conll")
 def sniff_format(path: str | Path) -> str:
     """``jsonl`` for ``.jsonl``/``.json``, ``conll`` when every line is ``TOKEN ... TAG``
     (blank lines apart), else ``text``."""
-    import re
-
     path = Path(path)
     if path.suffix in (".jsonl", ".json"):
         return "jsonl"
@@ -178,10 +179,6 @@ def sniff_format(path: str | Path) -> str:
 
 def read_texts(path: str | Path, fmt: str, whole_file: bool = False) -> list[dict]:
     """Records with a ``text`` (and an ``id`` when the JSONL record had one)."""
-    import json
-
-    from llmner.errors import InputError
-
     path = Path(path)
     if fmt == "text":
         text = path.read_text(encoding="utf-8")
@@ -231,7 +228,6 @@ def predict_input(
         for rec, ents in zip(records, ner.predict([r["text"] for r in records])):
             rec["entities"] = ents
         return FilePrediction(records)
-    from llmner.data.conll import read_conll
 
     sentences = read_conll(input_path)
     tags = ner.tag(sentences)
@@ -257,8 +253,6 @@ def predict_file(
     which writes each sentence as a record with offsets into its space-joined text. A
     spaCy ``DocBin`` is written by :func:`llmner.integrations.spacy.predict_docbin`.
     """
-    import json
-
     if output_format not in (None, "conll", "jsonl"):
         raise ValueError(
             f"output_format {output_format!r}: expected conll or jsonl (a spaCy DocBin: "
@@ -266,8 +260,6 @@ def predict_file(
         )
     found = predict_input(ner, input_path, input_format, whole_file)
     if found.sentences is not None and (output_format or "conll") == "conll":
-        from llmner.data.conll import write_conll
-
         rows = [(s.tokens, s.tags, t) for s, t in zip(found.sentences, found.tags)]
         write_conll(output_path, rows)
         return len(rows)

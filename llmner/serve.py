@@ -27,6 +27,8 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass
 
+from llmner.rundir.source import describe_base
+
 __all__ = ["Limits", "MicroBatcher", "create_app", "json_type", "model_facts"]
 
 # How often a waiting request checks whether its client is still connected.
@@ -222,8 +224,6 @@ async def _wait_unless_gone(request, future: asyncio.Future):
 def model_facts(ner) -> dict:
     """What ``GET /health`` says about the model: format, labels, base model, folder kind,
     quantization and the word splitter for raw text."""
-    from llmner.rundir.source import describe_base
-
     source = ner.source
     return {
         "format": source.format,
@@ -241,6 +241,7 @@ def create_app(ner, limits: Limits | None = None):
     The micro-batching worker starts and stops with the app's lifespan: run the app with
     uvicorn, or use ``with TestClient(app)`` so that it starts.
     """
+    # optional: pip install 'llmner[serve]'
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import time
 
+from accelerate.utils import gather_object
+
 from llmner.data.types import Sentence
+from llmner.distributed import state as distributed_state
 from llmner.eval.scoring import score
 from llmner.formats.base import Prediction, TaskFormat
 from llmner.progress import quiet
@@ -25,10 +28,6 @@ def predict_sharded(
     Returns the gathered prediction (in input order, on every process) and the number of
     sentences each process scored.
     """
-    from accelerate.utils import gather_object
-
-    from llmner.distributed import state as distributed_state
-
     state = distributed_state()
     n, k = len(sentences), state.num_processes
     bounds = [(n * r) // k for r in range(k + 1)]

@@ -20,6 +20,6 @@ def require_spacy(what: str) -> None:
         what: what needs spaCy, for the message (e.g. ``"--output x.spacy"``).
     """
     try:
-        import spacy  # noqa: F401
+        import spacy  # noqa: F401  (optional: this is the availability check)
     except ImportError:
         raise InputError(f"{what} needs spaCy: pip install 'llmner[spacy]'") from None

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from seqeval.scheme import IOB2, Entities
 
+from llmner.rundir import read_predictions, split_run_name
+
 __all__ = [
     "BootstrapResult",
     "f1_from_counts",
@@ -192,7 +194,6 @@ def pooled_bootstrap(
         ``{"sentences", "seeds", "f1_a", "f1_b", "delta_f1", "ci95", "p_value"}``, or
         ``None`` when the runs cannot be paired (no common seed, or other sentences).
     """
-    from llmner.rundir import read_predictions, split_run_name
 
     def by_seed(runs: list) -> dict[str, object]:
         return {split_run_name(Path(p).name)[1]: p for p in runs}

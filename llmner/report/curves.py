@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llmner.errors import InputError
+from llmner.report.render import markdown_table
+from llmner.report.tables import seed_rows
+from llmner.rundir import METRICS_FILE, read_config, split_run_name
 
 __all__ = ["CurveRun", "curve_points", "curve_rows", "curve_runs", "curve_table"]
 
@@ -45,8 +48,6 @@ class CurveRun(NamedTuple):
 def curve_runs(root: str | Path) -> list[CurveRun]:
     """Every finished run under ``root/nSIZE/`` (or ``root/nSIZE/runs/``, as collected),
     by configuration, then sentences, then seed."""
-    from llmner.rundir import METRICS_FILE, split_run_name
-
     found = []
     for size_dir in Path(root).glob("n*"):
         folders = [size_dir, size_dir / "runs"]
@@ -69,9 +70,6 @@ def curve_points(runs: list[CurveRun]) -> list[tuple[str, int, float]]:
 def curve_rows(root: str | Path, runs: list[CurveRun] | None = None):
     """The table (headers, rows): one row per configuration and size, F1 as mean ± sd
     over the seeds (the ``seeds`` table of results pages, rows named ``NAME-nSIZE``)."""
-    from llmner.report.tables import seed_rows
-    from llmner.rundir import read_config
-
     runs = curve_runs(root) if runs is None else runs
     if not runs:
         raise InputError("no finished run here; expected nSIZE/NAME-sSEED folders", str(root))
@@ -80,6 +78,4 @@ def curve_rows(root: str | Path, runs: list[CurveRun] | None = None):
 
 def curve_table(root: str | Path) -> str:
     """:func:`curve_rows` as a markdown table."""
-    from llmner.report.render import markdown_table
-
     return "\n".join(markdown_table(curve_rows(root)))

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import statistics
 from dataclasses import dataclass, field
 
 from llmner.errors import InputError
@@ -398,8 +399,6 @@ def _span(values: list, form: str) -> str | None:
 def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[str]]]:
     """One row per configuration over its seeds: runs named ``NAME-sSEED``, each given
     as ``(name, config, metrics)``; F1 as mean ± sd (sample sd) over the seeds."""
-    import statistics
-
     groups: dict[str, list[tuple[str, dict, dict]]] = {}
     for name, config, metrics in runs:
         groups.setdefault(split_run_name(name)[0], []).append((name, config, metrics))

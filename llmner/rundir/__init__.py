@@ -34,7 +34,7 @@ import yaml
 
 from llmner.data.conll import write_conll
 from llmner.errors import InputError
-from llmner.io import atomic_file, write_json_atomic, write_text_atomic
+from llmner.io import atomic_file, peak_rss_mb, write_json_atomic, write_text_atomic
 from llmner.provenance import provenance
 
 __all__ = [
@@ -306,6 +306,8 @@ def write_run(
         >>> load_run(d).metrics["f1"]
         1.0
     """
+    # seqeval loads scikit-learn (about 2 s): keeps llmner.rundir, which the command
+    # line's --model check reads, light
     from llmner.eval.scoring import score
 
     path = Path(path)
@@ -362,8 +364,6 @@ def run_facts(config: dict, eval_data: str, format_options: dict, num_processes:
         >>> f["model"], f["format"], f["eval_data"]
         ('m', 'tagging', 'x:test')
     """
-    from llmner.io import peak_rss_mb
-
     return {
         "model": config.get("model_name_or_path"),
         "format": config.get("format", "tagging"),

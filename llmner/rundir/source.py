@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ import yaml
 from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.models.registry import MODELS
 from llmner.rundir import flat_config
+
+# The loaders below import the formats, torch, transformers and peft when called:
+# locate() and local_folder() are the command line's check of --model, which answers before
+# any of them loads (a mistyped folder in 0.3 s, not 9 s).
 
 __all__ = [
     "META_FILE",
@@ -70,13 +76,13 @@ class ModelSource:
 
     @property
     def task(self) -> str:
-        from llmner.formats import FORMATS
+        from llmner.formats import FORMATS  # on use: see the note above __all__
 
         return FORMATS[self.format].task
 
     def format_options(self):
         """The run's format options, read back through their dataclass."""
-        from llmner.formats import options_from_record
+        from llmner.formats import options_from_record  # on use: see the note above __all__
 
         return options_from_record(self.format, self.meta.get("format_options") or {}, self.meta)
 
@@ -96,7 +102,7 @@ class ModelSource:
     def load_base(self, quantization: str, dtype=None):
         """The adapter's base model, loaded as the run's config says (task, labels,
         double quantization, kept layers) in ``quantization`` and ``dtype``."""
-        from llmner.models.loading import load_base_model
+        from llmner.models.loading import load_base_model  # on use: see the note above __all__
 
         return load_base_model(
             self.base_model(),
@@ -118,8 +124,6 @@ class ModelSource:
 
 def describe_base(meta: dict) -> str:
     """The base model as others can find it: a hub id for llmner's named models."""
-    from llmner.models.registry import MODELS
-
     name = str(meta.get("model_name_or_path", ""))
     return MODELS[name].hub_id if name in MODELS else name
 
@@ -149,7 +153,7 @@ def _resolve_base(meta: dict, folder: Path) -> None:
 def _hub_offline() -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
         return True
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # optional: pip install 'llmner[hub]'
 
     return bool(constants.HF_HUB_OFFLINE)
 
@@ -177,7 +181,7 @@ def local_folder(path: str | Path) -> Path:
         return Path(path)
     if _hub_offline():
         raise InputError(f"no such folder (offline: not looked up on the hub); {expected}", path)
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # optional: pip install 'llmner[hub]'
 
     try:
         return Path(snapshot_download(str(path)))
@@ -252,9 +256,7 @@ def build_format_from(
         max_tokens_per_batch: token budget of a prediction batch (default: the
             machine's, see :func:`~llmner.models.numerics.resolve_token_budget`).
     """
-    import dataclasses
-
-    from llmner.formats import build_format
+    from llmner.formats import build_format  # on use: see the note above __all__
     from llmner.models.numerics import resolve_token_budget
 
     options = source.format_options()
@@ -296,7 +298,7 @@ def load_model(
         prepares it (on the CPU a 4-bit model is dequantized once with its LoRA update
         merged: the fast CPU path).
     """
-    import torch
+    import torch  # on use: see the note above __all__
     from transformers import AutoTokenizer
 
     from llmner.models.loading import progress_bars
@@ -314,7 +316,7 @@ def load_model(
         if source.kind == "merged":
             model = _load_merged(source, config, dtype)
         else:
-            from peft import PeftModel
+            from peft import PeftModel  # on use: see the note above __all__
 
             quant = source.quantization if quantization is None else quantization
             model = PeftModel.from_pretrained(source.load_base(quant, dtype), source.path)
@@ -331,7 +333,7 @@ def merged_config(source: ModelSource):
     those inputs itself, so it reads the real model type (``llmner_model_type``) and
     drops the ``auto_map``. Nothing asks whether to run the guard's code.
     """
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # on use: see the note above __all__
 
     values = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
     if "llmner_model_type" not in values:
@@ -342,6 +344,7 @@ def merged_config(source: ModelSource):
 
 
 def _load_merged(source: ModelSource, config, dtype):
+    # on use: see the note above __all__
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
     import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: Gemma 3)

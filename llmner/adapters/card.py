@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from llmner.formats import FORMATS
+from llmner.models.registry import MODELS
 from llmner.rundir.source import describe_base
 
 __all__ = ["TRAINING_KEYS", "base_weights", "merged_card", "metadata", "model_card"]
@@ -45,8 +46,6 @@ def _datasets(meta: dict) -> list[str]:
 
 
 def _entry(meta: dict):
-    from llmner.models.registry import MODELS
-
     return MODELS.get(str(meta.get("model_name_or_path", "")))
 
 

@@ -32,12 +32,15 @@ import dataclasses
 from pathlib import Path
 
 import torch
+from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file
+from transformers import AutoTokenizer
 
 from llmner.adapters.merge import save_model_folder
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
 from llmner.io import require_empty_folder
+from llmner.models.loading import head_module_names, load_base_model
 from llmner.rundir.source import ModelSource, describe_base, locate
 
 __all__ = ["METHODS", "combine_adapters", "combine_rows", "union_types"]
@@ -108,8 +111,6 @@ def _head_rows(sources, labels: LabelSet, head: str, weights: list[float]) -> di
 
 def _lora_only(source: ModelSource):
     """The adapter's LoRA config and tensors without its head (``modules_to_save``)."""
-    from peft import LoraConfig
-
     cfg = LoraConfig.from_pretrained(str(source.path))
     heads = set(cfg.modules_to_save or [])
     # task_type None: a plain PeftModel; PeftModelForTokenClassification would add the
@@ -143,10 +144,6 @@ def combine_adapters(
         InputError: fewer than two adapters, weights of the wrong length, an unknown
             method, or adapters on different base models, formats or tagging options.
     """
-    from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
-
-    from llmner.models.loading import head_module_names, load_base_model
-
     if len(adapters) < 2:
         raise InputError(f"combining needs at least two adapters, got {len(adapters)}")
     if method not in METHODS:
@@ -215,6 +212,4 @@ def combine_adapters(
 
 
 def _tokenizer(source: ModelSource):
-    from transformers import AutoTokenizer
-
     return AutoTokenizer.from_pretrained(source.path)

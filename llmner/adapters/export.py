@@ -151,7 +151,7 @@ def _name_hub_base(adapter_config: Path, meta: dict) -> None:
 
 
 def _offline() -> bool:
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # optional: pip install 'llmner[hub]'
 
     flag = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
     return flag or bool(constants.HF_HUB_OFFLINE)
@@ -168,7 +168,7 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
     hint = f"the folder {folder} is ready; upload it later with `hf upload {repo_id} {folder}`"
     if _offline():
         raise InputError(f"cannot push to the hub: offline (HF_HUB_OFFLINE is set); {hint}")
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi  # optional: pip install 'llmner[hub]'
 
     api = HfApi()
     try:

@@ -24,14 +24,21 @@ whose docstring says why); with it, the guard raises a message pointing to
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 import yaml
+from peft import PeftModel
+from transformers import AutoTokenizer
 
+from llmner.adapters.card import merged_card
 from llmner.adapters.export import make_readable
+from llmner.data.schemes import tags_to_spans
 from llmner.errors import InputError
+from llmner.eval.scoring import entity_agreement, score
 from llmner.io import atomic_dir, require_empty_folder
+from llmner.models.quantization import is_quantized
 from llmner.rundir.source import (
     META_FILE,
     ModelSource,
@@ -64,8 +71,6 @@ def merge_model(model):
     Raises:
         InputError: ``model`` holds 4-bit or 8-bit bitsandbytes layers.
     """
-    from llmner.models.quantization import is_quantized
-
     if is_quantized(model):
         raise InputError(
             "cannot merge into quantized weights: the LoRA update would be rounded to 4/8 "
@@ -147,9 +152,6 @@ def _tags(path: str | Path, sentences) -> list[list[str]]:
 
 def _merged_model(source: ModelSource, base: str, dtype: torch.dtype):
     """The adapter merged into the chosen base, unwrapped from peft, in ``dtype``."""
-    from peft import PeftModel
-    from transformers import AutoTokenizer
-
     quant = source.quantization if base == "quantized" else "none"
     model = source.load_base(quant, None if quant in ("4bit", "8bit") else dtype)
     if quant in ("4bit", "8bit"):
@@ -165,9 +167,6 @@ def agreement(adapter: str | Path, merged: str | Path, sentences) -> dict:
     """How the merged model's predictions compare with the adapter's on ``sentences``:
     entity counts, their agreement (shared entities over all entities found by either),
     identical sentences, and each one's strict F1 against the sentences' tags."""
-    from llmner.data.schemes import tags_to_spans
-    from llmner.eval.scoring import entity_agreement, score
-
     gold = [s.tags for s in sentences]
     a, b = _tags(adapter, sentences), _tags(merged, sentences)
     spans_a = {(i, *sp) for i, t in enumerate(a) for sp in tags_to_spans(t)}
@@ -198,8 +197,6 @@ def save_model_folder(
 
     ``card_only`` rewrites ``llmner.yaml`` and the card of an existing folder.
     """
-    from llmner.adapters.card import merged_card
-
     output = Path(output)
 
     def texts(folder: Path) -> None:
@@ -225,8 +222,6 @@ def _guard_config(path: Path) -> None:
     ``llmner_model_type``) and an ``auto_map`` to the guard module, so transformers refuses
     the folder (as custom code, or with the guard's message under
     ``trust_remote_code=True``) instead of loading it as an ordinary model."""
-    import json
-
     config = json.loads(path.read_text(encoding="utf-8"))
     config["llmner_model_type"] = config["model_type"]
     config["model_type"] = GUARD_MODEL_TYPE

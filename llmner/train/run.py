@@ -12,11 +12,15 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from accelerate.utils import gather_object
+from peft import get_peft_model, prepare_model_for_kbit_training
+from transformers import EarlyStoppingCallback, set_seed
 
 from llmner import rundir
 from llmner.config import RunConfig, resolve_defaults
@@ -25,6 +29,7 @@ from llmner.data.conventions import splitter_for_run
 from llmner.data.loading import JSON_SUFFIXES, labels_for, load_sentences
 from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet, Sentence
+from llmner.distributed import state as distributed_state
 from llmner.errors import InputError
 from llmner.formats import build_format
 from llmner.io import atomic_dir, peak_rss_mb, release_freed_memory, reset_peak_rss
@@ -48,6 +53,7 @@ from llmner.train.trainer import (
     latest_checkpoint,
     token_classification_loss,
 )
+from llmner.train.warm_start import locate_init
 
 TOKEN_CLS = "token-classification"
 
@@ -94,8 +100,6 @@ def load_data(cfg: RunConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
 
 def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:
     """Say which entity types no training sentence shows (they can hardly be learnt)."""
-    import logging
-
     seen = {t[2:] for s in train for t in s.tags if t != "O"}
     missing = [t for t in labels.types if t not in seen]
     if missing:
@@ -186,8 +190,6 @@ def build_model(cfg: RunConfig, fmt_task: str, labels: LabelSet, fmt=None, init=
     format ``fmt`` (e.g. the causal mask lifted), with its LoRA adapter, started from
     ``init`` (an :class:`~llmner.train.warm_start.InitSource`) when given; returns
     ``(model, layers the format changed)``."""
-    from peft import get_peft_model
-
     model = load_base_model(
         cfg.model.model_name_or_path,
         fmt_task,
@@ -199,8 +201,6 @@ def build_model(cfg: RunConfig, fmt_task: str, labels: LabelSet, fmt=None, init=
     )
     layers = fmt.prepare_model(model) if fmt is not None else []
     if cfg.model.quantization != "none" and cfg.training.activation_checkpointing:
-        from peft import prepare_model_for_kbit_training
-
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     if cfg.model.use_lora:
         lora = LoraOptions(
@@ -247,6 +247,7 @@ def run_finetune(cfg: RunConfig, callbacks: list | None = None) -> dict:
     Returns:
         The contents of ``metrics.json``.
     """
+    # a cycle at module level: llmner.train.score imports TrainedRun from here
     from llmner.train.score import score_run
 
     return score_run(train_run(cfg, callbacks))
@@ -260,11 +261,6 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
     (checkpoint saves, logging) are reported apart, and ``train_peak_rss_mb`` is this
     run's own peak even when an earlier run shared the process.
     """
-    from transformers import EarlyStoppingCallback, set_seed
-
-    from llmner.distributed import state as distributed_state
-    from llmner.train.warm_start import locate_init
-
     extra_callbacks = callbacks
     cfg = resolve_defaults(cfg)
     state = distributed_state()
@@ -402,10 +398,6 @@ def _count_trainable(model) -> int:
 
 
 def _sum_over_processes(value: int) -> int:
-    from accelerate.utils import gather_object
-
-    from llmner.distributed import state as distributed_state
-
     if distributed_state().num_processes == 1:
         return value
     return int(sum(gather_object([value])))

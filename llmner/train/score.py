@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from llmner import rundir
+from llmner.distributed import state as distributed_state
 from llmner.eval.evaluate import evaluate
 from llmner.eval.raw_text import score_raw_text
 from llmner.models.quantization import prepare_for_inference
@@ -27,8 +28,6 @@ def score_run(run: TrainedRun) -> dict:
         The contents of ``metrics.json``: seqeval scores, the run's facts, training's
         facts and costs.
     """
-    from llmner.distributed import state as distributed_state
-
     cfg, state = run.cfg, distributed_state()
     # Without the autocast that Accelerate wrapped around the forward for training
     # (--bf16 applies to training only): the predictions are the adapter's anywhere.

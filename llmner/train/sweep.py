@@ -35,9 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from transformers import TrainerCallback
 
 from llmner.config import RunConfig, flatten_options, option_names
 from llmner.errors import InputError
+from llmner.io import write_text_atomic
+from llmner.train.run import run_finetune
 
 __all__ = ["Param", "load_space", "parse_space", "run_sweep", "trial_records", "trials_table"]
 
@@ -129,8 +132,7 @@ def load_space(path: str | Path) -> list[Param]:
 def _pruning_callback(trial):
     """A ``TrainerCallback`` that reports validation F1 to ``trial`` and stops a trial
     Optuna's pruner judges hopeless."""
-    import optuna
-    from transformers import TrainerCallback
+    import optuna  # optional: pip install 'llmner[sweep]'
 
     class ReportToOptuna(TrainerCallback):
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
@@ -171,12 +173,10 @@ def run_sweep(
     Returns:
         The ``optuna.Study``.
     """
-    import optuna
+    import optuna  # optional: pip install 'llmner[sweep]'
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
-
-    from llmner.train.run import run_finetune
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -299,9 +299,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 def write_results(study, base: dict, out: Path) -> None:
     """``sweep.json``, ``trials.md``, ``best.yaml`` and ``trials.png`` in the sweep folder."""
-    from optuna.trial import TrialState
-
-    from llmner.io import write_text_atomic
+    from optuna.trial import TrialState  # optional: pip install 'llmner[sweep]'
 
     records = trial_records(study)
     write_text_atomic(out / RESULTS_FILE, json.dumps({"trials": records}, indent=2) + "\n")
@@ -320,7 +318,7 @@ def write_results(study, base: dict, out: Path) -> None:
 
 
 def _plot(study, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # only to draw: Agg is chosen before pyplot loads
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

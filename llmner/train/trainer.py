@@ -12,6 +12,8 @@ import csv
 import time
 from pathlib import Path
 
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 
 from llmner.data.types import Sentence
@@ -84,7 +86,6 @@ class NERTrainer(Trainer):
         """``Trainer``'s loader, or one that takes its batches from ``train_sampler``."""
         if self.train_sampler is None:
             return super().get_train_dataloader()
-        from torch.utils.data import DataLoader
 
         loader = DataLoader(
             self.train_dataset,
@@ -156,8 +157,6 @@ def token_classification_loss(outputs, labels, num_items_in_batch=None):
     and the loss (and gradient) grows with the number of micro-batches. This is that
     normalisation, written here because the model's own loss omits it.
     """
-    import torch.nn.functional as F
-
     logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
     loss = F.cross_entropy(
         logits.float().view(-1, logits.shape[-1]),

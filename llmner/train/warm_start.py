@@ -31,10 +31,13 @@ import logging
 from pathlib import Path
 
 import torch
+from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file
 
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.models.loading import head_module_names
+from llmner.rundir import ADAPTER_DIR, read_config
 from llmner.rundir.source import ModelSource, describe_base, locate
 
 __all__ = ["InitSource", "label_map", "locate_init"]
@@ -65,8 +68,6 @@ class InitSource:
 
     def lora_config(self, dropout: float):
         """The adapter's ``LoraConfig``, trainable, with the run's dropout."""
-        from peft import LoraConfig
-
         cfg = LoraConfig.from_pretrained(str(self.source.path))
         return dataclasses.replace(cfg, inference_mode=False, lora_dropout=dropout)
 
@@ -83,8 +84,6 @@ class InitSource:
     def load_into(self, model, labels: LabelSet) -> dict:
         """Load the trained weights into ``model`` (the new run's model, its LoRA
         adapter added from :meth:`lora_config`); returns and keeps :attr:`record`."""
-        from llmner.models.loading import head_module_names
-
         old = self.source.labels
         kept = label_map(old, labels)
         if self.full:
@@ -113,8 +112,6 @@ class InitSource:
 def _full_model_source(path: Path) -> ModelSource | None:
     """A run that trained every weight: ``config.yaml`` beside a whole model in
     ``adapter/`` (or that folder itself)."""
-    from llmner.rundir import ADAPTER_DIR, read_config
-
     for weights, run in ((path / ADAPTER_DIR, path), (path, path.parent)):
         if (weights / "config.json").is_file() and "labels" in read_config(run):
             return ModelSource("merged", weights, read_config(run))
@@ -209,8 +206,6 @@ def _merge_rows(fresh: torch.Tensor, trained: torch.Tensor, kept: dict[str, int]
 
 
 def _load_lora(model, folder: Path, kept: dict[str, int], given: str) -> None:
-    from peft import get_peft_model_state_dict, set_peft_model_state_dict
-
     tensors = load_file(str(folder / "adapter_model.safetensors"))
     current = get_peft_model_state_dict(model)
     label2id = _base(model).config.label2id
@@ -232,8 +227,6 @@ def _load_lora(model, folder: Path, kept: dict[str, int], given: str) -> None:
 
 
 def _load_full(model, folder: Path, kept: dict[str, int], given: str) -> None:
-    from llmner.models.loading import head_module_names
-
     base = _base(model)
     state: dict[str, torch.Tensor] = {}
     for file in sorted(folder.glob("*.safetensors")):

@@ -64,6 +64,7 @@ def _progress(args: argparse.Namespace):
     unless ``--quiet``, never in a log."""
     if not hasattr(args, "quiet"):
         return contextlib.nullcontext()
+    # keeps llmner --help free of torch
     from llmner.models.loading import progress_bars
 
     return progress_bars(show_progress(args))

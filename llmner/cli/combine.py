@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # keeps llmner --help free of torch
     from llmner.adapters.combine import combine_adapters
 
     sources = [locate_model(m) for m in args.models]

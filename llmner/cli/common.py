@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 
 from llmner.errors import InputError
+from llmner.io import require_empty_folder
+from llmner.rundir.source import local_folder, locate
 
 __all__ = [
     "DTYPE_NAMES",
@@ -169,8 +171,6 @@ def locate_model(path: str):
             for a hub id), a folder that is no llmner model, or a hub id that cannot be
             fetched: one line, before anything loads.
     """
-    from llmner.rundir.source import local_folder, locate
-
     return locate(local_folder(path))
 
 
@@ -200,8 +200,6 @@ def check_output_file(path: str | Path) -> Path:
 def check_output_folder(path: str | Path, empty: bool = True) -> Path:
     """``path`` ready to be written as a folder: refused (before any work) when it is a
     file, holds files (``empty``) or cannot be made; its parent folder is made."""
-    from llmner.io import require_empty_folder
-
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError("is a file; expected a folder to write", str(path))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from llmner.cli.common import check_output_folder
+from llmner.errors import InputError
+
 __all__ = ["register", "run"]
 
 
@@ -49,15 +52,13 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report; returns the exit status."""
-    from llmner.cli.common import check_output_folder
-    from llmner.errors import InputError
-
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
     for run_dir in args.run_dirs:
         if not Path(run_dir).is_dir():
             raise InputError("no such folder; expected a run directory", run_dir)
     check_output_folder(args.output, empty=False)
+    # keeps llmner --help free of matplotlib
     from llmner.report.build import build_report
 
     written = build_report(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from llmner.cli.common import suggest
 from llmner.data.check import CheckReport, check_paths
+from llmner.data.registry import BUNDLED
 from llmner.errors import InputError
 
 __all__ = ["format_report", "register"]
@@ -37,8 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_exists(path: str) -> None:
     """Refuse a path that is neither a file, a folder nor a bundled dataset, naming the
     bundled datasets and the nearest one."""
-    from llmner.data.registry import BUNDLED
-
     if Path(path).exists() or path in BUNDLED or path.startswith("hf:"):
         return
     names = ", ".join(sorted(BUNDLED))

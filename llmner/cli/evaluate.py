@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from llmner import rundir
 from llmner.cli.common import (
     DTYPE_NAMES,
     add_model,
@@ -21,6 +22,9 @@ from llmner.cli.common import (
     locate_model,
     show_progress,
 )
+from llmner.data.loading import load_sentences
+from llmner.errors import InputError
+from llmner.rundir.source import build_format_from, load_model
 
 __all__ = ["register"]
 
@@ -64,8 +68,6 @@ def register(sub) -> None:
 def _output(args, source, is_named: bool) -> Path | None:
     """Where to write: ``--output``, the run's ``eval/DATA-SPLIT`` with ``--into_run``, or
     nowhere; checked before anything loads."""
-    from llmner.errors import InputError
-
     if args.output and args.into_run:
         raise InputError("--output and --into_run both say where to write; give one")
     if args.into_run:
@@ -82,12 +84,9 @@ def _output(args, source, is_named: bool) -> Path | None:
 
 
 def run(args) -> int:
-    from llmner import rundir
-    from llmner.data.loading import load_sentences
+    # keeps llmner --help free of torch
     from llmner.distributed import state as distributed_state
-    from llmner.errors import InputError
     from llmner.eval.evaluate import evaluate
-    from llmner.rundir.source import build_format_from, load_model
 
     source = locate_model(args.model)
     labels = source.labels

@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # keeps llmner --help free of torch
     from llmner.adapters.export import export_run, push_to_hub
 
     source = locate_model(args.model)

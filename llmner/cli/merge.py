@@ -12,6 +12,9 @@ from llmner.cli.common import (
     check_output_folder,
     locate_model,
 )
+from llmner.data.loading import is_dataset_name, load_sentences
+from llmner.errors import InputError
+from llmner.rundir.source import locate
 
 __all__ = ["register"]
 
@@ -53,9 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_data(args, source):
     """The sentences to check on, or ``None`` with the reason printed."""
-    from llmner.data.loading import is_dataset_name, load_sentences
-    from llmner.errors import InputError
-
     if args.check == "none" or args.check_sentences <= 0:
         return None
     data, split = args.check, args.check_split
@@ -78,9 +78,8 @@ def _check_data(args, source):
 
 
 def run(args: argparse.Namespace) -> int:
+    # keeps llmner --help free of torch
     from llmner.adapters.merge import merge_adapter
-    from llmner.errors import InputError
-    from llmner.rundir.source import locate
 
     source = locate_model(args.model)
     if source.kind != "adapter":

@@ -15,7 +15,7 @@ from llmner.cli.common import (
     show_progress,
 )
 from llmner.errors import InputError
-from llmner.predict import INPUT_FORMATS
+from llmner.predict import INPUT_FORMATS, load, predict_file
 
 __all__ = ["register"]
 
@@ -54,14 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmner.predict import load, predict_file
-
     source = locate_model(args.model)
     if not Path(args.input).is_file():
         raise InputError("no such file; expected a text, JSONL or CoNLL file", args.input)
     check_output_file(args.output)
     out_format = "jsonl" if args.output.endswith((".jsonl", ".json")) else None
     if args.output.endswith(".spacy"):
+        # optional: spaCy output (pip install 'llmner[spacy]')
         from llmner.integrations import require_spacy
 
         require_spacy("--output *.spacy")
@@ -75,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         verbose=show_progress(args),
     )
     if out_format == "spacy":
+        # optional: spaCy output (pip install 'llmner[spacy]')
         from llmner.integrations.spacy import predict_docbin
 
         n = predict_docbin(ner, args.input, args.output, args.input_format, args.whole_file)

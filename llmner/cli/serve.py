@@ -7,6 +7,7 @@ import importlib.util
 
 from llmner.cli.common import add_model, add_quiet, announce, locate_model, show_progress
 from llmner.errors import InputError
+from llmner.predict import load
 
 __all__ = ["register"]
 
@@ -80,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise InputError(f"needs {' and '.join(missing)}: pip install 'llmner[serve]'")
     source = locate_model(args.model or args.model_path)
+    # optional: pip install 'llmner[serve]'
     import uvicorn
 
-    from llmner.predict import load
     from llmner.serve import Limits, create_app
 
     limits = Limits(args.batch_size, args.max_texts, args.max_chars, args.max_wait_ms)

@@ -14,6 +14,10 @@ Several workers (on one machine or many) share a study by pointing at the same
 from __future__ import annotations
 
 import argparse
+import importlib.util
+
+from llmner.cli.common import check_output_folder
+from llmner.errors import InputError
 
 __all__ = ["register", "run"]
 
@@ -48,17 +52,15 @@ def config_overrides(argv: list[str]) -> dict:
     """The run options given as flags in ``argv`` (``["--dataset", "wnut17",
     "--max_train_samples", "500"]``), parsed to their types; a flag that is not one of
     them is an :class:`~llmner.errors.InputError` naming the closest option."""
+    # keeps llmner --help free of torch
     from llmner.config import parse_overrides
 
     return parse_overrides(argv)
 
 
 def run(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    from llmner.cli.common import check_output_folder
+    # keeps llmner --help free of torch
     from llmner.config import load_config
-    from llmner.errors import InputError
     from llmner.train.sweep import load_space, run_sweep
 
     if importlib.util.find_spec("optuna") is None:

@@ -59,7 +59,6 @@ LAZY = {
     ("llmner.rundir.source", "peft"): _LIGHT_RUNDIR,
     ("llmner.rundir.source", "torch"): _LIGHT_RUNDIR,
     ("llmner.rundir.source", "transformers"): _LIGHT_RUNDIR,
-    ("llmner.train.run", "llmner.train.score"): "a cycle: llmner.train.score imports train.run",
 }
 
 

@@ -68,7 +68,7 @@ def test_predict_equals_the_model_and_health_describes_it(ner, expected):
     assert health["status"] == "ok" and health["format"] == "tagging"
     assert health["labels"] == list(ner.labels.types) and health["kind"] == "adapter"
     assert health["base_model"] == ner.source.meta["model_name_or_path"]
-    assert health["splitter"] == ner.splitter == "llmner"  # the run records none
+    assert health["splitter"] == ner.splitter == ner.source.meta["splitter"]  # the run's
     assert health["limits"]["batch_size"] == Limits().batch_size
     assert health["served"] == {"requests": 1, "texts": 5, "batches": 1, "pending": 0}
 

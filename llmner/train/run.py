@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -42,6 +41,7 @@ from llmner.models.loading import (
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
 from llmner.train.augmented import AugmentCallback, augmented_train_set
+from llmner.train.score import TrainedRun, describe_format, score_run
 from llmner.train.trainer import (
     COMPLETE_MARK,
     CheckpointMarkCallback,
@@ -58,9 +58,7 @@ from llmner.train.warm_start import locate_init
 TOKEN_CLS = "token-classification"
 
 __all__ = [
-    "TrainedRun",
     "build_model",
-    "describe_format",
     "check_num_layers",
     "format_for",
     "load_data",
@@ -68,7 +66,6 @@ __all__ = [
     "train_run",
     "token_budget_sampler",
     "training_arguments",
-    "without_autocast",
 ]
 
 
@@ -107,13 +104,6 @@ def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:
             "no training sentence has an entity of type %s; the model can hardly predict it",
             ", ".join(missing),
         )
-
-
-def without_autocast(trainer):
-    """The trained model with the mixed-precision wrapper that Accelerate puts around its
-    ``forward`` during training taken off (in place): it then computes as the model
-    reloaded from its adapter does. Accelerate's public ``unwrap_model`` does it."""
-    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
 
 
 def training_arguments(
@@ -220,22 +210,6 @@ def build_model(cfg: RunConfig, fmt_task: str, labels: LabelSet, fmt=None, init=
     return model, layers
 
 
-@dataclass
-class TrainedRun:
-    """What training leaves for scoring: the run's config (defaults resolved), its
-    directory, format and data, the trainer holding the best model, the facts of
-    training that ``metrics.json`` records, and the word splitter that reproduces the
-    training words from their text (``splitter`` in ``config.yaml``)."""
-
-    cfg: RunConfig
-    out: Path
-    fmt: object
-    splits: dict[str, list[Sentence]]
-    trainer: NERTrainer
-    facts: dict
-    splitter: str = DEFAULT_SPLITTER
-
-
 def run_finetune(cfg: RunConfig, callbacks: list | None = None) -> dict:
     """Train, keep the best adapter, score it on the test split, write the run directory:
     :func:`train_run`, then :func:`~llmner.train.score.score_run`.
@@ -247,9 +221,6 @@ def run_finetune(cfg: RunConfig, callbacks: list | None = None) -> dict:
     Returns:
         The contents of ``metrics.json``.
     """
-    # a cycle at module level: llmner.train.score imports TrainedRun from here
-    from llmner.train.score import score_run
-
     return score_run(train_run(cfg, callbacks))
 
 
@@ -380,17 +351,6 @@ def _resolve_resume(resume: str | None, folder: Path) -> str | None:
             path=str(path),
         )
     return str(path)
-
-
-def describe_format(fmt) -> dict:
-    """The format's record for ``config.yaml``: its options (and prompt, if any)."""
-    d = dict(fmt.describe())
-    d.pop("format", None)
-    return (
-        {"format_options": d}
-        if "prompt" not in d
-        else {"prompt": d.pop("prompt"), "format_options": d}
-    )
 
 
 def _count_trainable(model) -> int:

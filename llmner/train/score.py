@@ -1,6 +1,7 @@
 """Scoring a trained run on its test split, and writing its results.
 
-:func:`score_run` takes what :func:`~llmner.train.run.train_run` left: it scores the best
+:func:`score_run` takes what :func:`~llmner.train.run.train_run` left (a
+:class:`TrainedRun`): it scores the best
 model as ``llmner predict`` and ``llmner.load`` would (prepared by
 :func:`~llmner.models.quantization.prepare_for_inference`, without the bf16 autocast that
 training wrapped around it), then writes ``predictions.conll`` and ``metrics.json``.
@@ -8,17 +9,57 @@ training wrapped around it), then writes ``predictions.conll`` and ``metrics.jso
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import torch
 
 from llmner import rundir
+from llmner.config import RunConfig
+from llmner.data.text import DEFAULT_SPLITTER
+from llmner.data.types import Sentence
 from llmner.distributed import state as distributed_state
 from llmner.eval.evaluate import evaluate
 from llmner.eval.raw_text import score_raw_text
 from llmner.models.quantization import prepare_for_inference
 from llmner.rundir import flat_config
-from llmner.train.run import TrainedRun, describe_format, without_autocast
+from llmner.train.trainer import NERTrainer
 
-__all__ = ["score_run"]
+__all__ = ["TrainedRun", "describe_format", "score_run", "without_autocast"]
+
+
+@dataclass
+class TrainedRun:
+    """What training leaves for scoring: the run's config (defaults resolved), its
+    directory, format and data, the trainer holding the best model, the facts of
+    training that ``metrics.json`` records, and the word splitter that reproduces the
+    training words from their text (``splitter`` in ``config.yaml``)."""
+
+    cfg: RunConfig
+    out: Path
+    fmt: object
+    splits: dict[str, list[Sentence]]
+    trainer: NERTrainer
+    facts: dict
+    splitter: str = DEFAULT_SPLITTER
+
+
+def without_autocast(trainer):
+    """The trained model with the mixed-precision wrapper that Accelerate puts around its
+    ``forward`` during training taken off (in place): it then computes as the model
+    reloaded from its adapter does. Accelerate's public ``unwrap_model`` does it."""
+    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+
+
+def describe_format(fmt) -> dict:
+    """The format's record for ``config.yaml``: its options (and prompt, if any)."""
+    d = dict(fmt.describe())
+    d.pop("format", None)
+    return (
+        {"format_options": d}
+        if "prompt" not in d
+        else {"prompt": d.pop("prompt"), "format_options": d}
+    )
 
 
 def score_run(run: TrainedRun) -> dict:

@@ -236,7 +236,7 @@ def test_the_final_scoring_runs_without_the_training_autocast(tmp_path):
     from transformers import LlamaConfig, LlamaForTokenClassification, Trainer, TrainingArguments
 
     from llmner.models.numerics import cpu_bf16_supported
-    from llmner.train.run import without_autocast
+    from llmner.train.score import without_autocast
 
     if torch.cuda.is_available() or not cpu_bf16_supported():
         pytest.skip("needs a CPU with native bf16 (where training autocasts to bf16)")

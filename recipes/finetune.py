@@ -13,7 +13,6 @@ import sys
 
 from llmner.config import parse_args
 from llmner.errors import InputError
-from llmner.train.run import run_finetune
 
 
 def main(argv=None) -> int:
@@ -21,7 +20,9 @@ def main(argv=None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        cfg = parse_args(argv)
+        cfg = parse_args(argv)  # a mistyped flag is refused before the training stack loads
+        from llmner.train.run import run_finetune
+
         metrics = run_finetune(cfg)
     except InputError as e:
         if debug:

@@ -1,9 +1,10 @@
 """``llmner models``: the named models, whether each is installed, and where each one's
-weights come from."""
+weights come from; for models shipped in parts, the packages, the pinned SHA-256 and the
+command that fetches them."""
 
 from __future__ import annotations
 
-from llmner.models.registry import MODELS, cache_dir
+from llmner.models.registry import MODELS, wheel_dir
 
 __all__ = ["register"]
 
@@ -17,10 +18,8 @@ def run(args) -> int:
     rows = [("name", "kind", "installed", "converted", "licence", "hub original / install")]
     for m in MODELS.values():
         converted = "n/a"
-        if m.gguf_file or m.assemble:
-            converted = (
-                "yes" if (cache_dir() / "models" / m.name / "config.json").exists() else "no"
-            )
+        if m.from_gguf or m.parts:
+            converted = "yes" if m.cached() else "no"
         rows.append(
             (
                 m.name,
@@ -37,5 +36,19 @@ def run(args) -> int:
     print("\nWeights:")
     for m in MODELS.values():
         print(f"  {m.name}: {m.weights_note()}")
+    _print_parts()
     print("\nAny Hugging Face id or local folder works as --model_name_or_path too.")
     return 0
+
+
+def _print_parts() -> None:
+    """Where each model in parts is read from, what it must hash to, how to fetch it."""
+    print("\nParts (each part and the assembled file checked against a pinned SHA-256):")
+    for m in MODELS.values():
+        if m.parts is None:
+            continue
+        parts = m.parts
+        where = f"wheels in {wheel_dir()} ($LLMNER_WHEELS)" if parts.source == "wheels" else ""
+        print(f"  {m.name}: {len(parts.parts)} parts of {parts.describe()}{where and ', '}{where}")
+        print(f"    assembled {parts.suffix}: {parts.size} bytes, SHA-256 {parts.sha256}")
+        print(f"    fetch: {parts.command(wheel_dir()) if where else parts.command()}")

@@ -293,8 +293,9 @@ ENCODER_TYPES = frozenset(
 
 def model_kind(name_or_path: str) -> str:
     """``encoder`` or ``decoder``: a named model's registry entry, else its config's
-    ``model_type`` (read from a local folder, or from the hub when reachable); a model
-    whose config cannot be read counts as a decoder, llmner's main kind.
+    ``model_type`` (read from a local folder, or from the hub when reachable); a decoder
+    family trained bidirectionally (``use_bidirectional_attention``, as EmbeddingGemma) is
+    an encoder; a model whose config cannot be read counts as a decoder, llmner's main kind.
 
     Example:
         >>> model_kind("minilm-l6"), model_kind("smollm2-135m")
@@ -306,12 +307,13 @@ def model_kind(name_or_path: str) -> str:
     config = Path(name_or_path) / "config.json"
     try:
         if config.is_file():
-            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+            fields = json.loads(config.read_text(encoding="utf-8"))
         else:
-            model_type = AutoConfig.from_pretrained(name_or_path).model_type
+            fields = AutoConfig.from_pretrained(name_or_path).to_dict()
     except Exception:  # offline, or not a model: the decoder defaults stand
         return "decoder"
-    return "encoder" if model_type in ENCODER_TYPES else "decoder"
+    encoder = fields.get("model_type") in ENCODER_TYPES or fields.get("use_bidirectional_attention")
+    return "encoder" if encoder else "decoder"
 
 
 def model_num_layers(name_or_path: str) -> int | None:

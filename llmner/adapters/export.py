@@ -30,6 +30,7 @@ import yaml
 from llmner.adapters.card import model_card
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
+from llmner.rundir import CONFIG_FILE, METRICS_FILE, read_metrics
 from llmner.rundir.source import META_FILE, describe_base, locate, needs_llmner_inputs
 
 __all__ = [
@@ -113,11 +114,11 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
     if source.kind != "adapter":
         raise InputError("a merged model; expected a run directory or adapter", str(run))
     output = require_empty_folder(output)
-    run_dir = source.path.parent if (source.path.parent / "config.yaml").exists() else None
+    run_dir = source.path.parent if (source.path.parent / CONFIG_FILE).exists() else None
     metrics = {}
-    for candidate in (source.path / "metrics.json", run_dir and run_dir / "metrics.json"):
+    for candidate in (source.path / METRICS_FILE, run_dir and run_dir / METRICS_FILE):
         if candidate and candidate.exists():
-            metrics = json.loads(candidate.read_text(encoding="utf-8"))
+            metrics = read_metrics(candidate)
             break
     where = output.resolve()
     meta, metrics = portable(source.meta, where), portable(metrics, where)

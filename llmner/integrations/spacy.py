@@ -253,13 +253,24 @@ def make_component(
 
 
 # -- DocBin output (llmner predict --output x.spacy) ------------------------------------
-def doc_from_tags(vocab: Vocab, words: list[str], spaces: list[bool], tags: list[str]) -> Doc:
-    """A Doc of the given words with one entity per IOB2 span of ``tags``."""
+def doc_from_tags(
+    vocab: Vocab,
+    words: list[str],
+    spaces: list[bool] | None = None,
+    tags: list[str] | None = None,
+) -> Doc:
+    """A Doc of exactly the given words (``spaces``: a space after each but the last
+    when not given) with one entity per IOB2 span of ``tags``; with no ``tags`` the Doc
+    has no entity annotation at all, as a Doc to predict on must (spaCy's NER keeps
+    entities already set on a Doc)."""
+    if spaces is None:
+        spaces = [True] * (len(words) - 1) + [False] if words else []
     doc = Doc(vocab, words=words, spaces=spaces)
-    doc.set_ents(
-        [Span(doc, first, last, label=label) for label, first, last in tags_to_spans(tags)],
-        default="outside",
-    )
+    if tags is not None:
+        doc.set_ents(
+            [Span(doc, first, last, label=label) for label, first, last in tags_to_spans(tags)],
+            default="outside",
+        )
     return doc
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "load_run",
     "load_runs",
     "read_config",
+    "read_metrics",
     "read_predictions",
     "run_facts",
     "split_run_name",
@@ -190,7 +191,14 @@ def _flush(out: Predictions, cur: tuple[list[str], list[str], list[str]]) -> Non
         out.pred.append(cur[2])
 
 
-def _read_metrics(path: Path) -> dict:
+def read_metrics(path: str | Path) -> dict:
+    """A ``metrics.json`` (the file, or the run directory holding it).
+
+    Raises:
+        InputError: a missing file, bad JSON (naming the line) or not an object.
+    """
+    path = Path(path)
+    path = path / METRICS_FILE if path.is_dir() else path
     if not path.is_file():
         raise InputError("no such file; expected the run's metrics", path=str(path))
     try:
@@ -255,7 +263,7 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
         path=path,
         name=name or path.resolve().name,
         config=_read_config(path / CONFIG_FILE),
-        metrics=_read_metrics(path / METRICS_FILE),
+        metrics=read_metrics(path / METRICS_FILE),
         predictions=read_predictions(path / PREDICTIONS_FILE),
     )
 

@@ -195,6 +195,8 @@ def test_older_flat_configs_with_trainer_args_and_warmup_ratio_still_load():
     cfg = RunConfig.from_dict(old, record=True)
     assert (cfg.training.warmup_steps, cfg.training.optim.value) == (0.1, "sgd")
     assert (cfg.options.repeat, cfg.options.max_length) == (1, 128)
+    causal = RunConfig.from_dict({**old, "echo": False, "format_options": {}}, record=True)
+    assert causal.options.repeat == 0, "a recorded run is never given the decoder default"
 
 
 def test_no_option_is_declared_in_two_groups():

@@ -139,6 +139,8 @@ class RunConfig:
             key = unknown[0]
             raise InputError(f"unknown option {key!r}{suggest(key, option_names())}")
         options = _make_options(model.format, options, top, groups, check=not record)
+        if record and getattr(options, "repeat", 0) is None:
+            options.repeat = 0  # a recorded run without a repeat tagged the sentence once
         return cls(
             model=model,
             data=DataArguments(**groups["data"]),

@@ -7,7 +7,9 @@ status 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "LlmnerError"]
+import difflib
+
+__all__ = ["InputError", "LlmnerError", "suggest"]
 
 
 class LlmnerError(Exception):
@@ -39,3 +41,19 @@ class InputError(LlmnerError):
             where = self.path if self.line is None else f"{self.path}:{self.line}"
             where += ": "
         return where + self.message
+
+
+def suggest(word: str, candidates, quote: str = "") -> str:
+    """``"; did you mean X?"`` for the candidate nearest to ``word``, or ``""``: the tail
+    of an :class:`InputError` message about a mistyped name.
+
+    Example:
+        >>> suggest("bc5cd", ["bc5cdr", "wnut17"])
+        '; did you mean bc5cdr?'
+        >>> suggest("learning_rte", ["learning_rate", "seed"], quote="'")
+        "; did you mean 'learning_rate'?"
+        >>> suggest("zzz", ["bc5cdr", "wnut17"])
+        ''
+    """
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {quote}{close[0]}{quote}?" if close else ""

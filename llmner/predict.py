@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmner.data.conll import read_conll, write_conll
-from llmner.data.sentences import entities_from_tags, sentence_of, sentences_from_text
+from llmner.data.sentences import entities_from_tags, sentence_of, sentences_from_text, text_pieces
 from llmner.data.text import DEFAULT_SPLITTER, Token, get_splitter
 from llmner.data.types import Sentence
 from llmner.errors import InputError
@@ -95,12 +95,7 @@ class NERModel:
         """
         if isinstance(texts, str):
             texts = [texts]
-        pieces = [
-            (i, toks)
-            for i, text in enumerate(texts)
-            for toks in sentences_from_text(text, self.piece_words, self.splitter)
-        ]
-        return self.predict_words(texts, pieces)
+        return self.predict_words(texts, text_pieces(texts, self.piece_words, self.splitter))
 
     @property
     def piece_words(self) -> int | None:

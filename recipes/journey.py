@@ -108,7 +108,6 @@ def build_model(shape: str, folder: Path, words: list[str]) -> dict:
 
     tokenizer = bpe_tokenizer(words)
     fields = dict(TINY, vocab_size=len(tokenizer)) if shape == "tiny" else shape_config(shape)[0]
-    fields = dict(fields)
     config = AutoConfig.for_model(
         fields.pop("model_type"), **fields, pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

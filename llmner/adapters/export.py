@@ -31,7 +31,13 @@ from llmner.adapters.card import model_card
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
 from llmner.rundir import CONFIG_FILE, METRICS_FILE, read_metrics
-from llmner.rundir.source import META_FILE, describe_base, locate, needs_llmner_inputs
+from llmner.rundir.source import (
+    META_FILE,
+    describe_base,
+    hub_offline,
+    locate,
+    needs_llmner_inputs,
+)
 
 __all__ = [
     "SUMS_FILE",
@@ -134,9 +140,8 @@ def export_run(run: str | Path, output: str | Path, repo_id: str | None = None) 
             meta, metrics, source.adapter_config(), repo_id, needs=needs_llmner_inputs(source)
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
-        make_readable(tmp)
         (tmp / SUMS_FILE).write_text(_sums(tmp), encoding="utf-8")
-        (tmp / SUMS_FILE).chmod(0o644)
+        make_readable(tmp)
     return output
 
 
@@ -151,13 +156,6 @@ def _name_hub_base(adapter_config: Path, meta: dict) -> None:
     adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
-def _offline() -> bool:
-    from huggingface_hub import constants  # optional: pip install 'llmner[hub]'
-
-    flag = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
-    return flag or bool(constants.HF_HUB_OFFLINE)
-
-
 def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
     """Upload an exported folder to the hub repository ``repo_id``; returns its URL.
 
@@ -167,7 +165,7 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
     """
     folder = Path(folder)
     hint = f"the folder {folder} is ready; upload it later with `hf upload {repo_id} {folder}`"
-    if _offline():
+    if hub_offline():
         raise InputError(f"cannot push to the hub: offline (HF_HUB_OFFLINE is set); {hint}")
     from huggingface_hub import HfApi  # optional: pip install 'llmner[hub]'
 

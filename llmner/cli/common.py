@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from llmner.errors import InputError
+from llmner.errors import InputError, suggest
 from llmner.io import require_empty_folder
 from llmner.rundir.source import local_folder, locate
 
@@ -47,19 +47,6 @@ DTYPE_NAMES = ("float32", "bfloat16")
 
 # Older names of the model option, still accepted (scripts and the README use them).
 MODEL_ALIASES = ("--adapter", "--run")
-
-
-def suggest(word: str, candidates, quote: str = "") -> str:
-    """``"; did you mean X?"`` for the candidate nearest to ``word``, or ``""``.
-
-    Example:
-        >>> suggest("bc5cd", ["bc5cdr", "wnut17"])
-        '; did you mean bc5cdr?'
-        >>> suggest("zzz", ["bc5cdr", "wnut17"])
-        ''
-    """
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {quote}{close[0]}{quote}?" if close else ""
 
 
 class Parser(argparse.ArgumentParser):

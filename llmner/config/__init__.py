@@ -20,7 +20,7 @@ from llmner.config.parse import (
     parse_args,
     parse_overrides,
 )
-from llmner.config.run import RunConfig, option_names, suggest
+from llmner.config.run import RunConfig, option_hint, option_names
 from llmner.models.quantization import EVAL_DTYPE_NAMES
 from llmner.rundir import flat_config
 
@@ -35,9 +35,9 @@ __all__ = [
     "flatten_options",
     "load_config",
     "make_parser",
+    "option_hint",
     "option_names",
     "parse_args",
     "parse_overrides",
     "resolve_defaults",
-    "suggest",
 ]

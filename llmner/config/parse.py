@@ -17,7 +17,7 @@ from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
 from llmner.config.arguments import DataArguments, ModelArguments, NERTrainingArguments
-from llmner.config.run import RunConfig, _all_format_options, option_names, suggest
+from llmner.config.run import RunConfig, _all_format_options, option_hint, option_names
 from llmner.errors import InputError
 from llmner.formats import FORMATS
 
@@ -51,7 +51,7 @@ def load_config(path: str | Path) -> dict:
                 (i for i, s in enumerate(text.splitlines(), 1) if s.lstrip().startswith(f"{key}:")),
                 None,
             )
-            message = f"unknown option {key!r}{suggest(key, option_names())}"
+            message = f"unknown option {key!r}{option_hint(key)}"
             raise InputError(message, str(path), line)
     return data
 
@@ -100,11 +100,9 @@ def parse_overrides(argv: list[str]) -> dict:
     if unknown:
         flag = next((u for u in unknown if u.startswith("--")), unknown[0])
         name = flag.lstrip("-").split("=", 1)[0]
-        raise InputError(f"unknown argument {flag!r}{suggest(name, option_names())}")
+        raise InputError(f"unknown argument {flag!r}{option_hint(name)}")
     given = _given(argv) - {"config"}
-    return {k: v for k, v in vars(namespace).items() if k in given or f"no_{k}" in given} | {
-        k: v for k, v in vars(namespace).items() if k in _all_format_options()
-    }
+    return {k: v for k, v in vars(namespace).items() if k in given or f"no_{k}" in given}
 
 
 def parse_args(argv: list[str] | None = None) -> RunConfig:

@@ -18,15 +18,15 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import functools
 from dataclasses import dataclass
 
 from llmner.config.arguments import DataArguments, ModelArguments, NERTrainingArguments
-from llmner.errors import InputError
+from llmner.errors import InputError, suggest
 from llmner.formats import FORMATS, GenerativeOptions, TaggingOptions, options_from_record
 from llmner.rundir import flat_config
 
-__all__ = ["GROUPS", "RECORD_FACTS", "RunConfig", "flat_config", "option_names", "suggest"]
+__all__ = ["GROUPS", "RECORD_FACTS", "RunConfig", "option_hint", "option_names"]
 
 #: The groups of ``config.yaml``, each with its dataclass.
 GROUPS = {"model": ModelArguments, "data": DataArguments, "training": NERTrainingArguments}
@@ -46,8 +46,9 @@ _RENAMED = {
 }
 
 
-def _fields(cls) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls) if f.init}
+@functools.cache
+def _fields(cls) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def format_option_names(format_name: str) -> set[str]:
@@ -62,15 +63,9 @@ def option_names() -> set[str]:
     return names | set().union(*(format_option_names(f) for f in FORMATS))
 
 
-def suggest(name: str, choices) -> str:
-    """``; did you mean 'x'?`` for the closest of ``choices``, or nothing.
-
-    Example:
-        >>> suggest("learning_rte", ["learning_rate", "seed"])
-        "; did you mean 'learning_rate'?"
-    """
-    close = difflib.get_close_matches(name, sorted(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def option_hint(name: str) -> str:
+    """``; did you mean 'x'?`` for the run option closest to a mistyped ``name``."""
+    return suggest(name, sorted(option_names()), quote="'")
 
 
 @dataclass
@@ -137,7 +132,7 @@ class RunConfig:
         unknown = sorted(set(flat) - RECORD_FACTS)
         if unknown and not record:
             key = unknown[0]
-            raise InputError(f"unknown option {key!r}{suggest(key, option_names())}")
+            raise InputError(f"unknown option {key!r}{option_hint(key)}")
         options = _make_options(model.format, options, top, groups, check=not record)
         if record and getattr(options, "repeat", 0) is None:
             options.repeat = 0  # a recorded run without a repeat tagged the sentence once

@@ -20,7 +20,14 @@ from llmner.data.schemes import tags_to_spans
 from llmner.data.text import Token, gaps_to_spaces, get_splitter, is_abbreviation, is_separator
 from llmner.data.types import Sentence
 
-__all__ = ["entities_from_tags", "sentence_of", "sentences_from_text", "split_sentences"]
+__all__ = [
+    "cut_words",
+    "entities_from_tags",
+    "sentence_of",
+    "sentences_from_text",
+    "split_sentences",
+    "text_pieces",
+]
 
 _SENTENCE_END = regex.compile(r"[.!?。！？]+[\"'”’)\]]*")
 _BLANK_LINE = regex.compile(r"\n[^\S\n]*\n\s*")
@@ -90,6 +97,12 @@ def _closes_quote(text: str, prev: list, piece: list) -> bool:
     return text[piece[0]] == '"' and lone and text.count('"', prev[0], prev[1]) % 2 == 1
 
 
+# The word, and a digit or space, just before a full stop: searched backwards from it, so a
+# long text costs one short search per full stop, not a pass over all that precedes it.
+_WORD_BEFORE = regex.compile(r"(?r)(\w[\w.-]*) ?$")
+_DIGIT_OR_SPACE_BEFORE = regex.compile(r"(?r)(?:\d|\s)\s*$")
+
+
 def _ends_sentence(text: str, m: regex.Match) -> bool:
     if m.group()[0] in "。！？":
         return True
@@ -100,11 +113,11 @@ def _ends_sentence(text: str, m: regex.Match) -> bool:
     if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘(["):
         return False
     if m.group().startswith("."):
-        word = regex.search(r"(\w[\w.-]*) ?$", text[: m.start()])
+        word = _WORD_BEFORE.search(text, 0, m.start())
         if word and (is_abbreviation(word.group(1)) or _is_initial(word.group(1))):
             return False
         decimal = _SPACED_DECIMAL.match(text, m.end())
-        if m.group() == "." and decimal and regex.search(r"(?:\d|\s)\s*$", text[: m.start()]):
+        if m.group() == "." and decimal and _DIGIT_OR_SPACE_BEFORE.search(text, 0, m.start()):
             return False  # a decimal point in tokenised text: ``0 . 05``, ``P < . 01``
     return True
 
@@ -132,10 +145,32 @@ def sentences_from_text(
     split = get_splitter(splitter)
     out = []
     for start, end in split_sentences(text):
-        tokens = split(text[start:end], offset=start)
-        step = max_words or len(tokens) or 1
-        out.extend(tokens[i : i + step] for i in range(0, len(tokens), step))
-    return [s for s in out if s]
+        out.extend(cut_words(split(text[start:end], offset=start), max_words))
+    return out
+
+
+def cut_words(tokens: list[Token], max_words: int | None = None) -> list[list[Token]]:
+    """``tokens`` in consecutive pieces of at most ``max_words`` (``None``: one piece);
+    no piece is empty.
+
+    Example:
+        >>> [len(p) for p in cut_words([Token("a", 0, 1)] * 5, 2)], cut_words([])
+        ([2, 2, 1], [])
+    """
+    step = max_words or len(tokens) or 1
+    return [tokens[i : i + step] for i in range(0, len(tokens), step)]
+
+
+def text_pieces(
+    texts: list[str], max_words: int | None = None, splitter: str | None = None
+) -> list[tuple[int, list[Token]]]:
+    """Every sentence piece of ``texts`` as ``(text index, words)``: what a model is given
+    when it predicts on raw text (:func:`sentences_from_text` of each text)."""
+    return [
+        (i, toks)
+        for i, text in enumerate(texts)
+        for toks in sentences_from_text(text, max_words, splitter)
+    ]
 
 
 def sentence_of(tokens: list[Token], source: str) -> Sentence:

@@ -354,8 +354,9 @@ def get_splitter(name: str | None = None) -> Splitter:
     name = name or DEFAULT_SPLITTER
     if name not in SPLITTERS:
         raise InputError(f"splitter {name!r}: expected one of {', '.join(SPLITTERS)}")
-    if name not in available_splitters():
-        raise InputError(f"splitter {name!r} needs {_NEEDS[name]}: pip install {_NEEDS[name]}")
+    need = _NEEDS.get(name)
+    if need and not importlib.util.find_spec(need):
+        raise InputError(f"splitter {name!r} needs {need}: pip install {need}")
     return SPLITTERS[name]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llmner.data.schemes import tags_to_spans
-from llmner.data.sentences import entities_from_tags, sentence_of, sentences_from_text
+from llmner.data.sentences import entities_from_tags, sentence_of, text_pieces
 from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import Sentence
 
@@ -98,11 +98,7 @@ def score_raw_text(
     if len(word_tags) != len(sentences):
         raise ValueError(f"{len(word_tags)} tag lists for {len(sentences)} sentences")
     word_pred = char_spans(sentences, word_tags)
-    pieces = [
-        (i, toks)
-        for i, text in enumerate(texts)
-        for toks in sentences_from_text(text, max_words, splitter)
-    ]
+    pieces = text_pieces(texts, max_words, splitter)
     raw_tags = tag([sentence_of(toks, texts[i]) for i, toks in pieces]) if pieces else []
     raw_pred = {
         (i, e["start"], e["end"], e["label"])

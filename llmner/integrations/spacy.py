@@ -44,7 +44,7 @@ from spacy.util import filter_spans, minibatch
 from spacy.vocab import Vocab
 
 from llmner.data.schemes import tags_to_spans
-from llmner.data.sentences import sentences_from_text, split_sentences
+from llmner.data.sentences import cut_words, sentences_from_text, split_sentences
 from llmner.data.text import Token
 from llmner.errors import InputError
 from llmner.predict import NERModel, load, predict_input
@@ -126,11 +126,7 @@ def doc_words(doc: Doc, max_words: int | None = None) -> list[list[Token]]:
     groups: dict[int, list[Token]] = {}
     for w in words:
         groups.setdefault(max(bisect_right(starts, w.start) - 1, 0), []).append(w)
-    out = []
-    for group in groups.values():
-        step = max_words or len(group)
-        out.extend(group[i : i + step] for i in range(0, len(group), step))
-    return out
+    return [piece for group in groups.values() for piece in cut_words(group, max_words)]
 
 
 class LlmnerComponent:

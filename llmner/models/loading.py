@@ -29,6 +29,7 @@ import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: G
 from llmner.data.types import LabelSet
 from llmner.distributed import state as distributed_state
 from llmner.errors import InputError
+from llmner.models.memory import LORA_TARGETS
 from llmner.models.registry import MODELS, resolve_model
 
 __all__ = [
@@ -57,7 +58,7 @@ warnings.filterwarnings(
 )
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
-DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+DEFAULT_TARGETS = LORA_TARGETS  # every attention and MLP projection
 # Names of freshly initialised heads that must be trained and saved with the adapter.
 _HEADS = ("score", "classifier")
 # Kept out of 4-bit/8-bit: the new heads, and the LM head. An explicit skip list replaces

@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 GIB = 2**30
+# LoRA on every attention and MLP projection: llmner's default targets (models.loading).
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CUDA_RESERVE = GIB  # CUDA context and cuBLAS workspace, outside PyTorch's allocator
 HEADROOM = 0.10  # fragmentation and the estimate's own error

@@ -191,8 +191,7 @@ def commit_note(metrics: list[dict]) -> str | None:
         noun = "commit" if len(commits) == 1 else "commits"
         note = f"These runs come from {len(commits)} {noun} ({', '.join(commits)})"
         if unrecorded:
-            note += f"; {unrecorded} run records none" if unrecorded == 1 else ""
-            note += f"; {unrecorded} runs record none" if unrecorded > 1 else ""
+            note += f"; {unrecorded} run{'s record' if unrecorded > 1 else ' records'} none"
         notes.append(note + ".")
     if any(p.get("reconstructed") for p in provs):
         notes.append(

@@ -41,6 +41,7 @@ __all__ = [
     "ModelSource",
     "build_format_from",
     "describe_base",
+    "hub_offline",
     "load_model",
     "local_folder",
     "locate",
@@ -150,7 +151,8 @@ def _resolve_base(meta: dict, folder: Path) -> None:
         meta["model_name_or_path"] = str((folder / name).resolve())
 
 
-def _hub_offline() -> bool:
+def hub_offline() -> bool:
+    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE``)."""
     if os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
         return True
     from huggingface_hub import constants  # optional: pip install 'llmner[hub]'
@@ -179,7 +181,7 @@ def local_folder(path: str | Path) -> Path:
     expected = "expected a run directory, adapter or model folder"
     if Path(path).exists() or not _could_be_hub_id(str(path)):
         return Path(path)
-    if _hub_offline():
+    if hub_offline():
         raise InputError(f"no such folder (offline: not looked up on the hub); {expected}", path)
     from huggingface_hub import snapshot_download  # optional: pip install 'llmner[hub]'
 

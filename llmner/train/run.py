@@ -114,14 +114,14 @@ def training_arguments(
     sampler: TokenBudgetSampler | None = None,
 ):
     """The run's ``TrainingArguments``: ``cfg.training`` as given, with what only the run
-    can decide: checkpoints under ``out/checkpoints``, the device, ``bf16`` by the device
-    when unset, no validation without validation sentences, and, with a token-budget
-    ``sampler``, its micro-batches per step in place of ``gradient_accumulation_steps``
-    (the sentences per step are kept)."""
+    can decide: checkpoints under ``out/checkpoints``, ``bf16`` by the device when unset
+    (the device itself is settled when the arguments are made: ``use_cpu`` without CUDA),
+    no validation without validation sentences, and, with a token-budget ``sampler``, its
+    micro-batches per step in place of ``gradient_accumulation_steps`` (the sentences per
+    step are kept)."""
     args = cfg.training
     at_run_time = dict(
         output_dir=str(out / "checkpoints"),
-        use_cpu=not torch.cuda.is_available(),
         bf16=resolve_bf16(args.bf16) if bf16 is None else bf16,
     )
     if sampler is not None:
@@ -130,8 +130,6 @@ def training_arguments(
         at_run_time["per_device_train_batch_size"] = -(-sampler.sentences_per_step // accumulation)
     if not has_eval:
         at_run_time.update(eval_strategy="no", load_best_model_at_end=False)
-    if args.report_to is None:
-        at_run_time["report_to"] = "none"
     return dataclasses.replace(args, **at_run_time)
 
 

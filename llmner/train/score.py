@@ -110,11 +110,10 @@ def _raw_text_scores(run: TrainedRun, model, test, word_tags) -> dict:
     spaced it, split by the run's splitter), so a gap between the two shows."""
     batch = run.cfg.training.per_device_eval_batch_size
     max_words = getattr(run.fmt, "window_words", None) if run.fmt.cuts_raw_text else None
-    scores = score_raw_text(
+    return score_raw_text(
         lambda sentences: run.fmt.predict(model, sentences, batch_size=batch).tags,
         test,
         splitter=run.splitter,
         max_words=max_words,
         word_tags=word_tags,
     )
-    return scores

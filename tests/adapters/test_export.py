@@ -125,7 +125,7 @@ def test_push_network_error_is_one_line(exported, monkeypatch):
             raise ConnectionError("Name or service not known\nmore detail")
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(export_mod, "_offline", lambda: False)
+    monkeypatch.setattr(export_mod, "hub_offline", lambda: False)
     import huggingface_hub
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FailingApi)

@@ -21,14 +21,6 @@ CHUNKS = [b"alpha-" * 9, b"beta-" * 7, b"gamma"]
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    return site
-
-
 def refused(parts, tmp_path, wheels=None) -> str:
     dest = tmp_path / "whole.bin"
     with pytest.raises(InputError) as caught:

@@ -30,20 +30,6 @@ def _words() -> list[str]:
     return sorted({line.split()[0].lower() for line in lines if line.strip()})
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLMNER_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "models"
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    return site
-
-
 def _use(monkeypatch, name: str, parts) -> None:
     monkeypatch.setitem(MODELS, name, dataclasses.replace(MODELS[name], parts=parts))
 

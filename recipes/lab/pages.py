@@ -217,6 +217,18 @@ def _journey(args: list[str], base: Path) -> str:
     return journey_table([_json(base / a) for a in args])
 
 
+def _tests(args: list[str], base: Path) -> str:
+    from time_tests import timings_table
+
+    return timings_table([_json(base / a) for a in args])
+
+
+def _sft_masks(args: list[str], base: Path) -> str:
+    from lab.sft import masks_table
+
+    return masks_table(_json(base / args[0]))
+
+
 def _sweep(args: list[str], base: Path) -> str:
     from llmner.train.sweep import trials_table
 
@@ -255,6 +267,8 @@ RENDERERS: dict[str, Renderer] = {
     "raw-text-spacy": _raw_text("spacy"),
     "profile": _profile,
     "journey": _journey,
+    "tests": _tests,
+    "sft-masks": _sft_masks,
 }
 
 

@@ -93,13 +93,15 @@ def finetune(
     configs: Path, name: str, seed: int, common: list[str], out: Path
 ) -> tuple[Path, bool]:
     """Run (or reuse, or continue) one configuration at one seed."""
+    from lab.seeds import config_matches
+
     from llmner import rundir
 
     target = out / f"{name}-s{seed}"
     flags = [*common, "--seed", str(seed)]
     wanted = requested_config(configs / f"{name}.yaml", flags)
     if (target / rundir.METRICS_FILE).exists() or (target / rundir.CONFIG_FILE).exists():
-        if not rundir.config_matches(target, wanted):
+        if not config_matches(target, wanted):
             recorded = rundir.read_config(target)
             diff = sorted(k for k, v in wanted.items() if recorded.get(k) != v)
             raise SystemExit(
@@ -139,8 +141,9 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
 
 def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "bootstrap.json") -> int:
     """Copy the finished runs' config and metrics; bootstrap configurations pairwise."""
+    from lab.seeds import pooled_bootstrap
+
     from llmner import rundir
-    from llmner.report.bootstrap import pooled_bootstrap
 
     runs = sorted(p for p in out.iterdir() if (p / rundir.METRICS_FILE).is_file())
     if not runs:

@@ -13,9 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from lab.side_by_side import side_by_side
+
 from llmner.config import parse_args, resolve_defaults
 from llmner.errors import InputError
-from llmner.report.side_by_side import side_by_side
 from llmner.train.run import run_finetune
 
 CONFIGS = Path(__file__).parent / "configs" / "quickstart"

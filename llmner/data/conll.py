@@ -41,11 +41,6 @@ class ConllStats:
         self.repaired_transitions = 0
         self.repairs: list[tuple[str, str, str]] = []
 
-    @property
-    def repaired_examples(self) -> list[str]:
-        """The locations of the first few repairs."""
-        return [where for where, _, _ in self.repairs]
-
 
 def _detect_scheme(tags: list[str]) -> str:
     prefixes = {t[0] for t in tags if t != "O"}

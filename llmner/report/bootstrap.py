@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from seqeval.scheme import IOB2, Entities
-
-from llmner.rundir import read_predictions, split_run_name
 
 __all__ = [
     "BootstrapResult",
     "f1_from_counts",
     "paired_bootstrap",
-    "pooled_bootstrap",
     "sentence_counts",
 ]
 
@@ -174,51 +170,3 @@ def paired_bootstrap(
         n_resamples=n_resamples,
         n_sentences=len(counts_a),
     )
-
-
-def pooled_bootstrap(
-    runs_a: list, runs_b: list, n_resamples: int = 1000, seed: int = 0
-) -> dict | None:
-    """Paired bootstrap of two configurations over their pooled (seed, sentence) pairs.
-
-    Run directories are named ``NAME-sSEED``; the seeds both configurations ran are
-    paired seed by seed, and the predictions of every pair must be on the same sentences.
-
-    Args:
-        runs_a: run directories of configuration A, one per seed.
-        runs_b: those of configuration B, with the same seeds.
-        n_resamples: bootstrap resamples.
-        seed: seed of the resampling.
-
-    Returns:
-        ``{"sentences", "seeds", "f1_a", "f1_b", "delta_f1", "ci95", "p_value"}``, or
-        ``None`` when the runs cannot be paired (no common seed, or other sentences).
-    """
-
-    def by_seed(runs: list) -> dict[str, object]:
-        return {split_run_name(Path(p).name)[1]: p for p in runs}
-
-    a_seeds, b_seeds = by_seed(runs_a), by_seed(runs_b)
-    seeds = sorted(set(a_seeds) & set(b_seeds), key=lambda s: (len(s), s))
-    if not seeds:
-        return None
-    gold, pred_a, pred_b = [], [], []
-    for s in seeds:
-        pa = read_predictions(f"{a_seeds[s]}/predictions.conll")
-        pb = read_predictions(f"{b_seeds[s]}/predictions.conll")
-        if pa.fingerprint() != pb.fingerprint():
-            return None
-        gold += pa.gold
-        pred_a += pa.pred
-        pred_b += pb.pred
-    r = paired_bootstrap(gold, pred_a, pred_b, n_resamples=n_resamples, seed=seed)
-    return {
-        "sentences": r.n_sentences,
-        "seeds": [int(s) if s.isdigit() else s for s in seeds],
-        "f1_a": r.f1_a,
-        "f1_b": r.f1_b,
-        "delta_f1": r.delta,
-        "ci95": [r.low, r.high],
-        "p_value": r.p_value,
-        "n_resamples": r.n_resamples,
-    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llmner.errors import InputError
 from llmner.provenance import device_label, short_commit
@@ -266,12 +266,6 @@ class Comparison:
             return f"no significant difference ({r.p_text})"
         better, worse = (self.b, self.a) if r.delta > 0 else (self.a, self.b)
         return f"{better} beats {worse} ({r.p_text})"
-
-
-@dataclass
-class _Group:
-    fingerprint: str
-    runs: list[Run] = field(default_factory=list)
 
 
 def compare_runs(runs: list[Run], n_resamples: int = 1000, seed: int = 0) -> list[Comparison]:

@@ -45,7 +45,6 @@ __all__ = [
     "Predictions",
     "Run",
     "clear_results",
-    "config_matches",
     "flat_config",
     "load_run",
     "load_runs",
@@ -352,15 +351,6 @@ def clear_results(run_dir: str | Path) -> None:
     """Remove the results of an earlier, killed attempt before a run starts again."""
     for name in (METRICS_FILE, PREDICTIONS_FILE):
         (Path(run_dir) / name).unlink(missing_ok=True)
-
-
-def config_matches(run_dir: str | Path, config: dict, ignore: tuple[str, ...] = ()) -> bool:
-    """Whether the run directory's ``config.yaml`` holds ``config`` (every key of
-    ``config`` except ``ignore`` with an equal value): a finished run is reused only
-    for the configuration it ran."""
-    recorded = read_config(run_dir)
-    recorded = {**(recorded.get("format_options") or {}), **recorded}  # options as options
-    return all(recorded.get(k) == v for k, v in config.items() if k not in ignore)
 
 
 def run_facts(config: dict, eval_data: str, format_options: dict, num_processes: int = 1) -> dict:

@@ -88,20 +88,3 @@ def test_bad_arguments():
         paired_bootstrap([["O"]], [["O"]], [["O"]], n_resamples=0)
     with pytest.raises(ValueError, match="sentences"):
         sentence_counts([["O"]], [])
-
-
-def test_pooled_bootstrap_pairs_seeds_and_refuses_other_sentences(tmp_path):
-    from llmner.report.bootstrap import pooled_bootstrap
-    from llmner.rundir import write_run
-
-    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
-    miss = [["O", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
-    a = [write_run(tmp_path / f"a-s{s}", gold, miss) for s in (1, 2)]
-    b = [write_run(tmp_path / f"b-s{s}", gold, gold) for s in (1, 2)]
-    r = pooled_bootstrap(a, b, n_resamples=200)
-    assert (r["sentences"], r["seeds"], r["f1_b"]) == (60, [1, 2], 1.0)
-    assert r["delta_f1"] > 0 and r["p_value"] < 0.05
-    assert pooled_bootstrap(a, b[:1])["seeds"] == [1], "only the seeds both ran"
-    assert pooled_bootstrap(a[:1], b[1:]) is None, "no common seed"
-    other = [write_run(tmp_path / f"c-s{s}", gold[:-1], gold[:-1]) for s in (1, 2)]
-    assert pooled_bootstrap(a, other) is None, "different sentences"

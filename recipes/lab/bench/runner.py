@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 
 from lab.bench.measure import flops_per_token, generation_throughput, train_throughput
+from lab.bench.random_init import llama_config, parameter_counts, save_random_model
 from lab.bench.synthetic import generative_features, tagging_features
 from llmner.config import RunConfig, resolve_defaults
 from llmner.data.types import LabelSet
 from llmner.formats import FORMATS
-from llmner.models.random_init import llama_config, parameter_counts, save_random_model
 
 __all__ = ["BenchPlan", "peak_bf16_tflops", "run_bench"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from lab.bench.random_init import llama_config, parameter_counts, save_random_model
 
 from llmner.data.types import LabelSet
 from llmner.models.loading import load_base_model, load_tokenizer
-from llmner.models.random_init import llama_config, parameter_counts, save_random_model
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The quick start's side-by-side table."""
 
+from lab.side_by_side import side_by_side
+
 from llmner.eval.scoring import score
-from llmner.report.side_by_side import side_by_side
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "B-PER"]]
 

@@ -26,9 +26,10 @@ import sys
 from pathlib import Path
 
 from benchmark import HERE, collect, finetune
+from lab.pages import curve_table
 
 from llmner.errors import InputError
-from llmner.report.curves import curve_points, curve_runs, curve_table
+from llmner.report.curves import curve_points, curve_runs
 from llmner.report.plots import plot_learning_curve
 
 CONFIGS = HERE / "configs" / "learning_curve"

@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from llmner.errors import InputError
-from llmner.report.render import markdown_table
 from llmner.report.tables import seed_rows
 from llmner.rundir import METRICS_FILE, read_config, split_run_name
 
-__all__ = ["CurveRun", "curve_points", "curve_rows", "curve_runs", "curve_table"]
+__all__ = ["CurveRun", "curve_points", "curve_rows", "curve_runs"]
 
 
 class CurveRun(NamedTuple):
@@ -74,8 +73,3 @@ def curve_rows(root: str | Path, runs: list[CurveRun] | None = None):
     if not runs:
         raise InputError("no finished run here; expected nSIZE/NAME-sSEED folders", str(root))
     return seed_rows([(r.label, read_config(r.folder), r.metrics) for r in runs])
-
-
-def curve_table(root: str | Path) -> str:
-    """:func:`curve_rows` as a markdown table."""
-    return "\n".join(markdown_table(curve_rows(root)))

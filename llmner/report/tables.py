@@ -24,7 +24,6 @@ from llmner.rundir import Run, split_run_name
 __all__ = [
     "MISSING",
     "Comparison",
-    "commit_note",
     "compare_runs",
     "error_rows",
     "fmt",
@@ -168,37 +167,6 @@ def provenance_cells(metrics: list[dict]) -> list[str]:
         commits += [commit] if commit not in commits else []
         devices += [device] if device not in devices else []
     return [", ".join(commits), ", ".join(devices)]
-
-
-def commit_note(metrics: list[dict]) -> str | None:
-    """The sentence under a table whose runs come from more than one commit (or record
-    none), and the meaning of ``†``; ``None`` for runs of one recorded commit.
-
-    Example:
-        >>> one = {"provenance": {"commit": "abcdef0123"}}
-        >>> commit_note([one, one]) is None
-        True
-        >>> commit_note([one, {"provenance": {"commit": "1234567890"}}])
-        'These runs come from 2 commits (1234567, abcdef0).'
-        >>> commit_note([one, {}])
-        'These runs come from 1 commit (abcdef0); 1 run records none.'
-    """
-    provs = [m.get("provenance") or {} for m in metrics]
-    commits = sorted({short_commit(p) for p in provs if short_commit(p)})
-    unrecorded = sum(1 for p in provs if not short_commit(p))
-    notes = []
-    if len(commits) > 1 or unrecorded:
-        noun = "commit" if len(commits) == 1 else "commits"
-        note = f"These runs come from {len(commits)} {noun} ({', '.join(commits)})"
-        if unrecorded:
-            note += f"; {unrecorded} run{'s record' if unrecorded > 1 else ' records'} none"
-        notes.append(note + ".")
-    if any(p.get("reconstructed") for p in provs):
-        notes.append(
-            "† provenance reconstructed, not written by the run: the commit the results "
-            "page names, else the one that added the run file (the code is that or older)."
-        )
-    return " ".join(notes) or None
 
 
 def check_poolable(name: str, configs: list[dict]) -> None:

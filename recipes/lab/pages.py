@@ -60,8 +60,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmner.errors import InputError
+from llmner.provenance import short_commit
 
-__all__ = ["RENDERERS", "refresh", "refresh_file", "render", "table_blocks"]
+__all__ = [
+    "RENDERERS",
+    "commit_note",
+    "curve_table",
+    "refresh",
+    "refresh_file",
+    "render",
+    "table_blocks",
+]
 
 # The marker, the table (possibly empty, never another marker) and the end mark.
 BLOCK = re.compile(r"(<!-- table: ([^\n]+?) -->)((?:\n(?:(?!<!-- )[^\n])*)*?)(\n<!-- end -->)")
@@ -93,10 +102,39 @@ def _runs(args: list[str], base: Path) -> str:
     return _with_note(markdown_table(summary_rows(runs)), [r.metrics for r in runs])
 
 
-def _with_note(table: list[str], metrics: list[dict]) -> str:
-    """A table, and under it the note of :func:`~llmner.report.tables.commit_note`."""
-    from llmner.report.tables import commit_note
+def commit_note(metrics: list[dict]) -> str | None:
+    """The sentence under a table whose runs come from more than one commit (or record
+    none), and the meaning of ``†``; ``None`` for runs of one recorded commit.
 
+    Example:
+        >>> one = {"provenance": {"commit": "abcdef0123"}}
+        >>> commit_note([one, one]) is None
+        True
+        >>> commit_note([one, {"provenance": {"commit": "1234567890"}}])
+        'These runs come from 2 commits (1234567, abcdef0).'
+        >>> commit_note([one, {}])
+        'These runs come from 1 commit (abcdef0); 1 run records none.'
+    """
+    provs = [m.get("provenance") or {} for m in metrics]
+    commits = sorted({short_commit(p) for p in provs if short_commit(p)})
+    unrecorded = sum(1 for p in provs if not short_commit(p))
+    notes = []
+    if len(commits) > 1 or unrecorded:
+        noun = "commit" if len(commits) == 1 else "commits"
+        note = f"These runs come from {len(commits)} {noun} ({', '.join(commits)})"
+        if unrecorded:
+            note += f"; {unrecorded} run{'s record' if unrecorded > 1 else ' records'} none"
+        notes.append(note + ".")
+    if any(p.get("reconstructed") for p in provs):
+        notes.append(
+            "† provenance reconstructed, not written by the run: the commit the results "
+            "page names, else the one that added the run file (the code is that or older)."
+        )
+    return " ".join(notes) or None
+
+
+def _with_note(table: list[str], metrics: list[dict]) -> str:
+    """A table, and under it the note of :func:`commit_note`."""
     note = commit_note(metrics)
     return "\n".join(table + ([] if note is None else ["", note]))
 
@@ -119,9 +157,15 @@ def _seeds(args: list[str], base: Path) -> str:
     return _with_note(markdown_table(seed_rows(runs)), [m for _, _, m in runs])
 
 
-def _curve(args: list[str], base: Path) -> str:
-    from llmner.report.curves import curve_table
+def curve_table(root: str | Path) -> str:
+    """:func:`~llmner.report.curves.curve_rows` as a markdown table."""
+    from llmner.report.curves import curve_rows
+    from llmner.report.render import markdown_table
 
+    return "\n".join(markdown_table(curve_rows(root)))
+
+
+def _curve(args: list[str], base: Path) -> str:
     return curve_table(base / args[0])
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from lab.pages import refresh, refresh_file, render, table_blocks
+from lab.pages import commit_note, refresh, refresh_file, render, table_blocks
 
 from llmner.errors import InputError
 
@@ -166,3 +166,10 @@ def test_bootstrap_table_keeps_the_pairs_named(tmp_path):
     assert [r.split(" | ")[:2] for r in rows] == [["| y", "z"], ["| x", "y"]]
     with pytest.raises(InputError, match="no bootstrap for x:w"):
         render("bootstrap b.json x:w", tmp_path)
+
+
+def test_one_commit_needs_no_note_and_a_reconstructed_one_is_explained():
+    one = {"provenance": {"commit": "a" * 40}}
+    assert commit_note([one, one]) is None
+    rebuilt = {"provenance": {"commit": "a" * 40, "reconstructed": True}}
+    assert commit_note([rebuilt]).startswith("† provenance reconstructed")

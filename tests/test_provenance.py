@@ -1,7 +1,7 @@
 import json
 import subprocess
 
-from llmner.provenance import PACKAGES, device_label, provenance
+from llmner.provenance import PACKAGES, device_label, mark_start, provenance
 from llmner.rundir import load_run, write_run
 
 
@@ -21,6 +21,20 @@ def test_a_run_records_the_commit_of_its_checkout_and_whether_it_was_dirty(tmp_p
     assert clean["commit"] == head and clean["dirty"] is False
     (tmp_path / "f.txt").write_text("b")
     assert provenance(tmp_path)["dirty"] is True
+
+
+def test_a_run_marked_at_its_start_records_the_commit_it_started_from(tmp_path):
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "f.txt").write_text("a")
+    _git(tmp_path, "add", "f.txt")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    started = provenance(tmp_path)["commit"]
+    mark_start(tmp_path)
+    (tmp_path / "f.txt").write_text("b")  # the checkout moves on while the run trains
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "two")
+    assert provenance(tmp_path)["commit"] == started and not provenance(tmp_path)["dirty"]
+    mark_start(tmp_path)  # a second mark in the same process keeps the first
+    assert provenance(tmp_path)["commit"] == started
 
 
 def test_outside_git_the_commit_is_null_not_a_crash(tmp_path):

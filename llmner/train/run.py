@@ -40,6 +40,7 @@ from llmner.models.loading import (
     model_num_layers,
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
+from llmner.provenance import mark_start
 from llmner.train.augmented import AugmentCallback, augmented_train_set
 from llmner.train.score import TrainedRun, describe_format, score_run
 from llmner.train.trainer import (
@@ -230,6 +231,7 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
     (checkpoint saves, logging) are reported apart, and ``train_peak_rss_mb`` is this
     run's own peak even when an earlier run shared the process.
     """
+    mark_start()  # metrics.json records the code the run started with
     extra_callbacks = callbacks
     cfg = resolve_defaults(cfg)
     state = distributed_state()

@@ -27,6 +27,7 @@ from llmner.formats.generative.answers import render_answer
 from llmner.io import peak_rss_mb, reset_peak_rss
 from llmner.models.loading import load_tokenizer
 from llmner.models.numerics import resolve_bf16
+from llmner.provenance import mark_start
 from llmner.train.run import build_model, format_for, load_data, training_arguments
 from llmner.train.score import TrainedRun, describe_format
 from llmner.train.trainer import StepTimer, TokenCounter
@@ -173,6 +174,7 @@ def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:
         The trained run, for :func:`~llmner.train.score.score_run`, and
         :func:`compare_masks` of llmner's features against trl's tokenisation.
     """
+    mark_start()
     reset_peak_rss()
     s = build_sft(cfg)
     cfg, trainer, out = s.cfg, s.trainer, Path(s.cfg.output_dir)

@@ -34,7 +34,9 @@ def main(argv=None) -> int:
         from llmner.train.score import score_run
 
         if masks_only:
-            report = mask_report(cfg)
+            from llmner.provenance import provenance
+
+            report = {**mask_report(cfg), "provenance": provenance()}
             Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
             (Path(cfg.output_dir) / "masks.json").write_text(json.dumps(report, indent=2) + "\n")
             print(json.dumps({k: v for k, v in report.items() if "only" not in k}))

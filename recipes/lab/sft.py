@@ -202,6 +202,9 @@ def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:
         train_peak_rss_mb=peak_rss_mb(),
         bf16=s.bf16,
         gradient_accumulation_steps=trainer.args.gradient_accumulation_steps,
+        sentences_per_step=len(trainer.train_dataset)
+        * trainer.args.num_train_epochs
+        / max(result.global_step, 1),
         mask_comparison={k: v for k, v in masks.items() if "only" not in k},
     )
     return TrainedRun(cfg, out, s.fmt, s.splits, trainer, facts, splitter), masks

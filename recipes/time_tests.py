@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from llmner.provenance import provenance
+from llmner.provenance import mark_start, provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected|xfailed|xpassed)")
@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     cmd += ["-m", args.marks] if args.marks else []
+    mark_start(ROOT)  # the commit the tests ran on, whatever happens to the checkout meanwhile
     load_before = os.getloadavg()
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

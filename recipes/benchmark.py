@@ -6,6 +6,9 @@ comparison report.
     python recipes/benchmark.py --data ../shared/data/conll2003 --output_dir runs/conll-full \
         --max_train_samples all --runs smollm2_echo,minilm_full --seeds 42,13,7
     python recipes/benchmark.py --output_dir runs/conll-full --collect recipes/results/conll-full
+    python recipes/benchmark.py --configs recipes/configs/matrix --data ../shared/data/conll2003 \
+        ../shared/data/wnut17 ../shared/data/bc5cdr --output_dir runs/matrix \
+        --max_train_samples all --max_eval_samples all --seeds 42,13,7
 
 Runs every config in ``recipes/configs/benchmark/`` (or those named by ``--runs``) once per
 seed with ``recipes/finetune.py`` on the same training sentences and the full test split
@@ -38,10 +41,15 @@ NOT_REQUESTED = ("output_dir", "resume_from_checkpoint", "defaults_applied", "ma
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", help="folder with train.txt, dev.txt, test.txt")
+    p.add_argument(
+        "--data", nargs="+", help="folders with train.txt, dev.txt, test.txt; with several, "
+        "each gets its own folder in --output_dir, named after it (the matrix)",
+    )  # fmt: skip
     p.add_argument("--output_dir", default="runs/benchmark")
     p.add_argument("--max_train_samples", default="2000", help="a number, or 'all'")
-    p.add_argument("--max_eval_samples", type=int, default=200)
+    p.add_argument(
+        "--max_eval_samples", default="200", help="validation sentences: a number, or 'all'"
+    )
     p.add_argument("--max_predict_samples", type=int, default=None, help="default: all")
     p.add_argument(
         "--score_on",
@@ -170,26 +178,16 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     return 0
 
 
-def main(argv=None) -> int:
+def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> list[str]:
+    """Every configuration at every seed (and spaCy) on one data folder; the runs that
+    failed."""
     from llmner import rundir
 
-    args = make_parser().parse_args(argv)
-    out = Path(args.output_dir)
-    if args.collect:
-        return collect(out, Path(args.collect), args.bootstrap, args.bootstrap_file)
-    if not args.data:
-        print("benchmark: error: --data is required (unless --collect)", file=sys.stderr)
-        return 2
-    data = Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
-    configs = Path(args.configs)
-    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in configs.glob("*.yaml"))
-    unknown = [n for n in names if not (configs / f"{n}.yaml").is_file()]
-    if unknown:
-        print(f"benchmark: error: no config {unknown} in {configs}", file=sys.stderr)
-        return 2
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    common = ["--dataset", str(data), "--max_eval_samples", str(args.max_eval_samples)]
+    common = ["--dataset", str(data)]
+    if args.max_eval_samples != "all":
+        common += ["--max_eval_samples", str(int(args.max_eval_samples))]
     if args.max_train_samples != "all":
         common += ["--max_train_samples", str(int(args.max_train_samples))]
     if args.max_predict_samples:
@@ -219,6 +217,36 @@ def main(argv=None) -> int:
             out / "compare.log",
         )
         print(f"report: {out / 'report' / 'report.md'}")
+    return failed
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    out = Path(args.output_dir)
+    if args.collect:
+        return collect(out, Path(args.collect), args.bootstrap, args.bootstrap_file)
+    if not args.data:
+        print("benchmark: error: --data is required (unless --collect)", file=sys.stderr)
+        return 2
+    folders = [Path(d) for d in args.data]
+    missing = [str(d) for d in folders if not d.is_dir()]
+    if missing:
+        print(f"benchmark: error: no data folder {missing}", file=sys.stderr)
+        return 2
+    configs = Path(args.configs)
+    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in configs.glob("*.yaml"))
+    unknown = [n for n in names if not (configs / f"{n}.yaml").is_file()]
+    if unknown:
+        print(f"benchmark: error: no config {unknown} in {configs}", file=sys.stderr)
+        return 2
+    failed = []
+    for data in folders:  # several data folders: one output folder each, named after it
+        if len(folders) == 1:
+            failed += bench_data(args, data, out, configs, names)
+        else:
+            failed += [
+                f"{data.name}/{n}" for n in bench_data(args, data, out / data.name, configs, names)
+            ]
     if failed:
         print(f"benchmark: {len(failed)} run(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

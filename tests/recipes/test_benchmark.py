@@ -2,6 +2,7 @@
 named with exit status 1, run files collected without predictions."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,25 @@ def test_seeds_reuse_failures_and_collect(setup):
         == 2
         * json.loads((dest / "runs" / "echo-s1" / "metrics.json").read_text())["num_eval_sentences"]
     )
+
+
+@pytest.mark.slow
+def test_several_data_folders_run_the_matrix_one_folder_each(setup):
+    tmp, data, configs = setup
+    other = tmp / "other"
+    shutil.copytree(data, other)
+    done = bench(tmp, data, configs, "--data", str(data), str(other), "--runs", "causal",
+                 "--seeds", "1", "--max_eval_samples", "all")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    for folder in (data.name, other.name):
+        run = tmp / "out" / folder / "causal-s1"
+        assert (run / "metrics.json").is_file()
+        assert yaml.safe_load((run / "config.yaml").read_text())["data"]["dataset"].endswith(folder)
+
+
+def test_a_missing_data_folder_is_refused_before_any_run(setup):
+    tmp, data, configs = setup
+    done = bench(tmp, data, configs, "--data", str(data), str(tmp / "nowhere"))
+    assert done.returncode == 2
+    assert "no data folder" in done.stderr and "nowhere" in done.stderr
+    assert not (tmp / "out").exists()

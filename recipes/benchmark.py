@@ -101,7 +101,7 @@ def finetune(
     configs: Path, name: str, seed: int, common: list[str], out: Path
 ) -> tuple[Path, bool]:
     """Run (or reuse, or continue) one configuration at one seed."""
-    from lab.seeds import config_matches
+    from lab.seeds import config_differences
 
     from llmner import rundir
 
@@ -109,9 +109,8 @@ def finetune(
     flags = [*common, "--seed", str(seed)]
     wanted = requested_config(configs / f"{name}.yaml", flags)
     if (target / rundir.METRICS_FILE).exists() or (target / rundir.CONFIG_FILE).exists():
-        if not config_matches(target, wanted):
-            recorded = rundir.read_config(target)
-            diff = sorted(k for k, v in wanted.items() if recorded.get(k) != v)
+        diff = config_differences(target, wanted)
+        if diff:
             raise SystemExit(
                 f"benchmark: error: {target} holds another configuration (differs in "
                 f"{', '.join(diff)}); expected the one asked for, or another --output_dir"

@@ -10,16 +10,18 @@ from pathlib import Path
 from llmner.report.bootstrap import paired_bootstrap
 from llmner.rundir import read_config, read_predictions, split_run_name
 
-__all__ = ["config_matches", "pooled_bootstrap"]
+__all__ = ["config_differences", "pooled_bootstrap"]
 
 
-def config_matches(run_dir: str | Path, config: dict, ignore: tuple[str, ...] = ()) -> bool:
-    """Whether the run directory's ``config.yaml`` holds ``config`` (every key of
-    ``config`` except ``ignore`` with an equal value): a finished run is reused only
-    for the configuration it ran."""
+def config_differences(
+    run_dir: str | Path, config: dict, ignore: tuple[str, ...] = ()
+) -> list[str]:
+    """The keys of ``config`` (except ``ignore``) whose value the run directory's
+    ``config.yaml`` does not hold, format options read as options; sorted. A finished run
+    is reused only for the configuration it ran: no difference."""
     recorded = read_config(run_dir)
     recorded = {**(recorded.get("format_options") or {}), **recorded}  # options as options
-    return all(recorded.get(k) == v for k, v in config.items() if k not in ignore)
+    return sorted(k for k, v in config.items() if k not in ignore and recorded.get(k) != v)
 
 
 def pooled_bootstrap(

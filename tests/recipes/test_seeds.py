@@ -1,7 +1,7 @@
 """Seeds of one configuration: reused only for the configuration they ran, and pooled for
 the bootstrap between two configurations."""
 
-from lab.seeds import config_matches, pooled_bootstrap
+from lab.seeds import config_differences, pooled_bootstrap
 
 from llmner.rundir import write_config, write_run
 
@@ -23,6 +23,8 @@ def test_pooled_bootstrap_pairs_seeds_and_refuses_other_sentences(tmp_path):
 def test_a_finished_run_matches_only_the_configuration_it_ran(tmp_path):
     config = {"training": {"learning_rate": 1e-3}, "format_options": {"repeat": 2}}
     write_config(tmp_path, config)
-    assert config_matches(tmp_path, {"learning_rate": 1e-3, "repeat": 2}), "options as options"
-    assert not config_matches(tmp_path, {"learning_rate": 1e-4})
-    assert config_matches(tmp_path, {"learning_rate": 1e-4}, ignore=("learning_rate",))
+    same = {"learning_rate": 1e-3, "repeat": 2}
+    assert config_differences(tmp_path, same) == [], "grouped keys and options read flat"
+    other = {"learning_rate": 1e-4, "repeat": 2, "max_eval_samples": 9}
+    assert config_differences(tmp_path, other) == ["learning_rate", "max_eval_samples"]
+    assert config_differences(tmp_path, other, ignore=("learning_rate", "max_eval_samples")) == []

@@ -190,6 +190,7 @@ def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:
     trainer.model.save_pretrained(out / rundir.ADAPTER_DIR)
     facts = dict(
         trainer=TRAINER,
+        trl_version=_trl_version(),
         num_train_sentences=len(s.splits["train"]),
         num_train_examples=len(s.ours),
         train_seconds=seconds,
@@ -208,6 +209,12 @@ def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:
         mask_comparison={k: v for k, v in masks.items() if "only" not in k},
     )
     return TrainedRun(cfg, out, s.fmt, s.splits, trainer, facts, splitter), masks
+
+
+def _trl_version() -> str:
+    from importlib.metadata import version
+
+    return version("trl")
 
 
 def masks_table(report: dict) -> str:

@@ -289,8 +289,9 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
         _save_adapter(trainer.model, tokenizer, out / rundir.ADAPTER_DIR)
     state.wait_for_everyone()
     train_seconds = timer.seconds or wall_seconds
-    per_step = (  # features per optimizer step (an augment_mode add epoch holds copies too)
-        len(trainer.train_dataset) * args.num_train_epochs / max(result.global_step, 1)
+    per_step = (  # features per optimizer step (an augment_mode add epoch holds copies too),
+        # over the epochs trained: fewer than asked when early stopping ended the run
+        len(trainer.train_dataset) * trainer.state.epoch / max(result.global_step, 1)
         if cfg.training.max_steps <= 0
         else cfg.training.per_device_train_batch_size * cfg.training.gradient_accumulation_steps
     )

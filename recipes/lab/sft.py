@@ -204,7 +204,7 @@ def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:
         bf16=s.bf16,
         gradient_accumulation_steps=trainer.args.gradient_accumulation_steps,
         sentences_per_step=len(trainer.train_dataset)
-        * trainer.args.num_train_epochs
+        * trainer.state.epoch
         / max(result.global_step, 1),
         mask_comparison={k: v for k, v in masks.items() if "only" not in k},
     )

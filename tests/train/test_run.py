@@ -141,6 +141,22 @@ def test_two_epochs_learn_the_training_set(tiny_llama_dir, tiny_conll, tmp_path)
     assert metrics["f1"] > 0.2, "a 2-layer model fits 12 sentences it saw 12 times"
 
 
+def test_a_run_stopped_early_records_the_sentences_of_its_steps(
+    tiny_llama_dir, tiny_conll, tmp_path
+):
+    metrics = run_finetune(
+        tiny_config(
+            tiny_llama_dir, tiny_conll, tmp_path, num_train_epochs=6, learning_rate=1e-12,
+            early_stopping_patience=1, max_tokens_per_batch=0,
+        )
+    )  # fmt: skip
+    steps_per_epoch = -(-metrics["num_train_examples"] // 4)
+    assert metrics["train_steps"] < 6 * steps_per_epoch, "validation F1 never rises: it stops"
+    assert metrics["sentences_per_step"] == pytest.approx(
+        metrics["num_train_examples"] / steps_per_epoch
+    )
+
+
 def test_head_learning_rate_keeps_optim_betas_and_no_decay_rule(tiny_llama_dir):
     import torch
     from peft import get_peft_model

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU session as one command: the measurements that need a GPU, in priority order, each
+# One command for a GPU machine: the measurements that need a GPU, in priority order, each
 # under its own time limit, everything written under $OUT (default runs/gpu-session).
 #
 #   bash recipes/gpu_session.sh wheels   # first, where the package index is: .whl/

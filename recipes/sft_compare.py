@@ -34,11 +34,7 @@ def main(argv=None) -> int:
         from llmner.train.score import score_run
 
         if masks_only:
-            from importlib.metadata import version
-
-            from llmner.provenance import provenance
-
-            report = {**mask_report(cfg), "trl_version": version("trl"), "provenance": provenance()}
+            report = mask_report(cfg)
             Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
             (Path(cfg.output_dir) / "masks.json").write_text(json.dumps(report, indent=2) + "\n")
             print(json.dumps({k: v for k, v in report.items() if "only" not in k}))

@@ -161,9 +161,13 @@ def build_sft(cfg: RunConfig) -> SFTSetup:
 
 
 def mask_report(cfg: RunConfig) -> dict:
-    """:func:`compare_masks` of llmner's features against trl's, nothing trained."""
+    """:func:`compare_masks` of llmner's features against trl's, nothing trained, with
+    trl's version and the provenance of the process."""
+    from llmner.provenance import provenance
+
     setup = build_sft(cfg)
-    return compare_masks(setup.ours, setup.trainer.train_dataset, setup.fmt.tokenizer)
+    masks = compare_masks(setup.ours, setup.trainer.train_dataset, setup.fmt.tokenizer)
+    return {**masks, "trl_version": _trl_version(), "provenance": provenance()}
 
 
 def train_with_sft(cfg: RunConfig) -> tuple[TrainedRun, dict]:

@@ -220,6 +220,8 @@ def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> 
 
 
 def main(argv=None) -> int:
+    from lab.seeds import config_names
+
     args = make_parser().parse_args(argv)
     out = Path(args.output_dir)
     if args.collect:
@@ -233,8 +235,7 @@ def main(argv=None) -> int:
         print(f"benchmark: error: no data folder {missing}", file=sys.stderr)
         return 2
     configs = Path(args.configs)
-    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in configs.glob("*.yaml"))
-    unknown = [n for n in names if not (configs / f"{n}.yaml").is_file()]
+    names, unknown = config_names(configs, args.runs)
     if unknown:
         print(f"benchmark: error: no config {unknown} in {configs}", file=sys.stderr)
         return 2

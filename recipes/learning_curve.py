@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benchmark import HERE, collect, finetune
 from lab.pages import curve_table
+from lab.seeds import config_names
 
 from llmner.errors import InputError
 from llmner.report.curves import curve_points, curve_runs
@@ -107,8 +108,7 @@ def main(argv=None) -> int:
         print(f"learning_curve: error: {e}", file=sys.stderr)
         return 2
     configs = Path(args.configs)
-    names = [n for n in args.runs.split(",") if n] or sorted(p.stem for p in configs.glob("*.yaml"))
-    unknown = [n for n in names if not (configs / f"{n}.yaml").is_file()]
+    names, unknown = config_names(configs, args.runs)
     if unknown:
         print(f"learning_curve: error: no config {unknown} in {configs}", file=sys.stderr)
         return 2

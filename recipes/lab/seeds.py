@@ -10,7 +10,14 @@ from pathlib import Path
 from llmner.report.bootstrap import paired_bootstrap
 from llmner.rundir import read_config, read_predictions, split_run_name
 
-__all__ = ["config_differences", "pooled_bootstrap"]
+__all__ = ["config_differences", "config_names", "pooled_bootstrap"]
+
+
+def config_names(folder: Path, runs: str) -> tuple[list[str], list[str]]:
+    """The configurations a recipe runs: those of the comma list ``runs`` (every
+    ``*.yaml`` in ``folder`` when empty), and those of them with no file in ``folder``."""
+    names = [n for n in runs.split(",") if n] or sorted(p.stem for p in folder.glob("*.yaml"))
+    return names, [n for n in names if not (folder / f"{n}.yaml").is_file()]
 
 
 def config_differences(

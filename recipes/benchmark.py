@@ -104,6 +104,7 @@ def finetune(
     from lab.seeds import config_differences
 
     from llmner import rundir
+    from llmner.train.trainer import latest_checkpoint
 
     target = out / f"{name}-s{seed}"
     flags = [*common, "--seed", str(seed)]
@@ -117,7 +118,9 @@ def finetune(
             )
         if (target / rundir.METRICS_FILE).exists():
             return target, True
-    resume = ["--resume_from_checkpoint", "latest"] if (target / "checkpoints").is_dir() else []
+    # A run stopped before its first complete checkpoint starts again from the beginning.
+    started = latest_checkpoint(target / "checkpoints") is not None
+    resume = ["--resume_from_checkpoint", "latest"] if started else []
     cmd = [sys.executable, str(HERE / "finetune.py"), "--config", str(configs / f"{name}.yaml")]
     ok = run([*cmd, "--output_dir", str(target), *flags, *resume], out / f"{target.name}.log")
     return target, ok

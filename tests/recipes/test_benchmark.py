@@ -90,3 +90,12 @@ def test_a_missing_data_folder_is_refused_before_any_run(setup):
     assert done.returncode == 2
     assert "no data folder" in done.stderr and "nowhere" in done.stderr
     assert not (tmp / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(setup):
+    tmp, data, configs = setup
+    (tmp / "out" / "causal-s1" / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    done = bench(tmp, data, configs, "--runs", "causal", "--seeds", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp / "out" / "causal-s1" / "metrics.json").is_file()

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,8 @@ def run_sweep(
         timeout: stop starting new trials after this many seconds.
         storage: an Optuna storage URL (default: SQLite in ``output_dir``).
         study_name: the study's name in the storage.
-        seed: seeds the sampler (TPE).
+        seed: seeds the sampler (TPE, or the order of a grid: a space of lists only
+            runs every combination once, and stops there).
         heartbeat: seconds between a running trial's heartbeats; a trial silent for
             three of them is taken as dead and queued again with the same parameters.
 
@@ -194,7 +196,7 @@ def run_sweep(
         storage=rdb,
         direction="maximize",
         load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=_sampler(space, seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2),
     )
     RunConfig.from_dict(_trial_base(base, {p.name: _example(p) for p in space}))
@@ -214,6 +216,8 @@ def run_sweep(
         return value
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    if isinstance(study.sampler, optuna.samplers.GridSampler):  # each point once, no more
+        trials = min(trials, math.prod(len(p.choices) for p in space))
     # MaxTrialsCallback only stops after a trial: a study that already holds enough
     # trials (a finished sweep run again) would otherwise start one more.
     if len(study.get_trials(deepcopy=False, states=finished)) < trials:
@@ -225,6 +229,18 @@ def run_sweep(
         )
     write_results(study, base, out)
     return study
+
+
+def _sampler(space: list[Param], seed: int):
+    """Every point of a space of lists only (``repeat: [1, 2, 3]``), once each, in a
+    seeded order; TPE for a space with a range in it. TPE on lists alone draws some
+    values twice and leaves others out in a handful of trials; the grid stops the
+    study once every point has run, however many ``trials`` were asked for."""
+    import optuna  # optional: pip install 'llmner[sweep]'
+
+    if all(p.choices is not None for p in space):
+        return optuna.samplers.GridSampler({p.name: list(p.choices) for p in space}, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def _trial_base(base: dict, params: dict) -> dict:

@@ -67,6 +67,17 @@ def test_a_finished_sweep_run_again_starts_no_trial(tiny_llama_dir, tiny_conll, 
     assert not (tmp_path / "sweep" / "trial-1").exists()
 
 
+def test_a_space_of_lists_runs_each_point_once_however_many_trials(
+    tiny_llama_dir, tiny_conll, tmp_path
+):
+    base = _base(tiny_llama_dir, tiny_conll)
+    space = parse_space({"repeat": [1, 2]})
+    study = run_sweep(base, space, tmp_path / "sweep", trials=5)
+    assert sorted(t.params["repeat"] for t in study.trials) == [1, 2]
+    again = run_sweep(base, space, tmp_path / "sweep", trials=5)
+    assert len(again.trials) == 2
+
+
 def test_two_workers_share_one_sqlite_study(tiny_llama_dir, tiny_conll, tmp_path):
     config = tmp_path / "base.yaml"
     config.write_text(yaml.safe_dump(_base(tiny_llama_dir, tiny_conll)))

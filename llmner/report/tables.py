@@ -298,6 +298,10 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
         ...          "learning_rate": 1.88e-3, "num_train_epochs": 1, "repeat": 2})
         'LoRA r16, 4bit, lr 1.88e-03, 1 ep, repeat 2'
+        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
+        ...          "learning_rate": 3e-4, "num_train_epochs": 10,
+        ...          "format_options": {"repeat": 1, "bidirectional": "none"}})
+        'LoRA r16, 4bit, lr 3e-04, 10 ep, repeat 1'
         >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
         ...          "num_train_epochs": 5, "augment": "mention_replacement",
         ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
@@ -317,6 +321,8 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     """
     if not config or "use_lora" not in config:
         return MISSING
+    # a config.yaml keeps the format's options in their own mapping; older ones at the top
+    config = {**(config.get("format_options") or {}), **config}
     parts = [f"LoRA r{config.get('lora_r')}" if config.get("use_lora") else "every weight"]
     parts.append(str(config.get("quantization")))
     mantissa, exponent = f"{config.get('learning_rate', 0):.2e}".split("e")

@@ -363,14 +363,27 @@ def _span(values: list, form: str) -> str | None:
     return low if low == high else f"{low}–{high}"
 
 
-def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[str]]]:
+def _mean_sd(values: list) -> str:
+    """``0.5409 ± 0.0219`` over seeds, one value as it is, ``–`` when one is missing."""
+    if not values or not all(isinstance(v, (int, float)) for v in values):
+        return MISSING
+    spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+    return f"{statistics.fmean(values):.4f}{spread}"
+
+
+def seed_rows(
+    runs: list[tuple[str, dict, dict]], validation: bool = False
+) -> tuple[list[str], list[list[str]]]:
     """One row per configuration over its seeds: runs named ``NAME-sSEED``, each given
-    as ``(name, config, metrics)``; F1 as mean ± sd (sample sd) over the seeds."""
+    as ``(name, config, metrics)``; F1 as mean ± sd (sample sd) over the seeds. With
+    ``validation``, a column before it of the best validation F1 each run kept (the
+    epoch it tested), mean ± sd the same way."""
     groups: dict[str, list[tuple[str, dict, dict]]] = {}
     for name, config, metrics in runs:
         groups.setdefault(split_run_name(name)[0], []).append((name, config, metrics))
     types = sorted({t for _, _, m in runs for t in m.get("per_type", {})})
-    headers = ["configuration", "model", "setting", "seeds", "F1 (strict)", *types,
+    scores = ["val F1", "F1 (strict)"] if validation else ["F1 (strict)"]
+    headers = ["configuration", "model", "setting", "seeds", *scores, *types,
                "train sents", "train time", "train tok/s", "peak RSS",
                "commit", "device"]  # fmt: skip
     rows = []
@@ -378,7 +391,7 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
         check_poolable(key, [c for _, c, _ in group])
         metrics = [m for _, _, m in group]
         f1 = [m["f1"] for m in metrics]
-        spread = f" ± {statistics.stdev(f1):.4f}" if len(f1) > 1 else ""
+        valid = [m.get("best_validation_f1") for m in metrics]
 
         def mean(key: str, metrics=metrics) -> float | None:
             values = [m.get(key) for m in metrics]
@@ -397,7 +410,8 @@ def seed_rows(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[list[
                 str(metrics[0].get("model")),
                 setting(group[0][1], metrics),
                 ", ".join(str(m.get("seed")) for m in metrics),
-                f"{statistics.fmean(f1):.4f}{spread}",
+                *([_mean_sd(valid)] if validation else []),
+                _mean_sd(f1),
                 *per_type,
                 fmt(mean("num_train_sentences"), "int"),
                 fmt(mean("train_seconds"), "seconds"),

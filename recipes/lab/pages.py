@@ -141,7 +141,8 @@ def _with_note(table: list[str], metrics: list[dict]) -> str:
 
 def _seeds(args: list[str], base: Path) -> str:
     """One row per configuration of ``DIR/runs/NAME-sSEED``: its setting, seeds, strict
-    test F1 (mean ± sd), per-type F1 means and costs."""
+    test F1 (mean ± sd), per-type F1 means and costs; ``seeds DIR show=validation`` adds
+    the best validation F1 each run kept."""
     from llmner.report.render import markdown_table
     from llmner.report.tables import seed_rows
     from llmner.rundir import METRICS_FILE, read_config
@@ -154,7 +155,10 @@ def _seeds(args: list[str], base: Path) -> str:
     ]
     if not runs:
         raise InputError("no run with metrics.json here; expected NAME-sSEED folders", str(folder))
-    return _with_note(markdown_table(seed_rows(runs)), [m for _, _, m in runs])
+    if args[1:] not in ([], ["show=validation"]):
+        raise InputError(f"unknown arguments {args[1:]}; expected DIR or DIR show=validation")
+    rows = seed_rows(runs, validation=args[1:] == ["show=validation"])
+    return _with_note(markdown_table(rows), [m for _, _, m in runs])
 
 
 def curve_table(root: str | Path) -> str:

@@ -118,6 +118,9 @@ def test_seeds_table_gives_mean_and_sd_per_configuration(tmp_path):
                 "train_seconds": 60.0,
             },
         )
+    assert "val F1" in render("seeds . show=validation", tmp_path).splitlines()[0]
+    with pytest.raises(InputError, match="expected DIR or DIR show=validation"):
+        render("seeds . validation", tmp_path)
     table = render("seeds .", tmp_path)
     lines = table.splitlines()
     assert (

@@ -154,6 +154,23 @@ def test_seed_rows_keep_a_run_scored_another_way_apart():
     assert by_name["gen-unconstrained"][3] == "1" and by_name["gen-unconstrained"][4] == "0.1000"
 
 
+def test_seed_rows_with_validation_show_the_validation_f1_each_run_kept():
+    from llmner.report.tables import seed_rows
+
+    config = {"model_name_or_path": "m", "use_lora": True, "lora_r": 8}
+    runs = [
+        ("tag-s1", config, {"f1": 0.5, "seed": 1, "best_validation_f1": 0.6}),
+        ("tag-s2", config, {"f1": 0.7, "seed": 2, "best_validation_f1": 0.8}),
+        ("old-s1", config, {"f1": 0.4, "seed": 1}),
+    ]
+    headers, rows = seed_rows(runs, validation=True)
+    assert headers[4:6] == ["val F1", "F1 (strict)"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["tag"][4] == "0.7000 ± 0.1414" and by_name["tag"][5] == "0.6000 ± 0.1414"
+    assert by_name["old"][4] == "–" and by_name["old"][5] == "0.4000"
+    assert "val F1" not in seed_rows(runs)[0]
+
+
 def _prov(commit, **kw):
     return {"provenance": {"commit": commit, "device": {"gpu": "NVIDIA H200"}, **kw}}
 

@@ -168,7 +168,7 @@ def run_sweep(
         storage: an Optuna storage URL (default: SQLite in ``output_dir``).
         study_name: the study's name in the storage.
         seed: seeds the sampler (TPE, or the order of a grid: a space of lists only
-            runs every combination once, and stops there).
+            runs each combination at most once, ``trials`` capped at their number).
         heartbeat: seconds between a running trial's heartbeats; a trial silent for
             three of them is taken as dead and queued again with the same parameters.
 
@@ -191,12 +191,17 @@ def run_sweep(
             grace_period=3 * heartbeat,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
         )
+    grid = _grid(space)
     study = optuna.create_study(
         study_name=study_name,
         storage=rdb,
         direction="maximize",
         load_if_exists=True,
-        sampler=_sampler(space, seed),
+        sampler=(
+            optuna.samplers.GridSampler(grid, seed=seed)
+            if grid
+            else optuna.samplers.TPESampler(seed=seed)
+        ),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2),
     )
     RunConfig.from_dict(_trial_base(base, {p.name: _example(p) for p in space}))
@@ -216,8 +221,8 @@ def run_sweep(
         return value
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    if isinstance(study.sampler, optuna.samplers.GridSampler):  # each point once, no more
-        trials = min(trials, math.prod(len(p.choices) for p in space))
+    if grid:  # each point once, no more
+        trials = min(trials, math.prod(len(v) for v in grid.values()))
     # MaxTrialsCallback only stops after a trial: a study that already holds enough
     # trials (a finished sweep run again) would otherwise start one more.
     if len(study.get_trials(deepcopy=False, states=finished)) < trials:
@@ -231,16 +236,13 @@ def run_sweep(
     return study
 
 
-def _sampler(space: list[Param], seed: int):
-    """Every point of a space of lists only (``repeat: [1, 2, 3]``), once each, in a
-    seeded order; TPE for a space with a range in it. TPE on lists alone draws some
-    values twice and leaves others out in a handful of trials; the grid stops the
-    study once every point has run, however many ``trials`` were asked for."""
-    import optuna  # optional: pip install 'llmner[sweep]'
-
+def _grid(space: list[Param]) -> dict[str, list] | None:
+    """A space of lists only (``repeat: [1, 2, 3]``) as Optuna's grid, each point to run
+    once; ``None`` for a space with a range in it, which TPE samples. TPE on lists alone
+    draws some values twice and leaves others out in a handful of trials."""
     if all(p.choices is not None for p in space):
-        return optuna.samplers.GridSampler({p.name: list(p.choices) for p in space}, seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+        return {p.name: list(p.choices) for p in space}
+    return None
 
 
 def _trial_base(base: dict, params: dict) -> dict:

@@ -148,13 +148,15 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
 def provenance_cells(metrics: list[dict]) -> list[str]:
     """The ``commit`` and ``device`` cells of runs pooled in one row: each distinct value
     once; a commit whose provenance was reconstructed from git history (not written by
-    the run) carries ``†``.
+    the run) carries ``†``, one whose tree had uncommitted changes when the run started
+    ``-dirty`` (as ``git describe --dirty`` writes it).
 
     Example:
         >>> a = {"provenance": {"commit": "abcdef0123", "device": {"gpu": "NVIDIA H200"}}}
         >>> b = {"provenance": {"commit": "1234567890", "reconstructed": True}}
-        >>> provenance_cells([a, b])
-        ['abcdef0, 1234567†', 'NVIDIA H200, –']
+        >>> c = {"provenance": {"commit": "abcdef0123", "dirty": True}}
+        >>> provenance_cells([a, b, c])
+        ['abcdef0, 1234567†, abcdef0-dirty', 'NVIDIA H200, –']
         >>> provenance_cells([{}])
         ['–', '–']
     """
@@ -162,7 +164,8 @@ def provenance_cells(metrics: list[dict]) -> list[str]:
     for m in metrics:
         prov = m.get("provenance") or {}
         commit = short_commit(prov)
-        commit = f"{commit}†" if commit and prov.get("reconstructed") else fmt(commit)
+        mark = "†" if prov.get("reconstructed") else "-dirty" if prov.get("dirty") else ""
+        commit = f"{commit}{mark}" if commit else fmt(commit)
         device = fmt(device_label(prov))
         commits += [commit] if commit not in commits else []
         devices += [device] if device not in devices else []

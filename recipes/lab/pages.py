@@ -104,7 +104,8 @@ def _runs(args: list[str], base: Path) -> str:
 
 def commit_note(metrics: list[dict]) -> str | None:
     """The sentence under a table whose runs come from more than one commit (or record
-    none), and the meaning of ``†``; ``None`` for runs of one recorded commit.
+    none), and the meanings of ``†`` and ``-dirty``; ``None`` for runs of one recorded commit
+    from clean trees.
 
     Example:
         >>> one = {"provenance": {"commit": "abcdef0123"}}
@@ -114,6 +115,8 @@ def commit_note(metrics: list[dict]) -> str | None:
         'These runs come from 2 commits (1234567, abcdef0).'
         >>> commit_note([one, {}])
         'These runs come from 1 commit (abcdef0); 1 run records none.'
+        >>> commit_note([one, {"provenance": {"commit": "abcdef0123", "dirty": True}}])
+        'A commit marked -dirty had uncommitted changes in its tree when the run started; ...'
     """
     provs = [m.get("provenance") or {} for m in metrics]
     commits = sorted({short_commit(p) for p in provs if short_commit(p)})
@@ -129,6 +132,11 @@ def commit_note(metrics: list[dict]) -> str | None:
         notes.append(
             "† provenance reconstructed, not written by the run: the commit the results "
             "page names, else the one that added the run file (the code is that or older)."
+        )
+    if any(p.get("dirty") and not p.get("reconstructed") for p in provs):
+        notes.append(
+            "A commit marked -dirty had uncommitted changes in its tree when the run started; "
+            "the changes themselves are not recorded."
         )
     return " ".join(notes) or None
 

@@ -188,6 +188,20 @@ def test_a_seed_table_of_runs_from_two_commits_says_so_under_it(tmp_path):
     assert table.splitlines()[-1] == "These runs come from 2 commits (aaaaaaa, bbbbbbb)."
 
 
+def test_a_run_started_from_a_dirty_tree_is_marked_in_its_row_and_under_the_table(tmp_path):
+    from lab.pages import _seeds
+
+    for seed, dirty in (("1", True), ("2", False)):
+        metrics = {"f1": 0.5, "seed": int(seed), "model": "m", **_prov("a" * 40, dirty=dirty)}
+        write_run(tmp_path / "runs" / f"cfg-s{seed}", [["O"]], [["O"]], metrics=metrics)
+        path = tmp_path / "runs" / f"cfg-s{seed}" / "metrics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **metrics}))
+    table = _seeds(["runs"], tmp_path)
+    row = next(line for line in table.splitlines() if line.startswith("| cfg "))
+    assert "| aaaaaaa-dirty, aaaaaaa |" in row
+    assert table.splitlines()[-1].startswith("A commit marked -dirty had uncommitted changes")
+
+
 def test_seeds_whose_configs_differ_are_refused_with_the_differing_keys():
     from llmner.errors import InputError
     from llmner.report.tables import seed_rows

@@ -14,6 +14,9 @@ relative to the page's folder. Kinds:
   has to be committed;
 * ``seeds DIR``: one row per configuration over its seeds (``DIR/NAME-sSEED`` run
   folders, as ``recipes/benchmark.py --collect`` writes them): mean ± sd of strict F1;
+* ``coverage CONFIGS NAME=DIR ...``: which seeds of each configuration (every ``*.yaml``
+  of ``CONFIGS``) have a run with ``metrics.json`` in each data set's ``DIR/NAME-sSEED``
+  folders, a column per data set; a ``DIR`` that does not exist has no run yet;
 * ``curve DIR``: a learning curve, one row per configuration and size over its seeds
   (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
 * ``bootstrap FILE ... [A:B ...]``: the paired bootstraps of ``recipes/benchmark.py
@@ -65,6 +68,7 @@ from llmner.provenance import short_commit
 __all__ = [
     "RENDERERS",
     "commit_note",
+    "coverage_rows",
     "curve_table",
     "refresh",
     "refresh_file",
@@ -167,6 +171,55 @@ def _seeds(args: list[str], base: Path) -> str:
         raise InputError(f"unknown arguments {args[1:]}; expected DIR or DIR show=validation")
     rows = seed_rows(runs, validation=args[1:] == ["show=validation"])
     return _with_note(markdown_table(rows), [m for _, _, m in runs])
+
+
+def coverage_rows(
+    configs: list[str], columns: dict[str, Path]
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the coverage table: per configuration, the seeds that have a
+    finished run (``metrics.json``) in each column's ``NAME-sSEED`` folders, ``–`` for
+    none; configurations that ran but are not in ``configs`` are added at the end.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for run in ("a-s42", "a-s7", "b-s13"):
+        ...     (root / "x" / run).mkdir(parents=True)
+        ...     _ = (root / "x" / run / "metrics.json").write_text("{}")
+        >>> coverage_rows(["a", "c"], {"X": root / "x", "Y": root / "y"})
+        (['configuration', 'X', 'Y'], [['a', '7, 42', '–'], ['c', '–', '–'], ['b', '13', '–']])
+    """
+    from llmner.rundir import METRICS_FILE, split_run_name
+
+    seeds: dict[tuple[str, str], list[int]] = {}
+    names = list(configs)
+    for column, folder in columns.items():
+        runs = sorted(folder.iterdir()) if folder.is_dir() else []
+        for run in (r for r in runs if (r / METRICS_FILE).is_file()):
+            name, seed = split_run_name(run.name)
+            names += [name] if name not in names else []
+            seeds.setdefault((name, column), []).append(int(seed) if seed else -1)
+
+    def cell(name: str, column: str) -> str:
+        found = sorted(seeds.get((name, column), []))
+        return ", ".join(str(s) if s >= 0 else "no seed" for s in found) or "–"
+
+    rows = [[name, *(cell(name, column) for column in columns)] for name in names]
+    return ["configuration", *columns], rows
+
+
+def _coverage(args: list[str], base: Path) -> str:
+    from llmner.report.render import markdown_table
+
+    configs = base / args[0] if args else None
+    pairs = [a.partition("=") for a in args[1:]]
+    if configs is None or not configs.is_dir() or not pairs or any(not s for _, s, _ in pairs):
+        raise InputError(
+            f"coverage {' '.join(args)}: expected a folder of configs, then NAME=DIR per data set"
+        )
+    names = sorted(p.stem for p in configs.glob("*.yaml"))
+    rows = coverage_rows(names, {name: base / folder for name, _, folder in pairs})
+    return "\n".join(markdown_table(rows))
 
 
 def curve_table(root: str | Path) -> str:
@@ -314,6 +367,7 @@ RENDERERS: dict[str, Renderer] = {
     "runs": _runs,
     "seeds": _seeds,
     "curve": _curve,
+    "coverage": _coverage,
     "bootstrap": _bootstrap,
     "bench": _train_cost,
     "gpu-bench": _gpu_bench,

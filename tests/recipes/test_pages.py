@@ -176,3 +176,22 @@ def test_one_commit_needs_no_note_and_a_reconstructed_one_is_explained():
     assert commit_note([one, one]) is None
     rebuilt = {"provenance": {"commit": "a" * 40, "reconstructed": True}}
     assert commit_note([rebuilt]).startswith("† provenance reconstructed")
+
+
+def test_coverage_table_lists_every_config_and_the_seeds_each_data_set_ran(tmp_path):
+    (tmp_path / "configs").mkdir()
+    for name in ("enc", "dec"):
+        (tmp_path / "configs" / f"{name}.yaml").write_text("seed: 1\n")
+    for run in ("enc-s42", "enc-s7", "dec-s13"):
+        (tmp_path / "wnut" / run).mkdir(parents=True)
+        (tmp_path / "wnut" / run / "metrics.json").write_text("{}")
+    (tmp_path / "wnut" / "dec-s42").mkdir()  # stopped before it wrote metrics.json
+    table = render("coverage configs WNUT=wnut CoNLL=conll", tmp_path).splitlines()
+    assert table[0] == "| configuration | WNUT | CoNLL |"
+    assert table[2:] == ["| dec | 13 | – |", "| enc | 7, 42 | – |"]
+
+
+def test_coverage_without_a_data_set_is_refused_with_the_shape_expected(tmp_path):
+    (tmp_path / "configs").mkdir()
+    with pytest.raises(InputError, match="expected a folder of configs, then NAME=DIR"):
+        render("coverage configs", tmp_path)

@@ -26,6 +26,7 @@ from llmner.errors import InputError
 __all__ = [
     "atomic_dir",
     "atomic_file",
+    "parse_yaml",
     "peak_rss_mb",
     "read_input_text",
     "release_freed_memory",
@@ -65,6 +66,31 @@ def read_input_text(path: str | Path, file_kind: str, content: str) -> str:
     if not text.strip():
         raise InputError(f"the file is empty; expected {content}", str(path))
     return text
+
+
+def parse_yaml(text: str, path: str | Path):
+    """The data of a YAML file's ``text`` (``None`` when it holds none).
+
+    Raises:
+        InputError: the text is not valid YAML, naming ``path``, the line and the problem.
+
+    Example:
+        >>> parse_yaml("seed: 1", "c.yaml")
+        {'seed': 1}
+        >>> parse_yaml("seed: 1\\nlr: a: b", "c.yaml")
+        Traceback (most recent call last):
+        ...
+        llmner.errors.InputError: c.yaml:2: not valid YAML (mapping values are not allowed here)
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or "unreadable"
+        line = None if mark is None else mark.line + 1
+        raise InputError(f"not valid YAML ({problem})", str(path), line) from None
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from llmner.errors import InputError
@@ -85,3 +87,27 @@ def test_read_input_text_drops_the_byte_order_mark(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes("\ufeff{}\r\n".encode())
     assert read_input_text(path, "a JSONL file", "JSON records") == "{}\r\n"
+
+
+@pytest.mark.parametrize(
+    "module, reader, target",
+    [
+        ("llmner.config", "load_config", "config.yaml"),
+        ("llmner.rundir", "read_config", ""),
+        ("llmner.train.sweep", "load_space", "config.yaml"),
+        ("llmner.rundir.source", "locate", ""),
+    ],
+    ids=["config", "run-config", "search-space", "model-source"],
+)
+def test_every_yaml_reader_names_the_file_the_line_and_the_problem(
+    tmp_path, module, reader, target
+):
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text("{}")
+    (tmp_path / "config.yaml").write_text("seed: 1\nlearning_rate: a: b\n")
+    read = getattr(importlib.import_module(module), reader)
+    with pytest.raises(InputError) as e:
+        read(tmp_path / target)
+    assert str(e.value) == (
+        f"{tmp_path / 'config.yaml'}:2: not valid YAML (mapping values are not allowed here)"
+    )

@@ -12,7 +12,6 @@ import sys
 import typing
 from pathlib import Path
 
-import yaml
 from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
@@ -20,6 +19,7 @@ from llmner.config.arguments import DataArguments, ModelArguments, NERTrainingAr
 from llmner.config.run import RunConfig, _all_format_options, option_hint, option_names
 from llmner.errors import InputError
 from llmner.formats import FORMATS
+from llmner.io import parse_yaml
 
 __all__ = ["flatten_options", "load_config", "make_parser", "parse_args", "parse_overrides"]
 
@@ -32,15 +32,7 @@ def load_config(path: str | Path) -> dict:
     if not path.exists():
         raise InputError("config file not found", path=str(path))
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise InputError(
-            f"not valid YAML ({getattr(e, 'problem', e)})",
-            str(path),
-            None if line is None else line + 1,
-        ) from None
+    data = parse_yaml(text, path) or {}
     if not isinstance(data, dict):
         raise InputError("expected a mapping of option names to values", path=str(path))
     known = option_names() | {"model", "data", "training", "format_options", "trainer_args"}

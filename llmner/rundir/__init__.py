@@ -34,7 +34,7 @@ import yaml
 
 from llmner.data.conll import write_conll
 from llmner.errors import InputError
-from llmner.io import atomic_file, peak_rss_mb, write_json_atomic, write_text_atomic
+from llmner.io import atomic_file, parse_yaml, peak_rss_mb, write_json_atomic, write_text_atomic
 from llmner.provenance import provenance
 
 __all__ = [
@@ -235,11 +235,7 @@ def read_config(path: str | Path) -> dict:
 def _read_config(path: Path) -> dict:
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise InputError("not valid YAML", str(path), None if line is None else line + 1) from None
+    data = parse_yaml(path.read_text(encoding="utf-8"), path)
     if data is None:
         return {}
     if not isinstance(data, dict):

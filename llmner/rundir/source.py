@@ -24,11 +24,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
+from llmner.io import parse_yaml
 from llmner.models.registry import MODELS
 from llmner.rundir import flat_config
 
@@ -130,11 +129,8 @@ def describe_base(meta: dict) -> str:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML ({e})", str(path)) from None
-    if "labels" not in data:
+    data = parse_yaml(path.read_text(encoding="utf-8"), path) or {}
+    if not isinstance(data, dict) or "labels" not in data:
         raise InputError("no 'labels' entry; expected an llmner run config", str(path))
     data = flat_config(data)
     if path.name == META_FILE:

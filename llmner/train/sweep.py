@@ -40,7 +40,7 @@ from transformers import TrainerCallback
 
 from llmner.config import RunConfig, flatten_options, option_names
 from llmner.errors import InputError
-from llmner.io import write_text_atomic
+from llmner.io import parse_yaml, write_text_atomic
 from llmner.train.run import run_finetune
 
 __all__ = ["Param", "load_space", "parse_space", "run_sweep", "trial_records", "trials_table"]
@@ -122,12 +122,7 @@ def load_space(path: str | Path) -> list[Param]:
     if not path.is_file():
         raise InputError("no such file; expected a search-space YAML", str(path))
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError("not valid YAML", str(path), mark.line + 1 if mark else None) from None
-    return parse_space(data, str(path), text)
+    return parse_space(parse_yaml(text, path), str(path), text)
 
 
 def _pruning_callback(trial):

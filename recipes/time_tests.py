@@ -38,8 +38,8 @@ def summary_counts(output: str) -> dict[str, int]:
 
 def timings_table(records: list[dict]) -> str:
     """One row per timed test run: its command, counts, wall time, load and provenance."""
+    from llmner.markdown import markdown_table
     from llmner.provenance import device_label, short_commit
-    from llmner.report.render import markdown_table
     from llmner.report.tables import fmt
 
     headers = ["command", "passed", "skipped", "failed", "wall time", "load before", "commit"]

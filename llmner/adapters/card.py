@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from llmner.formats import FORMATS
+from llmner.markdown import markdown_table
 from llmner.models.registry import MODELS
 from llmner.rundir.source import describe_base
 
@@ -90,8 +91,7 @@ def metadata(meta: dict, metrics: dict) -> dict:
 
 
 def _table(rows: list[tuple], head: tuple) -> list[str]:
-    out = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
-    return out + [f"| {' | '.join(str(c) for c in r)} |" for r in rows]
+    return markdown_table((list(head), [[str(c) for c in r] for r in rows]))
 
 
 def _fmt(v) -> str:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
+from llmner.markdown import Table, markdown_table
 from llmner.report.errors import CATEGORIES, ErrorExample
 from llmner.report.tables import Comparison
 
@@ -27,13 +27,10 @@ __all__ = [
     "RunErrors",
     "highlight_html",
     "highlight_md",
-    "markdown_table",
     "to_html",
     "to_markdown",
 ]
 
-Table = tuple[list[str], list[list[str]]]
-_NUMERIC = re.compile(r"^((≤ )?[-+]?[\d.,]+(%| MB|s)?|–|\d+h\d+m|\d+m\d+s|\[.*\])$")
 
 CATEGORY_TITLES = {
     "correct": "correct",
@@ -115,18 +112,6 @@ def highlight_html(tokens: list[str], spans, focus=None, side: str = "gold") -> 
         return f'<mark class="{cls}">{text}<sub>{html.escape(etype)}</sub></mark>'
 
     return _highlight(tokens, spans, focus, html.escape, wrap)
-
-
-def markdown_table(table: Table) -> list[str]:
-    """The lines of a markdown table; columns whose cells are all numbers (or ``–``)
-    are right-aligned."""
-    headers, rows = table
-    cell = lambda v: str(v).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
-    numeric = [i > 0 and all(_NUMERIC.match(str(r[i])) for r in rows) for i in range(len(headers))]
-    lines.append("|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|")
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return lines
 
 
 def _p_cell(p_text: str) -> str:

@@ -41,6 +41,7 @@ from transformers import TrainerCallback
 from llmner.config import RunConfig, flatten_options, option_names
 from llmner.errors import InputError
 from llmner.io import parse_yaml, write_text_atomic
+from llmner.markdown import markdown_table
 from llmner.train.run import run_finetune
 
 __all__ = ["Param", "load_space", "parse_space", "run_sweep", "trial_records", "trials_table"]
@@ -283,14 +284,13 @@ def trials_table(records: list[dict]) -> str:
         >>> print(trials_table([{"trial": 0, "state": "complete", "params": {"lora_r": 8},
         ...     "validation_f1": 0.61234, "test_f1": None, "train_seconds": 301.2}]), end="")
         | trial | state | lora_r | dev F1 | test F1 | train s |
-        |---|---|---|---|---|---|
+        | --- | --- | ---: | ---: | ---: | ---: |
         | 0 | complete | 8 | 0.6123 | – | 301 |
     """
     names = sorted({k for r in records for k in r["params"]})
     head = ["trial", "state", *names, "dev F1", "test F1", "train s"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in records:
-        cells = [
+    rows = [
+        [
             str(r["trial"]),
             r["state"],
             *(_fmt(r["params"].get(n)) for n in names),
@@ -298,8 +298,9 @@ def trials_table(records: list[dict]) -> str:
             _fmt(r["test_f1"]),
             _fmt(r["train_seconds"], 0),
         ]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows) + "\n"
+        for r in records
+    ]
+    return "\n".join(markdown_table((head, rows))) + "\n"
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -63,6 +63,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmner.errors import InputError
+from llmner.markdown import markdown_table
 from llmner.provenance import short_commit
 
 __all__ = [
@@ -90,7 +91,6 @@ def _json(path: Path) -> dict:
 
 def _runs(args: list[str], base: Path) -> str:
     from llmner.report import Run
-    from llmner.report.render import markdown_table
     from llmner.report.tables import summary_rows
     from llmner.rundir import METRICS_FILE, read_config
 
@@ -155,7 +155,6 @@ def _seeds(args: list[str], base: Path) -> str:
     """One row per configuration of ``DIR/runs/NAME-sSEED``: its setting, seeds, strict
     test F1 (mean ± sd), per-type F1 means and costs; ``seeds DIR show=validation`` adds
     the best validation F1 each run kept."""
-    from llmner.report.render import markdown_table
     from llmner.report.tables import seed_rows
     from llmner.rundir import METRICS_FILE, read_config
 
@@ -209,7 +208,6 @@ def coverage_rows(
 
 
 def _coverage(args: list[str], base: Path) -> str:
-    from llmner.report.render import markdown_table
 
     configs = base / args[0] if args else None
     pairs = [a.partition("=") for a in args[1:]]
@@ -225,7 +223,6 @@ def _coverage(args: list[str], base: Path) -> str:
 def curve_table(root: str | Path) -> str:
     """:func:`~llmner.report.curves.curve_rows` as a markdown table."""
     from llmner.report.curves import curve_rows
-    from llmner.report.render import markdown_table
 
     return "\n".join(markdown_table(curve_rows(root)))
 
@@ -236,7 +233,6 @@ def _curve(args: list[str], base: Path) -> str:
 
 def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
-    from llmner.report.render import markdown_table
 
     files = [a for a in args if ":" not in a]
     pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]

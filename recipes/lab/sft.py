@@ -223,7 +223,7 @@ def _trl_version() -> str:
 
 def masks_table(report: dict) -> str:
     """The mask comparison of :func:`compare_masks` as a markdown table."""
-    from llmner.report.render import markdown_table
+    from llmner.markdown import markdown_table
 
     def tokens(counts: dict) -> str:
         return ", ".join(f"{t!r} × {n:,}" for t, n in counts.items()) or "none"

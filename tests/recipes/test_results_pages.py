@@ -46,10 +46,16 @@ def test_every_results_folder_has_its_page():
 
 def test_the_tables_name_only_files_that_are_committed_beside_them():
     """Run files, not dataset text: each table's sources are JSON, YAML or run folders
-    (a GPU run's ``environment.txt`` too: the driver and package versions)."""
+    (a GPU run's ``environment.txt`` too: the driver and package versions); a coverage
+    table also reads the configs it lists, and a data set without runs has no folder."""
     for page in PAGES:
         for source, _ in table_blocks(page.read_text(encoding="utf-8")):
             kind, *args = source.split()
+            if kind == "coverage":
+                configs, *sets = args
+                configs = (page.parent / configs).resolve()
+                assert configs.is_relative_to(ROOT / "recipes" / "configs"), source
+                args = [d for _, d in (s.split("=", 1) for s in sets) if (page.parent / d).exists()]
             for arg in args:
                 if kind == "profile":
                     arg = arg.split("=", 1)[1]

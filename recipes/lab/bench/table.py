@@ -263,7 +263,7 @@ def _agree(d: dict) -> str:
 def integrations_table(result: dict) -> str:
     """``recipes/integrations.py``'s record: each way of running the adapter against
     ``llmner.load(...).predict`` (or, for merges, against the adapter itself)."""
-    from llmner.report.render import markdown_table
+    from llmner.markdown import markdown_table
 
     rows = []
     for base, check in result.get("merge", {}).items():
@@ -303,7 +303,7 @@ def integrations_table(result: dict) -> str:
 def serve_table(results: list[dict]) -> str:
     """``recipes/serve_load.py``'s records, one row each: served against offline
     sentences/s."""
-    from llmner.report.render import markdown_table
+    from llmner.markdown import markdown_table
 
     rows = []
     for result in results:

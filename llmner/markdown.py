@@ -1,5 +1,6 @@
-"""Markdown tables, laid out one way for every table llmner writes: reports, model cards,
-search trials and the results pages. No heavy imports.
+"""Markdown tables, laid out one way for reports, model cards, search trials and the
+results pages' tables of runs, seeds, learning curves, bootstraps and coverage. No heavy
+imports.
 
 Example:
     >>> print("\\n".join(markdown_table((["model", "F1"], [["a|b", "0.91"], ["c", "–"]]))))

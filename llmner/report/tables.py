@@ -148,7 +148,7 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
 def provenance_cells(metrics: list[dict]) -> list[str]:
     """The ``commit`` and ``device`` cells of runs pooled in one row: each distinct value
     once; a commit whose provenance was reconstructed from git history (not written by
-    the run) carries ``†``, one whose tree had uncommitted changes when the run started
+    the run) carries ``†``, one whose tree had uncommitted changes when the run read it
     ``-dirty`` (as ``git describe --dirty`` writes it).
 
     Example:

@@ -20,8 +20,8 @@ relative to the page's folder. Kinds:
 * ``curve DIR``: a learning curve, one row per configuration and size over its seeds
   (``DIR/nSIZE/NAME-sSEED`` run folders, as ``recipes/learning_curve.py`` writes them);
 * ``bootstrap FILE ... [A:B ...]``: the paired bootstraps of ``recipes/benchmark.py
-  --collect``; with ``A:B`` pairs, only those comparisons, in that order (either way
-  round in the file);
+  --collect``; with ``A:B`` pairs, only those comparisons, in that order, each with ``A``
+  as its A (either way round in the file);
 * ``bench DIR``: ``recipes/bench_train_cpu.py``'s entries (``NAME/bench.json`` and each
   seed's ``metrics.json``), medians over seeds;
 * ``gpu-bench FILE [key=value ...]``: the tables of ``recipes/bench_gpu.py``'s JSON,
@@ -120,7 +120,7 @@ def commit_note(metrics: list[dict]) -> str | None:
         >>> commit_note([one, {}])
         'These runs come from 1 commit (abcdef0); 1 run records none.'
         >>> commit_note([one, {"provenance": {"commit": "abcdef0123", "dirty": True}}])
-        'A commit marked -dirty had uncommitted changes in its tree when the run started; ...'
+        'A commit marked -dirty had uncommitted changes in its tree when the run read it; ...'
     """
     provs = [m.get("provenance") or {} for m in metrics]
     commits = sorted({short_commit(p) for p in provs if short_commit(p)})
@@ -139,7 +139,7 @@ def commit_note(metrics: list[dict]) -> str | None:
         )
     if any(p.get("dirty") and not p.get("reconstructed") for p in provs):
         notes.append(
-            "A commit marked -dirty had uncommitted changes in its tree when the run started; "
+            "A commit marked -dirty had uncommitted changes in its tree when the run read it; "
             "the changes themselves are not recorded."
         )
     return " ".join(notes) or None
@@ -221,18 +221,46 @@ def _coverage(args: list[str], base: Path) -> str:
 
 
 def curve_table(root: str | Path) -> str:
-    """:func:`~llmner.report.curves.curve_rows` as a markdown table."""
-    from llmner.report.curves import curve_rows
+    """:func:`~llmner.report.curves.curve_rows` as a markdown table, and under it the note
+    of :func:`commit_note`."""
+    from llmner.report.curves import curve_rows, curve_runs
 
-    return "\n".join(markdown_table(curve_rows(root)))
+    runs = curve_runs(root)
+    return _with_note(markdown_table(curve_rows(root, runs)), [r.metrics for r in runs])
 
 
 def _curve(args: list[str], base: Path) -> str:
     return curve_table(base / args[0])
 
 
+def _oriented(pair: dict, a: str) -> dict:
+    """A bootstrap pair with ``a`` as its A: the difference and interval turned round when
+    the file holds it the other way.
+
+    Example:
+        >>> p = {"a": "x", "b": "y", "f1_a": 0.5, "f1_b": 0.6, "delta_f1": 0.1,
+        ...      "ci95": [0.05, 0.15], "p_value": 0.01}
+        >>> q = _oriented(p, "y")
+        >>> q["a"], q["f1_a"], q["delta_f1"], q["ci95"]
+        ('y', 0.6, -0.1, [-0.15, -0.05])
+    """
+    if pair["a"] == a:
+        return pair
+    low, high = pair["ci95"]
+    return {
+        **pair,
+        "a": pair["b"],
+        "b": pair["a"],
+        "f1_a": pair["f1_b"],
+        "f1_b": pair["f1_a"],
+        "delta_f1": -pair["delta_f1"],
+        "ci95": [-high, -low],
+    }
+
+
 def _bootstrap(args: list[str], base: Path) -> str:
-    """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``."""
+    """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``; with
+    ``A:B`` pairs, each row oriented as named."""
 
     files = [a for a in args if ":" not in a]
     pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]
@@ -245,7 +273,7 @@ def _bootstrap(args: list[str], base: Path) -> str:
                 f"no bootstrap for {', '.join(missing)}; expected pairs of configurations "
                 "in " + ", ".join(files)
             )
-        pairs = [by_names[frozenset(w)] for w in wanted]
+        pairs = [_oriented(by_names[frozenset(w)], w[0]) for w in wanted]
     headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
     rows = [
         [

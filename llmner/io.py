@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from llmner.errors import InputError
 
 __all__ = [
@@ -82,8 +84,6 @@ def parse_yaml(text: str, path: str | Path):
         ...
         llmner.errors.InputError: c.yaml:2: not valid YAML (mapping values are not allowed here)
     """
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -253,8 +253,8 @@ def _oriented(pair: dict, a: str) -> dict:
         "b": pair["a"],
         "f1_a": pair["f1_b"],
         "f1_b": pair["f1_a"],
-        "delta_f1": -pair["delta_f1"],
-        "ci95": [-high, -low],
+        "delta_f1": 0.0 - pair["delta_f1"],  # 0.0 - x: no "-0.0" for a zero
+        "ci95": [0.0 - high, 0.0 - low],
     }
 
 

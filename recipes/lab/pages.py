@@ -119,6 +119,8 @@ def commit_note(metrics: list[dict]) -> str | None:
         'These runs come from 2 commits (1234567, abcdef0).'
         >>> commit_note([one, {}])
         'These runs come from 1 commit (abcdef0); 1 run records none.'
+        >>> commit_note([{}, {}])
+        'None of these runs records its commit.'
         >>> commit_note([one, {"provenance": {"commit": "abcdef0123", "dirty": True}}])
         'A commit marked -dirty had uncommitted changes in its tree when the run read it; ...'
     """
@@ -126,7 +128,9 @@ def commit_note(metrics: list[dict]) -> str | None:
     commits = sorted({short_commit(p) for p in provs if short_commit(p)})
     unrecorded = sum(1 for p in provs if not short_commit(p))
     notes = []
-    if len(commits) > 1 or unrecorded:
+    if not commits and unrecorded:
+        notes.append("None of these runs records its commit.")
+    elif len(commits) > 1 or unrecorded:
         noun = "commit" if len(commits) == 1 else "commits"
         note = f"These runs come from {len(commits)} {noun} ({', '.join(commits)})"
         if unrecorded:

@@ -23,7 +23,9 @@ def test_table_rows_per_configuration_and_size_and_plot(tmp_path):
         for seed, f1 in ((1, 0.4), (2, 0.6)):
             write(tmp_path, 50, name, seed, f1, 50)
         write(tmp_path, "all", name, 1, 0.8, 120)
-    table = render("curve .", tmp_path).splitlines()
+    lines = render("curve .", tmp_path).splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    assert lines[-1] == "None of these runs records its commit."
     names = [line.split("|")[1].strip() for line in table[2:]]
     assert names == ["echo-n50", "echo-nall", "minilm-n50", "minilm-nall"]
     assert "0.5000 ± 0.1414" in table[2] and "1, 2" in table[2]

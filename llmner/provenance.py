@@ -10,6 +10,13 @@ from that commit. A run that called :func:`mark_start` when it began (training d
 records the commit and dirtiness of that moment, not of the moment it finished: the code
 it ran, even when the checkout moved on while it trained.
 
+``machine`` records how busy the machine was: the load averages (1, 5 and 15 minutes)
+when the run was marked and when it wrote its provenance, and the CPU seconds this process
+used against the wall seconds between the two. A run alone on its machine uses about
+``threads`` CPU seconds per wall second while it computes; other work beside it shows as
+a load above the run's own threads and a lower ratio. Load averages are ``None`` where
+the system has none.
+
 Example:
     >>> p = provenance()
     >>> sorted(p["versions"]) == sorted(("python",) + PACKAGES)
@@ -24,6 +31,7 @@ import datetime as _dt
 import os
 import platform
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -35,6 +43,8 @@ PACKAGES = ("llmner", "torch", "transformers", "peft", "bitsandbytes", "accelera
 _CHECKOUT = Path(__file__).resolve().parent.parent
 # (commit, dirty) of each checkout as this process found it when mark_start() was called
 _AT_START: dict[Path, tuple[str | None, bool | None]] = {}
+# (wall clock, process CPU seconds, load averages) when this process first called mark_start()
+_CLOCKS_AT_START: list[tuple[float, float, list[float] | None]] = []
 
 
 def _git(*args: str, cwd: Path = _CHECKOUT) -> str | None:
@@ -65,6 +75,28 @@ def mark_start(checkout: str | Path | None = None) -> None:
     path = Path(checkout) if checkout else _CHECKOUT
     if path not in _AT_START:
         _AT_START[path] = _commit(path)
+    if not _CLOCKS_AT_START:
+        _CLOCKS_AT_START.append((time.monotonic(), time.process_time(), _load()))
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def _machine() -> dict:
+    """Load averages now and, for a marked run, at its mark, with the CPU and wall seconds
+    since the mark."""
+    out = {"load_at_start": None, "load_at_end": _load(), "cpu_seconds": None,
+           "wall_seconds": None}  # fmt: skip
+    if _CLOCKS_AT_START:
+        wall, cpu, load = _CLOCKS_AT_START[0]
+        out["load_at_start"] = load
+        out["cpu_seconds"] = round(time.process_time() - cpu, 1)
+        out["wall_seconds"] = round(time.monotonic() - wall, 1)
+    return out
 
 
 def _version(package: str) -> str | None:
@@ -100,8 +132,9 @@ def _device() -> dict:
 
 def provenance(checkout: str | Path | None = None) -> dict:
     """The run's provenance: llmner's version, the git commit (``None`` outside git) and
-    whether the tree was dirty, the UTC date, the device and thread count, and the versions
-    of python and of :data:`PACKAGES` (``None`` for one not installed).
+    whether the tree was dirty, the UTC date, the device and thread count, how busy the
+    machine was (``machine``), and the versions of python and of :data:`PACKAGES`
+    (``None`` for one not installed).
 
     Args:
         checkout: the git checkout to read the commit of; llmner's own by default.
@@ -116,6 +149,7 @@ def provenance(checkout: str | Path | None = None) -> dict:
         "dirty": dirty,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": _device(),
+        "machine": _machine(),
         "versions": versions,
     }
 

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 
 from llmner.provenance import PACKAGES, device_label, mark_start, provenance
@@ -52,3 +53,12 @@ def test_metrics_json_carries_the_provenance_of_the_process_that_wrote_it(tmp_pa
     assert written["provenance"]["commit"] != "stale"
     assert set(written["provenance"]) >= {"llmner", "commit", "dirty", "date", "device"}
     assert load_run(run).metrics["provenance"] == written["provenance"]
+
+
+def test_a_marked_run_records_how_busy_the_machine_was_from_its_mark_to_its_end(tmp_path):
+    mark_start(tmp_path)
+    sum(i * i for i in range(200_000))  # some CPU time after the mark
+    machine = provenance(tmp_path)["machine"]
+    assert len(machine["load_at_start"]) == 3 and len(machine["load_at_end"]) == 3
+    assert machine["wall_seconds"] >= 0 and machine["cpu_seconds"] >= 0
+    assert machine["cpu_seconds"] <= machine["wall_seconds"] * os.cpu_count() + 0.2

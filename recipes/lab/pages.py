@@ -212,6 +212,7 @@ def coverage_rows(
 
 
 def _coverage(args: list[str], base: Path) -> str:
+    from lab.seeds import config_names
 
     configs = base / args[0] if args else None
     pairs = [a.partition("=") for a in args[1:]]
@@ -219,7 +220,7 @@ def _coverage(args: list[str], base: Path) -> str:
         raise InputError(
             f"coverage {' '.join(args)}: expected a folder of configs, then NAME=DIR per data set"
         )
-    names = sorted(p.stem for p in configs.glob("*.yaml"))
+    names, _ = config_names(configs, "")  # every config in the folder
     rows = coverage_rows(names, {name: base / folder for name, _, folder in pairs})
     return "\n".join(markdown_table(rows))
 
@@ -265,7 +266,6 @@ def _oriented(pair: dict, a: str) -> dict:
 def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``; with
     ``A:B`` pairs, each row oriented as named."""
-
     files = [a for a in args if ":" not in a]
     pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]
     wanted = [tuple(a.split(":", 1)) for a in args if ":" in a]

@@ -291,8 +291,9 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     learning rate, epochs, the options that let tokens see the sentence, augmentation
     (its rate) and whether it started from a trained run (``--init_adapter``); with the
     run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
-    sentences per optimizer step and the number of optimizer steps, as ``metrics.json``
-    records them (``sentences_per_step``, ``train_steps``; a range where seeds differ).
+    sentences per optimizer step, the number of optimizer steps and the epoch whose
+    checkpoint was tested, as ``metrics.json`` records them (``sentences_per_step``,
+    ``train_steps``, ``validation_curve``; a range where seeds differ).
 
     Example:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
@@ -321,6 +322,11 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         ...         [{"sentences_per_step": 12.35, "train_steps": 81},
         ...          {"sentences_per_step": 14.9, "train_steps": 67}])
         'LoRA r16, 4bit, lr 3e-04, 1 ep, 12.3–14.9 sents/step, 67–81 steps'
+        >>> curve = [{"epoch": 1.0, "step": 9, "f1": 0.5}, {"epoch": 2.0, "step": 18, "f1": 0.6},
+        ...          {"epoch": 3.0, "step": 27, "f1": 0.6}, {"epoch": 4.0, "step": 36, "f1": 0.4}]
+        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 5e-5,
+        ...          "num_train_epochs": 10}, [{"train_steps": 36, "validation_curve": curve}])
+        'every weight, none, lr 5e-05, 10 ep, 36 steps, best at ep 2'
     """
     if not config or "use_lora" not in config:
         return MISSING
@@ -354,7 +360,23 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     steps = _span([m.get("train_steps") for m in metrics], "{:,}")
     if steps:
         parts.append(f"{steps} steps")
+    best = _span([_best_epoch(m) for m in metrics], "{:g}")
+    if best:
+        parts.append(f"best at ep {best}")
     return ", ".join(parts)
+
+
+def _best_epoch(metrics: dict) -> float | None:
+    """The epoch of the tested checkpoint: the first best score of ``validation_curve``
+    (Trainer keeps the first of equal scores); ``None`` for runs that did not record one."""
+    curve = metrics.get("validation_curve") or []
+    if not curve:
+        return None
+
+    def score(point: dict) -> float:  # the one key besides epoch and step: the metric's
+        return next(v for k, v in point.items() if k not in ("epoch", "step"))
+
+    return max(curve, key=score)["epoch"]
 
 
 def _span(values: list, form: str) -> str | None:

@@ -82,6 +82,11 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     assert resumed["train_steps"] == straight["train_steps"] >= 12
     assert resumed["f1"] == straight["f1"]
     assert resumed["best_validation_f1"] == straight["best_validation_f1"]
+    # every evaluation (one each 4 steps), those before the kill included
+    curve = resumed["validation_curve"]
+    assert [point["step"] for point in curve] == list(range(4, resumed["train_steps"] + 1, 4))
+    assert curve == straight["validation_curve"]
+    assert max(point["f1"] for point in curve) == resumed["best_validation_f1"]
     a = load_file(tmp_path / "a" / "adapter" / "adapter_model.safetensors")
     b = load_file(out / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()

@@ -154,6 +154,7 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     from lab.seeds import pooled_bootstrap
 
     from llmner import rundir
+    from llmner.io import write_json_atomic
 
     runs = sorted(p for p in out.iterdir() if (p / rundir.METRICS_FILE).is_file())
     if not runs:
@@ -162,9 +163,12 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     for run_dir in runs:
         target = dest / "runs" / run_dir.name
         target.mkdir(parents=True, exist_ok=True)
-        for name in (rundir.CONFIG_FILE, rundir.METRICS_FILE):
-            if (run_dir / name).is_file():
-                shutil.copyfile(run_dir / name, target / name)
+        if (run_dir / rundir.CONFIG_FILE).is_file():
+            shutil.copyfile(run_dir / rundir.CONFIG_FILE, target / rundir.CONFIG_FILE)
+        metrics = json.loads((run_dir / rundir.METRICS_FILE).read_text())
+        if _add_curve_from_log(metrics, run_dir / "log.csv"):
+            print(f"{run_dir.name}: validation_curve read from its log.csv")
+        write_json_atomic(target / rundir.METRICS_FILE, metrics)
     groups: dict[str, list[Path]] = {}
     for run_dir in runs:
         groups.setdefault(rundir.split_run_name(run_dir.name)[0], []).append(run_dir)
@@ -178,6 +182,22 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     (dest / bootstrap_file).write_text(json.dumps(pairs, indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
     return 0
+
+
+def _add_curve_from_log(metrics: dict, log: Path) -> bool:
+    """Give a run made before ``metrics.json`` recorded ``validation_curve`` the curve its
+    own ``log.csv`` holds, marked ``validation_curve_from: log.csv``; only when the curve's
+    best score is the ``best_validation_f1`` the run recorded (so the log is the run's)."""
+    from llmner.train.trainer import validation_curve_from_log
+
+    if "validation_curve" in metrics or not log.is_file():
+        return False
+    curve = validation_curve_from_log(log)
+    best = metrics.get("best_validation_f1")
+    if not curve or best is None or abs(max(p["f1"] for p in curve) - best) > 1e-12:
+        return False
+    metrics.update(validation_curve=curve, validation_curve_from="log.csv")
+    return True
 
 
 def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> list[str]:

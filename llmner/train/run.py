@@ -53,6 +53,7 @@ from llmner.train.trainer import (
     TokenCounter,
     latest_checkpoint,
     token_classification_loss,
+    validation_curve,
 )
 from llmner.train.warm_start import locate_init
 
@@ -323,27 +324,6 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
     if augmented is not None:
         facts["augmentation"] = augmented.summary()
     return TrainedRun(cfg, out, fmt, splits, trainer, facts, splitter)
-
-
-def validation_curve(log_history: list[dict], metric: str | None) -> list[dict]:
-    """Each validation score the run computed, in order, from Trainer's ``log_history``
-    (which a resumed run restores from its checkpoint, so the epochs before the
-    resumption are kept): how the tested checkpoint was chosen.
-
-    >>> validation_curve([{"loss": 0.5, "step": 10, "epoch": 0.5},
-    ...                   {"eval_f1": 0.61, "step": 20, "epoch": 1.0},
-    ...                   {"eval_f1": 0.64, "step": 40, "epoch": 2.0}], "f1")
-    [{'epoch': 1.0, 'step': 20, 'f1': 0.61}, {'epoch': 2.0, 'step': 40, 'f1': 0.64}]
-    """
-    if not metric:
-        return []
-    key = metric if metric.startswith("eval_") else f"eval_{metric}"
-    name = key.removeprefix("eval_")
-    return [
-        {"epoch": entry.get("epoch"), "step": entry.get("step"), name: entry[key]}
-        for entry in log_history
-        if key in entry
-    ]
 
 
 def _splitter_of_source(cfg: RunConfig) -> str | None:

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 
 from llmner.data.types import Sentence
+from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate
 from llmner.formats.base import TaskFormat
 from llmner.io import trim_heap
@@ -32,6 +33,8 @@ __all__ = [
     "TokenCounter",
     "latest_checkpoint",
     "token_classification_loss",
+    "validation_curve",
+    "validation_curve_from_log",
 ]
 
 COMPLETE_MARK = "llmner-complete"
@@ -221,6 +224,60 @@ class StepTimer(TrainerCallback):
         if self._start is not None:
             self.seconds += time.perf_counter() - self._start
             self._start = None
+
+
+def validation_curve(log_history: list[dict], metric: str | None) -> list[dict]:
+    """Each validation score the run computed, in order, from Trainer's ``log_history``
+    (which a resumed run restores from its checkpoint, so the epochs before the
+    resumption are kept): how the tested checkpoint was chosen.
+
+    >>> validation_curve([{"loss": 0.5, "step": 10, "epoch": 0.5},
+    ...                   {"eval_f1": 0.61, "step": 20, "epoch": 1.0},
+    ...                   {"eval_f1": 0.64, "step": 40, "epoch": 2.0}], "f1")
+    [{'epoch': 1.0, 'step': 20, 'f1': 0.61}, {'epoch': 2.0, 'step': 40, 'f1': 0.64}]
+    """
+    if not metric:
+        return []
+    key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    name = key.removeprefix("eval_")
+    return [
+        {"epoch": entry.get("epoch"), "step": entry.get("step"), name: entry[key]}
+        for entry in log_history
+        if key in entry
+    ]
+
+
+def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict]:
+    """The validation scores a run's ``log.csv`` (:class:`CSVLoggerCallback`) holds, in the
+    shape of :func:`validation_curve`: for runs made before ``metrics.json`` recorded it.
+    A killed and resumed run logs the steps between its checkpoint and the kill twice;
+    the later record of a step is the one its result follows.
+
+    >>> import tempfile
+    >>> log = Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = log.write_text("step,epoch,key,value\\n10,1.0,loss,0.9\\n10,1.0,eval_f1,0.5\\n"
+    ...                    "20,2.0,eval_f1,0.55\\n20,2.0,eval_f1,0.6\\n")
+    >>> validation_curve_from_log(log)
+    [{'epoch': 1.0, 'step': 10, 'f1': 0.5}, {'epoch': 2.0, 'step': 20, 'f1': 0.6}]
+    """
+    key = f"eval_{metric}"
+    points = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for row in reader:
+            if row.get("key") != key:
+                continue
+            try:
+                step = int(row["step"])
+                point = {"epoch": float(row["epoch"]), "step": step, metric: float(row["value"])}
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"expected step,epoch,{key},value with numbers, got {row}",
+                    path=str(path),
+                    line=reader.line_num,
+                ) from None
+            points[step] = point
+    return [points[step] for step in sorted(points)]
 
 
 class CSVLoggerCallback(TrainerCallback):

@@ -99,3 +99,36 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again(setup):
     done = bench(tmp, data, configs, "--runs", "causal", "--seeds", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp / "out" / "causal-s1" / "metrics.json").is_file()
+
+
+def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path):
+    log = "step,epoch,key,value\n9,1.0,loss,0.7\n9,1.0,eval_f1,0.5\n18,2.0,eval_f1,0.6\n"
+    for name, best in (("old-s1", 0.6), ("other-s2", 0.7)):  # other: its log is not its own
+        run = tmp_path / "out" / name
+        run.mkdir(parents=True)
+        (run / "config.yaml").write_text("model_name_or_path: tiny\n")
+        (run / "metrics.json").write_text(json.dumps({"f1": 0.5, "best_validation_f1": best}))
+        (run / "log.csv").write_text(log)
+    dest = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(RECIPE),
+            "--output_dir",
+            str(tmp_path / "out"),
+            "--collect",
+            str(dest),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    old = json.loads((dest / "runs" / "old-s1" / "metrics.json").read_text())
+    assert old["validation_curve"] == [
+        {"epoch": 1.0, "step": 9, "f1": 0.5},
+        {"epoch": 2.0, "step": 18, "f1": 0.6},
+    ]
+    assert old["validation_curve_from"] == "log.csv"
+    other = json.loads((dest / "runs" / "other-s2" / "metrics.json").read_text())
+    assert "validation_curve" not in other and other["best_validation_f1"] == 0.7
+    assert "old-s1: validation_curve read from its log.csv" in done.stdout

@@ -1,0 +1,36 @@
+"""llmner.train.trainer: the validation curve, from Trainer's history and from log.csv."""
+
+import pytest
+
+from llmner.errors import InputError
+from llmner.train.trainer import CSVLoggerCallback, validation_curve, validation_curve_from_log
+
+
+class _State:
+    is_world_process_zero = True
+
+    def __init__(self, step, epoch):
+        self.global_step, self.epoch = step, epoch
+
+
+def test_the_log_written_reads_back_as_the_curve_of_the_history(tmp_path):
+    history = [
+        {"loss": 0.9, "step": 5, "epoch": 0.5},
+        {"eval_f1": 0.4, "eval_loss": 0.3, "step": 10, "epoch": 1.0},
+        {"eval_f1": 0.7, "eval_loss": 0.2, "step": 20, "epoch": 2.0},
+    ]
+    logger = CSVLoggerCallback(tmp_path / "log.csv")
+    for entry in history:
+        logs = {k: v for k, v in entry.items() if k not in ("step", "epoch")}
+        logger.on_log(None, _State(entry["step"], entry["epoch"]), None, logs=logs)
+    curve = validation_curve(history, "f1")
+    assert [p["f1"] for p in curve] == [0.4, 0.7]
+    assert validation_curve_from_log(tmp_path / "log.csv") == curve
+
+
+def test_a_bad_log_line_is_named(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,epoch,key,value\n10,1.0,eval_f1,0.5\n20,2.0,eval_f1,n/a\n")
+    with pytest.raises(InputError) as err:
+        validation_curve_from_log(log)
+    assert err.value.line == 3 and str(log) in str(err.value)

@@ -396,13 +396,31 @@ def _mean_sd(values: list) -> str:
     return f"{statistics.fmean(values):.4f}{spread}"
 
 
+def cores_used(metrics: dict) -> float | None:
+    """The CPU cores a run kept busy on average: its process's CPU seconds over the wall
+    seconds between its start and end (``provenance.machine``); below the device's core
+    count where other work shared the machine. ``None`` for runs that did not record it.
+
+    Example:
+        >>> cores_used({"provenance": {"machine": {"cpu_seconds": 96.0, "wall_seconds": 50.0}}})
+        1.92
+        >>> cores_used({"provenance": {}}) is None
+        True
+    """
+    machine = (metrics.get("provenance") or {}).get("machine") or {}
+    cpu, wall = machine.get("cpu_seconds"), machine.get("wall_seconds")
+    return cpu / wall if isinstance(cpu, (int, float)) and wall else None
+
+
 def seed_rows(
     runs: list[tuple[str, dict, dict]], validation: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """One row per configuration over its seeds: runs named ``NAME-sSEED``, each given
     as ``(name, config, metrics)``; F1 as mean ± sd (sample sd) over the seeds. With
     ``validation``, a column before it of the best validation F1 each run kept (the
-    epoch it tested), mean ± sd the same way."""
+    epoch it tested), mean ± sd the same way. Where every seed of some configuration
+    records how busy it kept the machine, a ``cores used`` column (:func:`cores_used`, a
+    range over seeds)."""
     groups: dict[str, list[tuple[str, dict, dict]]] = {}
     for name, config, metrics in runs:
         groups.setdefault(split_run_name(name)[0], []).append((name, config, metrics))
@@ -411,7 +429,7 @@ def seed_rows(
     headers = ["configuration", "model", "setting", "seeds", *scores, *types,
                "train sents", "train time", "train tok/s", "peak RSS",
                "commit", "device"]  # fmt: skip
-    rows = []
+    rows, cores = [], []
     for key, group in groups.items():
         check_poolable(key, [c for _, c, _ in group])
         metrics = [m for _, _, m in group]
@@ -445,4 +463,10 @@ def seed_rows(
                 *provenance_cells(metrics),
             ]
         )
+        cores.append(_span([cores_used(m) for m in metrics], "{:.2f}") or MISSING)
+    if any(cell != MISSING for cell in cores):
+        at = headers.index("peak RSS") + 1
+        headers.insert(at, "cores used")
+        for row, cell in zip(rows, cores):
+            row.insert(at, cell)
     return headers, rows

@@ -171,6 +171,28 @@ def test_seed_rows_with_validation_show_the_validation_f1_each_run_kept():
     assert "val F1" not in seed_rows(runs)[0]
 
 
+def test_seed_rows_show_the_cores_each_configuration_kept_busy_where_runs_record_it():
+    from llmner.report.tables import seed_rows
+
+    config = {"model_name_or_path": "m", "use_lora": True, "lora_r": 8}
+
+    def machine(cpu, wall):
+        return {"provenance": {"machine": {"cpu_seconds": cpu, "wall_seconds": wall}}}
+
+    runs = [
+        ("busy-s1", config, {"f1": 0.5, "seed": 1, **machine(190.0, 100.0)}),
+        ("busy-s2", config, {"f1": 0.5, "seed": 2, **machine(140.0, 100.0)}),
+        ("old-s1", config, {"f1": 0.4, "seed": 1}),
+    ]
+    headers, rows = seed_rows(runs)
+    column = headers.index("cores used")
+    assert headers[column - 1] == "peak RSS"
+    by_name = {r[0]: r for r in rows}
+    assert by_name["busy"][column] == "1.40–1.90" and by_name["old"][column] == "–"
+    assert "cores used" not in seed_rows(runs[2:])[0]
+    assert "cores used" not in seed_rows([*runs[1:], ("busy-s3", config, {"f1": 0.5})])[0]
+
+
 def _prov(commit, **kw):
     return {"provenance": {"commit": commit, "device": {"gpu": "NVIDIA H200"}, **kw}}
 

@@ -166,8 +166,9 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
         if (run_dir / rundir.CONFIG_FILE).is_file():
             shutil.copyfile(run_dir / rundir.CONFIG_FILE, target / rundir.CONFIG_FILE)
         metrics = json.loads((run_dir / rundir.METRICS_FILE).read_text())
-        if _add_curve_from_log(metrics, run_dir / "log.csv"):
-            print(f"{run_dir.name}: validation_curve read from its log.csv")
+        done = _add_curve_from_log(metrics, run_dir / "log.csv")
+        if done:
+            print(f"{run_dir.name}: {done}")
         write_json_atomic(target / rundir.METRICS_FILE, metrics)
     groups: dict[str, list[Path]] = {}
     for run_dir in runs:
@@ -184,20 +185,30 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     return 0
 
 
-def _add_curve_from_log(metrics: dict, log: Path) -> bool:
+def _add_curve_from_log(metrics: dict, log: Path) -> str | None:
     """Give a run made before ``metrics.json`` recorded ``validation_curve`` the curve its
-    own ``log.csv`` holds, marked ``validation_curve_from: log.csv``; only when the curve's
-    best score is the ``best_validation_f1`` the run recorded (so the log is the run's)."""
+    own ``log.csv`` holds, marked ``validation_curve_from: log.csv``, when the log is the
+    run's: its best score is the ``best_validation_f1`` the run recorded and no score is
+    logged past the run's last step. What was done, for the collect's output; ``None``
+    when the run needs nothing."""
+    from llmner.errors import InputError
     from llmner.train.trainer import validation_curve_from_log
 
     if "validation_curve" in metrics or not log.is_file():
-        return False
-    curve = validation_curve_from_log(log)
-    best = metrics.get("best_validation_f1")
-    if not curve or best is None or abs(max(p["f1"] for p in curve) - best) > 1e-12:
-        return False
+        return None
+    try:
+        curve = validation_curve_from_log(log)
+    except InputError as err:
+        return f"no validation_curve: {err}"
+    best, steps = metrics.get("best_validation_f1"), metrics.get("train_steps")
+    if not curve or best is None:
+        return None
+    if abs(max(p["f1"] for p in curve) - best) > 1e-12 or (
+        isinstance(steps, int) and curve[-1]["step"] > steps
+    ):
+        return f"no validation_curve: {log} does not match the run's best score or steps"
     metrics.update(validation_curve=curve, validation_curve_from="log.csv")
-    return True
+    return "validation_curve read from its log.csv"
 
 
 def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> list[str]:

@@ -360,21 +360,38 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     steps = _span([m.get("train_steps") for m in metrics], "{:,}")
     if steps:
         parts.append(f"{steps} steps")
-    best = _span([_best_epoch(m) for m in metrics], "{:g}")
+    best = _span([_best_epoch(config, m) for m in metrics], "{:.3g}")
     if best:
         parts.append(f"best at ep {best}")
     return ", ".join(parts)
 
 
-def _best_epoch(metrics: dict) -> float | None:
-    """The epoch of the tested checkpoint: the first best score of ``validation_curve``
-    (Trainer keeps the first of equal scores); ``None`` for runs that did not record one."""
+def _best_epoch(config: dict, metrics: dict) -> float | None:
+    """The epoch of the checkpoint that was tested: the evaluation at the run's
+    ``best_validation_step``, or for runs that did not record it the first best score of
+    ``validation_curve`` (Trainer keeps the first of equal scores). ``None`` where the run
+    recorded no curve, or tested its last checkpoint (``load_best_model_at_end`` off).
+
+    Example:
+        >>> curve = [{"epoch": 1.0, "step": 9, "f1": 0.5}, {"epoch": 2.0, "step": 18, "f1": 0.6}]
+        >>> _best_epoch({}, {"validation_curve": curve})
+        2.0
+        >>> _best_epoch({"greater_is_better": False}, {"validation_curve": curve})
+        1.0
+        >>> _best_epoch({"load_best_model_at_end": False}, {"validation_curve": curve}) is None
+        True
+    """
     curve = metrics.get("validation_curve") or []
-    if not curve:
+    if not curve or config.get("load_best_model_at_end") is False:
         return None
+    step = metrics.get("best_validation_step")
+    at_step = [point for point in curve if point.get("step") == step]
+    if at_step:
+        return at_step[0]["epoch"]
 
     def score(point: dict) -> float:  # the one key besides epoch and step: the metric's
-        return next(v for k, v in point.items() if k not in ("epoch", "step"))
+        value = next(v for k, v in point.items() if k not in ("epoch", "step"))
+        return value if config.get("greater_is_better", True) is not False else -value
 
     return max(curve, key=score)["epoch"]
 
@@ -398,8 +415,8 @@ def _mean_sd(values: list) -> str:
 
 def cores_used(metrics: dict) -> float | None:
     """The CPU cores a run kept busy on average: its process's CPU seconds over the wall
-    seconds between its start and end (``provenance.machine``); below the device's core
-    count where other work shared the machine. ``None`` for runs that did not record it.
+    seconds between its start and end (``provenance.machine``; model loading and test
+    scoring included). ``None`` for runs that did not record it.
 
     Example:
         >>> cores_used({"provenance": {"machine": {"cpu_seconds": 96.0, "wall_seconds": 50.0}}})

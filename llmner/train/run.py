@@ -318,6 +318,7 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
         sentences_per_step=per_step,
         num_layers=cfg.model.num_layers or model_num_layers(cfg.model.model_name_or_path),
         best_validation_f1=trainer.state.best_metric,
+        best_validation_step=trainer.state.best_global_step,
         validation_curve=validation_curve(trainer.state.log_history, args.metric_for_best_model),
         bidirectional_layers=bidir_layers,
     )

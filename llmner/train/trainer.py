@@ -250,33 +250,48 @@ def validation_curve(log_history: list[dict], metric: str | None) -> list[dict]:
 def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict]:
     """The validation scores a run's ``log.csv`` (:class:`CSVLoggerCallback`) holds, in the
     shape of :func:`validation_curve`: for runs made before ``metrics.json`` recorded it.
-    A killed and resumed run logs the steps between its checkpoint and the kill twice;
-    the later record of a step is the one its result follows.
+    The log is appended to: where its steps go back (a run resumed from an earlier
+    checkpoint, or started again from scratch in the same folder), the scores logged from
+    that step on belong to the abandoned attempt and are dropped.
 
     >>> import tempfile
     >>> log = Path(tempfile.mkdtemp()) / "log.csv"
     >>> _ = log.write_text("step,epoch,key,value\\n10,1.0,loss,0.9\\n10,1.0,eval_f1,0.5\\n"
-    ...                    "20,2.0,eval_f1,0.55\\n20,2.0,eval_f1,0.6\\n")
+    ...                    "20,2.0,eval_f1,0.55\\n30,3.0,eval_f1,0.4\\n"  # killed after step 30
+    ...                    "15,1.5,loss,0.8\\n20,2.0,eval_f1,0.6\\n")  # resumed from step 10
     >>> validation_curve_from_log(log)
     [{'epoch': 1.0, 'step': 10, 'f1': 0.5}, {'epoch': 2.0, 'step': 20, 'f1': 0.6}]
     """
     key = f"eval_{metric}"
-    points = {}
+    points: dict[int, dict] = {}
+    last = -1
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
+        if not {"step", "epoch", "key", "value"} <= set(reader.fieldnames or []):
+            raise InputError(
+                f"expected the header step,epoch,key,value, got {reader.fieldnames}",
+                path=str(path),
+                line=1,
+            )
         for row in reader:
-            if row.get("key") != key:
-                continue
             try:
                 step = int(row["step"])
-                point = {"epoch": float(row["epoch"]), "step": step, metric: float(row["value"])}
+                point = (
+                    {"epoch": float(row["epoch"]), "step": step, metric: float(row["value"])}
+                    if row["key"] == key
+                    else None
+                )
             except (TypeError, ValueError):
                 raise InputError(
-                    f"expected step,epoch,{key},value with numbers, got {row}",
+                    f"expected step,epoch,key,value with numbers, got {row}",
                     path=str(path),
                     line=reader.line_num,
                 ) from None
-            points[step] = point
+            if step < last:
+                points = {s: p for s, p in points.items() if s < step}
+            last = step
+            if point is not None:
+                points[step] = point
     return [points[step] for step in sorted(points)]
 
 

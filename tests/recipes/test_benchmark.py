@@ -103,12 +103,19 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again(setup):
 
 def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path):
     log = "step,epoch,key,value\n9,1.0,loss,0.7\n9,1.0,eval_f1,0.5\n18,2.0,eval_f1,0.6\n"
-    for name, best in (("old-s1", 0.6), ("other-s2", 0.7)):  # other: its log is not its own
+    runs = {  # name: (best_validation_f1, train_steps, log.csv)
+        "old-s1": (0.6, 18, log),
+        "other-s2": (0.7, 18, log),  # its log is not its own: another best score
+        "short-s3": (0.6, 9, log),  # nor this one's: a score logged past its last step
+        "broken-s4": (0.6, 18, log + "27,x,eval_f1,0.1\n"),
+    }
+    for name, (best, steps, text) in runs.items():
         run = tmp_path / "out" / name
         run.mkdir(parents=True)
         (run / "config.yaml").write_text("model_name_or_path: tiny\n")
-        (run / "metrics.json").write_text(json.dumps({"f1": 0.5, "best_validation_f1": best}))
-        (run / "log.csv").write_text(log)
+        metrics = {"f1": 0.5, "best_validation_f1": best, "train_steps": steps}
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        (run / "log.csv").write_text(text)
     dest = tmp_path / "results"
     done = subprocess.run(
         [
@@ -129,6 +136,9 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
         {"epoch": 2.0, "step": 18, "f1": 0.6},
     ]
     assert old["validation_curve_from"] == "log.csv"
-    other = json.loads((dest / "runs" / "other-s2" / "metrics.json").read_text())
-    assert "validation_curve" not in other and other["best_validation_f1"] == 0.7
+    for name in ("other-s2", "short-s3", "broken-s4"):
+        kept = json.loads((dest / "runs" / name / "metrics.json").read_text())
+        assert "validation_curve" not in kept and kept["f1"] == 0.5
     assert "old-s1: validation_curve read from its log.csv" in done.stdout
+    assert "short-s3: no validation_curve:" in done.stdout
+    assert "broken-s4: no validation_curve:" in done.stdout and "log.csv:5:" in done.stdout

@@ -86,7 +86,9 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     curve = resumed["validation_curve"]
     assert [point["step"] for point in curve] == list(range(4, resumed["train_steps"] + 1, 4))
     assert curve == straight["validation_curve"]
-    assert max(point["f1"] for point in curve) == resumed["best_validation_f1"]
+    best = next(p for p in curve if p["step"] == resumed["best_validation_step"])
+    assert best["f1"] == max(point["f1"] for point in curve) == resumed["best_validation_f1"]
+    assert resumed["best_validation_step"] == straight["best_validation_step"]
     a = load_file(tmp_path / "a" / "adapter" / "adapter_model.safetensors")
     b = load_file(out / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()

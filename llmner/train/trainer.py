@@ -263,7 +263,7 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
     [{'epoch': 1.0, 'step': 10, 'f1': 0.5}, {'epoch': 2.0, 'step': 20, 'f1': 0.6}]
     """
     key = f"eval_{metric}"
-    points: dict[int, dict] = {}
+    entries: dict[int, dict] = {}  # step: the log_history entry of its evaluation
     last = -1
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -276,8 +276,8 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
         for row in reader:
             try:
                 step = int(row["step"])
-                point = (
-                    {"epoch": float(row["epoch"]), "step": step, metric: float(row["value"])}
+                entry = (
+                    {"epoch": float(row["epoch"]), "step": step, key: float(row["value"])}
                     if row["key"] == key
                     else None
                 )
@@ -288,11 +288,11 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
                     line=reader.line_num,
                 ) from None
             if step < last:
-                points = {s: p for s, p in points.items() if s < step}
+                entries = {s: e for s, e in entries.items() if s < step}
             last = step
-            if point is not None:
-                points[step] = point
-    return [points[step] for step in sorted(points)]
+            if entry is not None:
+                entries[step] = entry
+    return validation_curve([entries[step] for step in sorted(entries)], metric)
 
 
 class CSVLoggerCallback(TrainerCallback):

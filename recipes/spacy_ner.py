@@ -22,7 +22,11 @@ comes first. Every 200 updates it scores entity F1 on **every** sentence of
 spaCy counts words, not sub-tokens: ``metrics.json`` records ``train_words_per_second``
 (and no ``train_tokens_per_second``, which llmner runs fill with the model's sub-tokens),
 ``train_epochs`` (passes over the training sentences, fractional), ``train_steps``,
-``best_step`` and ``num_dev_sentences``.
+``best_step`` and ``num_dev_sentences``. ``best_validation_f1`` is the kept pipeline's
+strict F1 on ``--validation_file``, scored by seqeval as every run is;
+``validation_curve`` holds each evaluation's score as spaCy's scorer gave it (``ents_f``,
+exact spans; ``validation_curve_from: spacy ents_f``), with the passes over the training
+sentences made (fractional, as ``train_epochs``) and the updates made when it was taken.
 """
 
 from __future__ import annotations
@@ -100,8 +104,9 @@ def make_config(train: Path, dev: Path, max_steps: int, seed: int):
 
 def train(config, max_seconds: float | None):
     """Train as ``spacy train`` does; returns the best pipeline, the seconds spent and
-    ``{"words", "steps", "best_step"}``: words seen (every pass counted), updates made and
-    the update whose checkpoint was kept (``None`` if no evaluation ran)."""
+    ``{"words", "steps", "best_step", "curve"}``: words seen (every pass counted), updates
+    made, the update whose checkpoint was kept (``None`` if no evaluation ran) and each
+    evaluation's spaCy entity F1 (``ents_f``) with the words seen and updates made."""
     from spacy.schemas import ConfigSchemaTraining
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import (
@@ -131,9 +136,12 @@ def train(config, max_seconds: float | None):
         annotating_components=T["annotating_components"],
         before_update=T["before_update"],
     )
-    best, stats = None, {"words": 0, "steps": 0, "best_step": None}
+    best, stats = None, {"words": 0, "steps": 0, "best_step": None, "curve": []}
     for _, info, is_best in steps:
         stats.update(words=info["words"], steps=info["step"] + 1)
+        if info["other_scores"] is not None:
+            point = {"words": info["words"], "step": info["step"] + 1}
+            stats["curve"].append({**point, "f1": info["other_scores"]["ents_f"]})
         if is_best:
             stats["best_step"] = info["step"] + 1
             with nlp.use_params(optimizer.averages):
@@ -182,6 +190,12 @@ def main(args: argparse.Namespace) -> Path:
     nlp, train_seconds, stats = train(config, args.max_seconds)
     nlp.to_disk(work / "model-best")
 
+    words = sum(len(s) for s in train_sents)
+    curve = [
+        {"epoch": round(p["words"] / max(1, words), 3), "step": p["step"], "f1": p["f1"]}
+        for p in stats["curve"]
+    ]
+    dev_scores = score([s.tags for s in dev_sents], predict(nlp, dev_sents))
     start = time.perf_counter()
     pred = predict(nlp, test_sents)
     eval_seconds = time.perf_counter() - start
@@ -195,9 +209,12 @@ def main(args: argparse.Namespace) -> Path:
         "train_seconds": train_seconds,
         "train_words": stats["words"],
         "train_words_per_second": stats["words"] / train_seconds if train_seconds else None,
-        "train_epochs": stats["words"] / max(1, sum(len(s) for s in train_sents)),
+        "train_epochs": stats["words"] / max(1, words),
         "train_steps": stats["steps"],
         "best_step": stats["best_step"],
+        "best_validation_f1": dev_scores["f1"],
+        "validation_curve": curve,
+        "validation_curve_from": "spacy ents_f",
         "eval_sentences_per_second": len(test_sents) / eval_seconds if eval_seconds else None,
         "peak_rss_mb": peak_rss_mb(),
         "trainable_parameters": trainable_parameters(nlp),

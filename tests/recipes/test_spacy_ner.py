@@ -100,3 +100,30 @@ def test_run_directory_is_complete_and_compares(recipe, tmp_path):
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert cells[columns.index("train tok/s")] == "–"
     assert cells[columns.index("train words/s")] != "–"
+
+
+def test_the_run_records_its_validation_score_as_seqeval_gives_it(recipe, tmp_path):
+    """``best_validation_f1`` is the kept pipeline's seqeval F1 on the validation file, the
+    score every other run records; spaCy's own scores of each evaluation form the curve,
+    and on the kept checkpoint the two agree."""
+    out = tmp_path / "spacy-run"
+    args = recipe.make_parser().parse_args(
+        [
+            "--train_file", str(TINY), "--validation_file", str(TINY),
+            "--test_file", str(TINY), "--output_dir", str(out), "--max_steps", "60",
+        ]
+    )  # fmt: skip
+    recipe.main(args)
+    metrics = json.loads((out / "metrics.json").read_text())
+    curve = metrics["validation_curve"]
+    assert metrics["validation_curve_from"] == "spacy ents_f"
+    # one evaluation every 15 updates (a quarter of max_steps), the first after update 1
+    assert [p["step"] for p in curve] == [1, 16, 31, 46, 61]
+    assert [p["epoch"] for p in curve] == sorted(p["epoch"] for p in curve)
+    assert curve[-1]["epoch"] == pytest.approx(metrics["train_epochs"], abs=1e-3)
+    assert metrics["best_validation_f1"] > curve[0]["f1"]  # it learned something
+    best = max(curve, key=lambda p: p["f1"])
+    assert metrics["best_validation_f1"] == pytest.approx(best["f1"])
+    assert metrics["best_step"] in [p["step"] for p in curve if p["f1"] == best["f1"]]
+    # validation and test files are the same here, and so is the pipeline that scored them
+    assert metrics["best_validation_f1"] == pytest.approx(metrics["f1"])

@@ -22,7 +22,8 @@ comes first. Every 200 updates it scores entity F1 on **every** sentence of
 spaCy counts words, not sub-tokens: ``metrics.json`` records ``train_words_per_second``
 (and no ``train_tokens_per_second``, which llmner runs fill with the model's sub-tokens),
 ``train_epochs`` (passes over the training sentences, fractional), ``train_steps``,
-``best_step`` and ``num_dev_sentences``. ``best_validation_f1`` is the kept pipeline's
+``best_step`` (also as ``best_validation_step``, the name every run's tables read) and
+``num_dev_sentences``. ``best_validation_f1`` is the kept pipeline's
 strict F1 on ``--validation_file``, scored by seqeval as every run is;
 ``validation_curve`` holds each evaluation's score as spaCy's scorer gave it (``ents_f``,
 exact spans; ``validation_curve_from: spacy ents_f``), with the passes over the training
@@ -212,6 +213,7 @@ def main(args: argparse.Namespace) -> Path:
         "train_epochs": stats["words"] / max(1, words),
         "train_steps": stats["steps"],
         "best_step": stats["best_step"],
+        "best_validation_step": stats["best_step"],
         "best_validation_f1": dev_scores["f1"],
         "validation_curve": curve,
         "validation_curve_from": "spacy ents_f",

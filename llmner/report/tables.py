@@ -125,9 +125,10 @@ def summary_rows(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
     for r, (tokens_per_s, words_per_s) in zip(runs, rates):
         m = r.metrics
         generative = r.get("format") == "generative"
+        trained = setting(r.config, m)
         rows.append([
             r.name, fmt(r.model), fmt(r.get("format")),
-            setting(r.config, m) if "use_lora" in r.config else fmt(r.get("quantization")),
+            trained if trained != MISSING else fmt(r.get("quantization")),
             prompt_label(r), fmt(m.get("trainable_parameters"), "int"),
             fmt(m.get("num_train_sentences"), "int"), fmt(m.get("f1"), "score"),
             fmt(m.get("f1_default"), "score"), fmt(m.get("precision"), "score"),
@@ -293,7 +294,9 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
     sentences per optimizer step, the number of optimizer steps and the epoch whose
     checkpoint was tested, as ``metrics.json`` records them (``sentences_per_step``,
-    ``train_steps``, ``validation_curve``; a range where seeds differ).
+    ``train_steps``, ``validation_curve``; a range where seeds differ). A spaCy run
+    (``recipes/spacy_ner.py``) gives its pipeline and time cap instead of the training
+    settings.
 
     Example:
         >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
@@ -328,6 +331,8 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         ...          "num_train_epochs": 10}, [{"train_steps": 36, "validation_curve": curve}])
         'every weight, none, lr 5e-05, 10 ep, 36 steps, best at ep 2'
     """
+    if config and "spacy_config" in config:
+        return _spacy_setting(config, metrics)
     if not config or "use_lora" not in config:
         return MISSING
     # a config.yaml keeps the format's options in their own mapping; older ones at the top
@@ -353,6 +358,29 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         parts.append(
             "scored in bf16" if config["eval_dtype"] == "bfloat16" else config["eval_dtype"]
         )
+    return ", ".join(parts + _progress(config, metrics))
+
+
+def _spacy_setting(config: dict, metrics) -> str:
+    """``recipes/spacy_ner.py``'s run: spaCy's pipeline, its time cap and its progress.
+
+    Example:
+        >>> curve = [{"epoch": 3.5, "step": 201, "f1": 0.7}, {"epoch": 7.0, "step": 401, "f1": 0.6}]
+        >>> _spacy_setting({"spacy_config": "c.cfg", "max_seconds": 1200.0},
+        ...                {"train_steps": 401, "best_validation_step": 201,
+        ...                 "validation_curve": curve})
+        'spaCy CNN, no vectors, up to 1200 s, 401 steps, best at ep 3.5'
+    """
+    parts = ["spaCy CNN, no vectors"]
+    if config.get("max_seconds"):
+        parts.append(f"up to {config['max_seconds']:g} s")
+    return ", ".join(parts + _progress(config, metrics))
+
+
+def _progress(config: dict, metrics) -> list[str]:
+    """Sentences per step, optimizer steps and the tested epoch, as the runs recorded them
+    (a range over seeds)."""
+    parts = []
     metrics = [metrics] if isinstance(metrics, dict) else list(metrics or [])
     batch = _span([m.get("sentences_per_step") for m in metrics], "{:.3g}")
     if batch:
@@ -363,7 +391,7 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     best = _span([_best_epoch(config, m) for m in metrics], "{:.3g}")
     if best:
         parts.append(f"best at ep {best}")
-    return ", ".join(parts)
+    return parts
 
 
 def _best_epoch(config: dict, metrics: dict) -> float | None:

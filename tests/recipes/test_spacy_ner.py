@@ -127,3 +127,4 @@ def test_the_run_records_its_validation_score_as_seqeval_gives_it(recipe, tmp_pa
     assert metrics["best_step"] in [p["step"] for p in curve if p["f1"] == best["f1"]]
     # validation and test files are the same here, and so is the pipeline that scored them
     assert metrics["best_validation_f1"] == pytest.approx(metrics["f1"])
+    assert metrics["best_validation_step"] == metrics["best_step"]

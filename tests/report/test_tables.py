@@ -68,6 +68,21 @@ def test_summary_says_which_setting_each_side_trained_with(make_run):
     assert rows[1][col] == "every weight, none, lr 3e-04, 2 ep"
 
 
+def test_a_spacy_run_says_its_pipeline_and_the_update_it_kept(make_run):
+    """spaCy keeps the last of equal scores, so its tested epoch is the one at the step it
+    recorded, not the first best of its curve."""
+    gold = synthetic_gold(4)
+    curve = [{"epoch": 2.5, "step": 201, "f1": 0.6}, {"epoch": 5.0, "step": 401, "f1": 0.6},
+             {"epoch": 7.5, "step": 601, "f1": 0.5}]  # fmt: skip
+    config = {"model": "spacy-blank-en-cnn", "spacy_config": "c.cfg", "max_seconds": 600.0}
+    run = make_run("spacy", gold, gold, config=config, train_steps=601,
+                   best_validation_step=401, validation_curve=curve)  # fmt: skip
+    headers, rows = summary_rows(load_runs([run]))
+    assert rows[0][headers.index("setting")] == (
+        "spaCy CNN, no vectors, up to 600 s, 601 steps, best at ep 5"
+    )
+
+
 def test_words_and_sub_tokens_stay_in_their_own_columns(make_run):
     """spaCy counts words, llmner sub-tokens: never one column for both."""
     gold = synthetic_gold(4)

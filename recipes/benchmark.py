@@ -8,11 +8,12 @@ comparison report.
     python recipes/benchmark.py --output_dir runs/conll-full --collect recipes/results/conll-full
     python recipes/benchmark.py --configs recipes/configs/matrix --data ../shared/data/conll2003 \
         ../shared/data/wnut17 ../shared/data/bc5cdr --output_dir runs/matrix \
-        --max_train_samples all --max_eval_samples all --seeds 42,13,7
+        --max_train_samples all --max_eval_samples all --seeds 42,13,7 --spacy_seconds 1200
 
 Runs every config in ``recipes/configs/benchmark/`` (or those named by ``--runs``) once per
 seed with ``recipes/finetune.py`` on the same training sentences and the full test split
-(run ``NAME-sSEED``), spaCy's own NER (``recipes/spacy_ner.py``), the generative runs again
+(run ``NAME-sSEED``), spaCy's own NER at each seed (``recipes/spacy_ner.py``, ``spacy-sSEED``,
+trained for at most ``--spacy_seconds``), the generative runs again
 without constrained decoding, and ``llmner compare`` over all of them.
 
 A finished run (``metrics.json``) is reused only if its ``config.yaml`` holds the
@@ -60,7 +61,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--configs", default=str(CONFIGS), help="the folder of benchmark configs")
     p.add_argument("--runs", default="", help="comma list of config names (default: all)")
     p.add_argument("--seeds", default="42", help="comma list; each config runs once per seed")
-    p.add_argument("--spacy_seconds", type=int, default=300, help="0 skips spaCy")
+    p.add_argument(
+        "--spacy_seconds", type=int, default=300, help="spaCy's time cap per seed; 0 skips spaCy"
+    )
     p.add_argument(
         "--unconstrained",
         action=argparse.BooleanOptionalAction,
@@ -137,8 +140,26 @@ def unconstrained(target: Path, data: Path, max_samples: int | None, out: Path) 
 
 
 def spacy(args, data: Path, out: Path, seed: int) -> bool:
+    """Run (or reuse) spaCy's own NER at one seed. A finished run is reused only if it
+    was made with the time cap, training sentences and seed asked for; spaCy's runs do
+    not resume, so an unfinished one starts again."""
+    from llmner import rundir
+
     dest = out / f"spacy-s{seed}"
-    if (dest / "metrics.json").exists():
+    if (dest / rundir.METRICS_FILE).exists():
+        recorded = rundir.read_config(dest)
+        limit = None if args.max_train_samples == "all" else int(args.max_train_samples)
+        wanted = {
+            "max_seconds": float(args.spacy_seconds),
+            "max_train_samples": limit,
+            "seed": seed,
+        }
+        diff = sorted(k for k, v in wanted.items() if recorded.get(k) != v)
+        if diff:
+            raise SystemExit(
+                f"benchmark: error: {dest} holds another configuration (differs in "
+                f"{', '.join(diff)}); expected the one asked for, or another --output_dir"
+            )
         return True
     cmd = [sys.executable, str(HERE / "spacy_ner.py"), "--train_file", str(data / "train.txt")]
     cmd += ["--validation_file", str(data / "dev.txt"), "--test_file", str(data / "test.txt")]
@@ -241,7 +262,7 @@ def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> 
                 and not unconstrained(target, data, args.max_predict_samples, out)
             ):
                 failed.append(f"{target.name}-unconstrained")
-        if args.spacy_seconds and seed == seeds[0] and not spacy(args, data, out, seed):
+        if args.spacy_seconds and not spacy(args, data, out, seed):
             failed.append(f"spacy-s{seed}")
     done = [str(p) for p in sorted(out.iterdir()) if (p / "metrics.json").exists()]
     if done:

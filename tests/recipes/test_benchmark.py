@@ -142,3 +142,35 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
     assert "old-s1: validation_curve read from its log.csv" in done.stdout
     assert "short-s3: no validation_curve:" in done.stdout
     assert "broken-s4: no validation_curve:" in done.stdout and "log.csv:5:" in done.stdout
+
+
+def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_data, monkeypatch):
+    """spaCy is a peer at every seed, not the first only; a finished spaCy run made with
+    another time cap is refused, not silently taken."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    commands = []
+    monkeypatch.setattr(module, "run", lambda cmd, log: commands.append(cmd) or True)
+    out = tmp_path / "out"
+    args = module.make_parser().parse_args(
+        ["--data", str(tiny_data), "--seeds", "1,2", "--spacy_seconds", "60",
+         "--max_train_samples", "all"]
+    )  # fmt: skip
+    assert module.bench_data(args, tiny_data, out, tmp_path, names=[]) == []
+    spacy_runs = [c for c in commands if str(c[1]).endswith("spacy_ner.py")]
+    assert [c[c.index("--seed") + 1] for c in spacy_runs] == ["1", "2"]
+    assert all(c[c.index("--max_seconds") + 1] == "60" for c in spacy_runs)
+
+    for seed, seconds in ((1, 60.0), (2, 30.0)):
+        done = out / f"spacy-s{seed}"
+        done.mkdir(parents=True)
+        (done / "metrics.json").write_text("{}")
+        config = {"max_seconds": seconds, "max_train_samples": None, "seed": seed}
+        (done / "config.yaml").write_text(yaml.safe_dump(config))
+    commands.clear()
+    assert module.spacy(args, tiny_data, out, 1) is True and commands == []  # reused
+    with pytest.raises(SystemExit, match="spacy-s2 holds another configuration.*max_seconds"):
+        module.spacy(args, tiny_data, out, 2)

@@ -46,6 +46,7 @@ from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.eval.scoring import score
 from llmner.io import peak_rss_mb
+from llmner.provenance import mark_start
 from llmner.rundir import write_run
 
 MODEL_NAME = "spacy-blank-en-cnn"
@@ -177,6 +178,7 @@ def trainable_parameters(nlp) -> int:
 def main(args: argparse.Namespace) -> Path:
     import spacy
 
+    mark_start()  # metrics.json records the code the run started with and its CPU time
     out = Path(args.output_dir)
     work = out / "spacy"
     work.mkdir(parents=True, exist_ok=True)

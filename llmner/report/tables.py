@@ -43,8 +43,11 @@ SUMMARY_HEADERS = [
     "F1 (strict)", "F1 (default)", "precision", "recall", "parse fail", "halluc.",
     "train time", "train tok/s", "eval sent/s", "peak RSS", "commit", "device",
 ]  # fmt: skip
-# Keys a run's config.yaml may differ in from another seed of the same configuration.
-PER_RUN_KEYS = frozenset({"seed", "data_seed", "output_dir", "run_name", "logging_dir"})
+# Keys a run's config.yaml may differ in from another seed of the same configuration
+# (spaCy's config file lies in the run's own folder).
+PER_RUN_KEYS = frozenset(
+    {"seed", "data_seed", "output_dir", "run_name", "logging_dir", "spacy_config"}
+)
 WORDS_HEADER = "train words/s"
 
 

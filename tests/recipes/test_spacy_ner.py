@@ -128,3 +128,5 @@ def test_the_run_records_its_validation_score_as_seqeval_gives_it(recipe, tmp_pa
     # validation and test files are the same here, and so is the pipeline that scored them
     assert metrics["best_validation_f1"] == pytest.approx(metrics["f1"])
     assert metrics["best_validation_step"] == metrics["best_step"]
+    machine = metrics["provenance"]["machine"]  # the run marked its start
+    assert machine["cpu_seconds"] > 0 and machine["wall_seconds"] >= metrics["train_seconds"]

@@ -251,6 +251,23 @@ def test_seeds_whose_configs_differ_are_refused_with_the_differing_keys():
         seed_rows(runs)
 
 
+def test_spacy_seeds_pool_though_each_keeps_its_own_config_file():
+    """spaCy's config file lies in its run's folder: a per-run path, like ``output_dir``;
+    a time cap that differs still refuses the pool."""
+    from llmner.errors import InputError
+    from llmner.report.tables import seed_rows
+
+    def run(seed, seconds=1200.0):
+        config = {"seed": seed, "max_seconds": seconds, "output_dir": f"out/spacy-s{seed}",
+                  "spacy_config": f"out/spacy-s{seed}/spacy/config.cfg"}  # fmt: skip
+        return (f"spacy-s{seed}", config, {"f1": 0.5, "seed": seed})
+
+    _, rows = seed_rows([run(1), run(2)])
+    assert rows[0][0] == "spacy" and rows[0][3] == "1, 2"
+    with pytest.raises(InputError, match="spacy: its seeds' configs differ in max_seconds"):
+        seed_rows([run(1), run(2, 600.0)])
+
+
 def test_a_reconstructed_commit_is_marked():
     from llmner.report.tables import provenance_cells
 

@@ -141,9 +141,9 @@ def train(config, max_seconds: float | None):
     best, stats = None, {"words": 0, "steps": 0, "best_step": None, "curve": []}
     for _, info, is_best in steps:
         stats.update(words=info["words"], steps=info["step"] + 1)
-        if info["other_scores"] is not None:
+        if info["other_scores"] is not None:  # an evaluation; spaCy drops a score of None
             point = {"words": info["words"], "step": info["step"] + 1}
-            stats["curve"].append({**point, "f1": info["other_scores"]["ents_f"]})
+            stats["curve"].append({**point, "f1": info["other_scores"].get("ents_f")})
         if is_best:
             stats["best_step"] = info["step"] + 1
             with nlp.use_params(optimizer.averages):

@@ -411,6 +411,8 @@ def _best_epoch(config: dict, metrics: dict) -> float | None:
         1.0
         >>> _best_epoch({"load_best_model_at_end": False}, {"validation_curve": curve}) is None
         True
+        >>> _best_epoch({}, {"validation_curve": [{"epoch": 1.0, "step": 9, "f1": None}, *curve]})
+        2.0
     """
     curve = metrics.get("validation_curve") or []
     if not curve or config.get("load_best_model_at_end") is False:
@@ -422,6 +424,8 @@ def _best_epoch(config: dict, metrics: dict) -> float | None:
 
     def score(point: dict) -> float:  # the one key besides epoch and step: the metric's
         value = next(v for k, v in point.items() if k not in ("epoch", "step"))
+        if not isinstance(value, (int, float)):  # no score at that evaluation
+            return float("-inf")
         return value if config.get("greater_is_better", True) is not False else -value
 
     return max(curve, key=score)["epoch"]

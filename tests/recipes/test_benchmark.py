@@ -174,3 +174,8 @@ def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_dat
     assert module.spacy(args, tiny_data, out, 1) is True and commands == []  # reused
     with pytest.raises(SystemExit, match="spacy-s2 holds another configuration.*max_seconds"):
         module.spacy(args, tiny_data, out, 2)
+    fewer = module.make_parser().parse_args(
+        ["--data", str(tiny_data), "--spacy_seconds", "60", "--max_train_samples", "5"]
+    )
+    with pytest.raises(SystemExit, match="spacy-s1 holds another .*max_train_samples"):
+        module.spacy(fewer, tiny_data, out, 1)

@@ -89,6 +89,14 @@ def run(cmd: list[str], log: Path) -> bool:
     return done.returncode == 0
 
 
+def another_configuration(target: Path, diff: list[str]) -> SystemExit:
+    """The benchmark's stop when a finished run holds another configuration than asked."""
+    return SystemExit(
+        f"benchmark: error: {target} holds another configuration (differs in "
+        f"{', '.join(diff)}); expected the one asked for, or another --output_dir"
+    )
+
+
 def requested_config(config_file: Path, flags: list[str]) -> dict:
     """The resolved configuration ``finetune.py --config FILE FLAGS`` would record."""
     from llmner.config import parse_args, resolve_defaults
@@ -115,10 +123,7 @@ def finetune(
     if (target / rundir.METRICS_FILE).exists() or (target / rundir.CONFIG_FILE).exists():
         diff = config_differences(target, wanted)
         if diff:
-            raise SystemExit(
-                f"benchmark: error: {target} holds another configuration (differs in "
-                f"{', '.join(diff)}); expected the one asked for, or another --output_dir"
-            )
+            raise another_configuration(target, diff)
         if (target / rundir.METRICS_FILE).exists():
             return target, True
     # A run stopped before its first complete checkpoint starts again from the beginning.
@@ -143,23 +148,17 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
     """Run (or reuse) spaCy's own NER at one seed. A finished run is reused only if it
     was made with the time cap, training sentences and seed asked for; spaCy's runs do
     not resume, so an unfinished one starts again."""
+    from lab.seeds import config_differences
+
     from llmner import rundir
 
     dest = out / f"spacy-s{seed}"
     if (dest / rundir.METRICS_FILE).exists():
-        recorded = rundir.read_config(dest)
         limit = None if args.max_train_samples == "all" else int(args.max_train_samples)
-        wanted = {
-            "max_seconds": float(args.spacy_seconds),
-            "max_train_samples": limit,
-            "seed": seed,
-        }
-        diff = sorted(k for k, v in wanted.items() if recorded.get(k) != v)
+        wanted = {"max_seconds": float(args.spacy_seconds), "max_train_samples": limit}
+        diff = config_differences(dest, {**wanted, "seed": seed})
         if diff:
-            raise SystemExit(
-                f"benchmark: error: {dest} holds another configuration (differs in "
-                f"{', '.join(diff)}); expected the one asked for, or another --output_dir"
-            )
+            raise another_configuration(dest, diff)
         return True
     cmd = [sys.executable, str(HERE / "spacy_ner.py"), "--train_file", str(data / "train.txt")]
     cmd += ["--validation_file", str(data / "dev.txt"), "--test_file", str(data / "test.txt")]

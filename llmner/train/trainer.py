@@ -20,7 +20,7 @@ from llmner.data.types import Sentence
 from llmner.errors import InputError
 from llmner.eval.evaluate import evaluate
 from llmner.formats.base import TaskFormat
-from llmner.io import trim_heap
+from llmner.io import atomic_file, trim_heap
 from llmner.models.quantization import restore_cpu_4bit_layout
 
 __all__ = [
@@ -250,7 +250,8 @@ def validation_curve(log_history: list[dict], metric: str | None) -> list[dict]:
 def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict]:
     """The validation scores a run's ``log.csv`` (:class:`CSVLoggerCallback`) holds, in the
     shape of :func:`validation_curve`: for runs made before ``metrics.json`` recorded it.
-    The log is appended to: where its steps go back (a run resumed from an earlier
+    Logs written before :class:`CSVLoggerCallback` trimmed them at the start of training
+    hold every attempt: where their steps go back (a run resumed from an earlier
     checkpoint, or started again from scratch in the same folder), the scores logged from
     that step on belong to the abandoned attempt and are dropped.
 
@@ -296,10 +297,20 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
 
 
 class CSVLoggerCallback(TrainerCallback):
-    """Appends every log record (losses, learning rate, metrics) to ``log.csv``."""
+    """Appends every log record (losses, learning rate, metrics) to ``log.csv``.
+
+    When training begins, the rows a run left behind beyond the step it starts from are
+    removed: all of them for a fresh start, those after the checkpoint for a resumed run
+    (the part of a killed attempt that the resumption trains again). The log then holds
+    one attempt's history, as Trainer's ``log_history`` does.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and self.path.exists():
+            _trim_log(self.path, state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -313,3 +324,23 @@ class CSVLoggerCallback(TrainerCallback):
             for key, value in row.items():
                 if key not in ("step", "epoch"):
                     writer.writerow([row["step"], row["epoch"], key, value])
+
+
+def _trim_log(path: Path, last_step: int) -> None:
+    """Keep the header and the rows of ``path`` (a ``log.csv``) up to ``last_step``."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1]
+    for line, row in enumerate(rows[1:], start=2):
+        try:
+            step = int(row[0])
+        except (IndexError, ValueError):
+            raise InputError(
+                f"expected step,epoch,key,value with a whole step, got {row}",
+                path=str(path),
+                line=line,
+            ) from None
+        if step <= last_step:
+            kept.append(row)
+    with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(kept)

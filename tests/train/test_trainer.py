@@ -34,3 +34,16 @@ def test_a_bad_log_line_is_named(tmp_path):
     with pytest.raises(InputError) as err:
         validation_curve_from_log(log)
     assert err.value.line == 3 and str(log) in str(err.value)
+
+
+def test_a_fresh_start_empties_the_log_and_a_resumption_keeps_it_to_its_checkpoint(tmp_path):
+    log = tmp_path / "log.csv"
+    logger = CSVLoggerCallback(log)
+    for step in (10, 20, 30):  # an attempt killed after step 30, its checkpoint at step 20
+        logger.on_log(None, _State(step, step / 10), None, logs={"eval_f1": step / 100})
+    logger.on_train_begin(None, _State(20, 2.0), None)
+    assert [p["step"] for p in validation_curve_from_log(log)] == [10, 20]
+    logger.on_log(None, _State(30, 3.0), None, logs={"eval_f1": 0.9})
+    assert [p["f1"] for p in validation_curve_from_log(log)] == [0.1, 0.2, 0.9]
+    logger.on_train_begin(None, _State(0, 0.0), None)
+    assert log.read_text().splitlines() == ["step,epoch,key,value"]

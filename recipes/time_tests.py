@@ -40,7 +40,7 @@ def timings_table(records: list[dict]) -> str:
     """One row per timed test run: its command, counts, wall time, load and provenance."""
     from llmner.markdown import markdown_table
     from llmner.provenance import device_label, short_commit
-    from llmner.report.tables import fmt
+    from llmner.report.cells import fmt
 
     headers = ["command", "passed", "skipped", "failed", "wall time", "load before", "commit"]
     headers.append("device")

@@ -1,11 +1,7 @@
-"""The report's content as plain data: table cells as strings, comparisons, error counts.
+"""The report's content as plain data: table rows of cells (:mod:`llmner.report.cells`),
+comparisons, error counts.
 
 Rendering (markdown, html) only lays these out; nothing here knows about either format.
-A value a run did not record is shown as ``–``.
-
-Example:
-    >>> fmt(0.87654, "score"), fmt(None, "score"), fmt(1234567, "int"), fmt(75.2, "seconds")
-    ('0.8765', '–', '1,234,567', '1m15s')
 """
 
 from __future__ import annotations
@@ -18,25 +14,22 @@ from llmner.errors import InputError
 from llmner.provenance import device_label, short_commit
 from llmner.report.bootstrap import BootstrapResult, paired_bootstrap, sentence_counts
 from llmner.report.bootstrap import f1_from_counts as _f1
+from llmner.report.cells import MISSING, fmt, mean_sd, span
 from llmner.report.errors import CATEGORIES, category_table
+from llmner.report.setting import setting
 from llmner.rundir import Run, split_run_name
 
 __all__ = [
-    "MISSING",
     "Comparison",
     "compare_runs",
     "error_rows",
-    "fmt",
     "per_type_rows",
     "prompt_label",
     "score_check",
     "seed_rows",
-    "setting",
     "summary_rows",
     "train_rates",
 ]
-
-MISSING = "–"
 
 SUMMARY_HEADERS = [
     "run", "model", "format", "setting", "prompt", "trainable params", "train sents",
@@ -49,34 +42,6 @@ PER_RUN_KEYS = frozenset(
     {"seed", "data_seed", "output_dir", "run_name", "logging_dir", "spacy_config"}
 )
 WORDS_HEADER = "train words/s"
-
-
-def fmt(value, kind: str = "text") -> str:
-    """One table cell: ``score`` (4 decimals), ``rate`` (percent), ``int``, ``float``,
-    ``seconds``, ``mb`` or ``text``; ``–`` for a missing or unusable value."""
-    if value is None or value == "":
-        return MISSING
-    if kind == "text":
-        return str(value)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return MISSING
-    if kind == "score":
-        return f"{value:.4f}"
-    if kind == "rate":
-        return f"{100 * value:.1f}%"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "float":
-        return f"{value:,.1f}"
-    if kind == "mb":
-        return f"{value:,.0f} MB"
-    if kind == "seconds":
-        minutes, seconds = divmod(float(value), 60)
-        if minutes < 1:
-            return f"{seconds:.1f}s"
-        hours, minutes = divmod(int(minutes), 60)
-        return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02.0f}s"
-    raise ValueError(f"unknown cell kind {kind!r}")
 
 
 def prompt_label(run: Run) -> str:
@@ -290,164 +255,6 @@ def error_rows(run: Run) -> tuple[list[str], list[list[str]]]:
     return ["type", *CATEGORIES], rows
 
 
-def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
-    """How a run trained, in a few words: every weight or LoRA (rank), quantization,
-    learning rate, epochs, the options that let tokens see the sentence, augmentation
-    (its rate) and whether it started from a trained run (``--init_adapter``); with the
-    run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
-    sentences per optimizer step, the number of optimizer steps and the epoch whose
-    checkpoint was tested, as ``metrics.json`` records them (``sentences_per_step``,
-    ``train_steps``, ``validation_curve``; a range where seeds differ). A spaCy run
-    (``recipes/spacy_ner.py``) gives its pipeline and time cap instead of the training
-    settings.
-
-    Example:
-        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
-        ...          "learning_rate": 3e-4, "num_train_epochs": 1, "echo": True})
-        'LoRA r16, 4bit, lr 3e-04, 1 ep, repeat 1'
-        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
-        ...          "learning_rate": 1.88e-3, "num_train_epochs": 1, "repeat": 2})
-        'LoRA r16, 4bit, lr 1.88e-03, 1 ep, repeat 2'
-        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
-        ...          "learning_rate": 3e-4, "num_train_epochs": 10,
-        ...          "format_options": {"repeat": 1, "bidirectional": "none"}})
-        'LoRA r16, 4bit, lr 3e-04, 10 ep, repeat 1'
-        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
-        ...          "num_train_epochs": 5, "augment": "mention_replacement",
-        ...          "augment_rate": 0.3, "init_adapter": "runs/conll"})
-        'every weight, none, lr 3e-04, 5 ep, augment 0.3, from a trained run'
-        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
-        ...          "num_train_epochs": 5, "augment": "mention_replacement",
-        ...          "augment_rate": 0.3, "augment_mode": "add"})
-        'every weight, none, lr 3e-04, 5 ep, augment 0.3 added'
-        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 3e-4,
-        ...          "num_train_epochs": 1, "eval_dtype": "bfloat16"})
-        'every weight, none, lr 3e-04, 1 ep, scored in bf16'
-        >>> setting({"use_lora": True, "lora_r": 16, "quantization": "4bit",
-        ...          "learning_rate": 3e-4, "num_train_epochs": 1},
-        ...         [{"sentences_per_step": 12.35, "train_steps": 81},
-        ...          {"sentences_per_step": 14.9, "train_steps": 67}])
-        'LoRA r16, 4bit, lr 3e-04, 1 ep, 12.3–14.9 sents/step, 67–81 steps'
-        >>> curve = [{"epoch": 1.0, "step": 9, "f1": 0.5}, {"epoch": 2.0, "step": 18, "f1": 0.6},
-        ...          {"epoch": 3.0, "step": 27, "f1": 0.6}, {"epoch": 4.0, "step": 36, "f1": 0.4}]
-        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 5e-5,
-        ...          "num_train_epochs": 10}, [{"train_steps": 36, "validation_curve": curve}])
-        'every weight, none, lr 5e-05, 10 ep, 36 steps, best at ep 2'
-    """
-    if config and "spacy_config" in config:
-        return _spacy_setting(config, metrics)
-    if not config or "use_lora" not in config:
-        return MISSING
-    # a config.yaml keeps the format's options in their own mapping; older ones at the top
-    config = {**(config.get("format_options") or {}), **config}
-    parts = [f"LoRA r{config.get('lora_r')}" if config.get("use_lora") else "every weight"]
-    parts.append(str(config.get("quantization")))
-    mantissa, exponent = f"{config.get('learning_rate', 0):.2e}".split("e")
-    parts.append(f"lr {mantissa.rstrip('0').rstrip('.')}e{exponent}")
-    parts.append(f"{config.get('num_train_epochs', 0):g} ep")
-    repeat = config.get("repeat") or (1 if config.get("echo") else None)
-    if repeat:
-        parts.append(f"repeat {repeat}")
-    if config.get("bidirectional") not in (None, "none"):
-        parts.append(f"bidirectional {config['bidirectional']}")
-    if config.get("num_layers"):
-        parts.append(f"{config['num_layers']} layers")
-    if config.get("augment"):
-        added = " added" if config.get("augment_mode") == "add" else ""
-        parts.append(f"augment {config.get('augment_rate', 0):g}{added}")
-    if config.get("init_adapter"):
-        parts.append("from a trained run")
-    if config.get("eval_dtype", "float32") != "float32":
-        parts.append(
-            "scored in bf16" if config["eval_dtype"] == "bfloat16" else config["eval_dtype"]
-        )
-    return ", ".join(parts + _progress(config, metrics))
-
-
-def _spacy_setting(config: dict, metrics) -> str:
-    """``recipes/spacy_ner.py``'s run: spaCy's pipeline, its time cap and its progress.
-
-    Example:
-        >>> curve = [{"epoch": 3.5, "step": 201, "f1": 0.7}, {"epoch": 7.0, "step": 401, "f1": 0.6}]
-        >>> _spacy_setting({"spacy_config": "c.cfg", "max_seconds": 1200.0},
-        ...                {"train_steps": 401, "best_validation_step": 201,
-        ...                 "validation_curve": curve})
-        'spaCy CNN, no vectors, up to 1200 s, 401 steps, best at ep 3.5'
-    """
-    parts = ["spaCy CNN, no vectors"]
-    if config.get("max_seconds"):
-        parts.append(f"up to {config['max_seconds']:g} s")
-    return ", ".join(parts + _progress(config, metrics))
-
-
-def _progress(config: dict, metrics) -> list[str]:
-    """Sentences per step, optimizer steps and the tested epoch, as the runs recorded them
-    (a range over seeds)."""
-    parts = []
-    metrics = [metrics] if isinstance(metrics, dict) else list(metrics or [])
-    batch = _span([m.get("sentences_per_step") for m in metrics], "{:.3g}")
-    if batch:
-        parts.append(f"{batch} sents/step")
-    steps = _span([m.get("train_steps") for m in metrics], "{:,}")
-    if steps:
-        parts.append(f"{steps} steps")
-    best = _span([_best_epoch(config, m) for m in metrics], "{:.3g}")
-    if best:
-        parts.append(f"best at ep {best}")
-    return parts
-
-
-def _best_epoch(config: dict, metrics: dict) -> float | None:
-    """The epoch of the checkpoint that was tested: the evaluation at the run's
-    ``best_validation_step``, or for runs that did not record it the first best score of
-    ``validation_curve`` (Trainer keeps the first of equal scores). ``None`` where the run
-    recorded no curve, or tested its last checkpoint (``load_best_model_at_end`` off).
-
-    Example:
-        >>> curve = [{"epoch": 1.0, "step": 9, "f1": 0.5}, {"epoch": 2.0, "step": 18, "f1": 0.6}]
-        >>> _best_epoch({}, {"validation_curve": curve})
-        2.0
-        >>> _best_epoch({"greater_is_better": False}, {"validation_curve": curve})
-        1.0
-        >>> _best_epoch({"load_best_model_at_end": False}, {"validation_curve": curve}) is None
-        True
-        >>> _best_epoch({}, {"validation_curve": [{"epoch": 1.0, "step": 9, "f1": None}, *curve]})
-        2.0
-    """
-    curve = metrics.get("validation_curve") or []
-    if not curve or config.get("load_best_model_at_end") is False:
-        return None
-    step = metrics.get("best_validation_step")
-    at_step = [point for point in curve if point.get("step") == step]
-    if at_step:
-        return at_step[0]["epoch"]
-
-    def score(point: dict) -> float:  # the one key besides epoch and step: the metric's
-        value = next(v for k, v in point.items() if k not in ("epoch", "step"))
-        if not isinstance(value, (int, float)):  # no score at that evaluation
-            return float("-inf")
-        return value if config.get("greater_is_better", True) is not False else -value
-
-    return max(curve, key=score)["epoch"]
-
-
-def _span(values: list, form: str) -> str | None:
-    """One value, or the lowest and highest (``12.3–14.9``) where they differ; ``None``
-    when a value is missing."""
-    if not values or not all(isinstance(v, (int, float)) for v in values):
-        return None
-    low, high = form.format(min(values)), form.format(max(values))
-    return low if low == high else f"{low}–{high}"
-
-
-def _mean_sd(values: list) -> str:
-    """``0.5409 ± 0.0219`` over seeds, one value as it is, ``–`` when one is missing."""
-    if not values or not all(isinstance(v, (int, float)) for v in values):
-        return MISSING
-    spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
-    return f"{statistics.fmean(values):.4f}{spread}"
-
-
 def cores_used(metrics: dict) -> float | None:
     """The CPU cores a run kept busy on average: its process's CPU seconds over the wall
     seconds between its start and end (``provenance.machine``; model loading and test
@@ -505,8 +312,8 @@ def seed_rows(
                 str(metrics[0].get("model")),
                 setting(group[0][1], metrics),
                 ", ".join(str(m.get("seed")) for m in metrics),
-                *([_mean_sd(valid)] if validation else []),
-                _mean_sd(f1),
+                *([mean_sd(valid)] if validation else []),
+                mean_sd(f1),
                 *per_type,
                 fmt(mean("num_train_sentences"), "int"),
                 fmt(mean("train_seconds"), "seconds"),
@@ -515,7 +322,7 @@ def seed_rows(
                 *provenance_cells(metrics),
             ]
         )
-        cores.append(_span([cores_used(m) for m in metrics], "{:.2f}") or MISSING)
+        cores.append(span([cores_used(m) for m in metrics], "{:.2f}") or MISSING)
     if any(cell != MISSING for cell in cores):
         at = headers.index("peak RSS") + 1
         headers.insert(at, "cores used")

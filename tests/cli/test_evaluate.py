@@ -9,7 +9,7 @@ import pytest
 
 from llmner.cli import main
 from llmner.config import RunConfig
-from llmner.report.tables import setting
+from llmner.report.setting import setting
 from llmner.rundir import read_config
 from llmner.train.run import run_finetune
 

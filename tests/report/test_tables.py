@@ -2,11 +2,10 @@ import json
 
 import pytest
 
+from llmner.report.cells import MISSING
 from llmner.report.tables import (
-    MISSING,
     compare_runs,
     error_rows,
-    fmt,
     per_type_rows,
     score_check,
     summary_rows,
@@ -14,24 +13,6 @@ from llmner.report.tables import (
 from llmner.rundir import load_run, load_runs, write_run
 
 from .conftest import corrupt, synthetic_gold
-
-
-@pytest.mark.parametrize(
-    "value, kind, expected",
-    [
-        (None, "score", MISSING),
-        ("n/a", "score", MISSING),
-        (True, "int", MISSING),
-        (0.5, "rate", "50.0%"),
-        (3725.0, "seconds", "1h02m"),
-        (59.94, "seconds", "59.9s"),
-        (1536.4, "mb", "1,536 MB"),
-        ("smol", "text", "smol"),
-    ],
-    ids=["none", "string-as-number", "bool", "rate", "hours", "seconds", "mb", "text"],
-)
-def test_fmt(value, kind, expected):
-    assert fmt(value, kind) == expected
 
 
 def test_summary_shows_dash_for_missing_and_tagging_rates(make_run):

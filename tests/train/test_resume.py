@@ -1,6 +1,7 @@
 """A run killed with SIGKILL mid-epoch resumes from its last complete checkpoint and ends
 exactly where an uninterrupted run ends."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -55,6 +56,12 @@ def options(model, conll, out):
     )
 
 
+def _logged(log: Path) -> list[tuple[str, str]]:
+    """The (step, key) of each row of a ``log.csv``."""
+    with open(log, newline="", encoding="utf-8") as f:
+        return [(row["step"], row["key"]) for row in csv.DictReader(f)]
+
+
 def as_flags(opts: dict) -> list[str]:
     return [x for k, v in opts.items() for x in (f"--{k}", str(v))]
 
@@ -89,6 +96,8 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     best = next(p for p in curve if p["step"] == resumed["best_validation_step"])
     assert best["f1"] == max(point["f1"] for point in curve) == resumed["best_validation_f1"]
     assert resumed["best_validation_step"] == straight["best_validation_step"]
+    # one attempt's log, as long as the uninterrupted run's
+    assert _logged(out / "log.csv") == _logged(tmp_path / "a" / "log.csv")
     a = load_file(tmp_path / "a" / "adapter" / "adapter_model.safetensors")
     b = load_file(out / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()

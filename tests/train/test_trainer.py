@@ -47,3 +47,12 @@ def test_a_fresh_start_empties_the_log_and_a_resumption_keeps_it_to_its_checkpoi
     assert [p["f1"] for p in validation_curve_from_log(log)] == [0.1, 0.2, 0.9]
     logger.on_train_begin(None, _State(0, 0.0), None)
     assert log.read_text().splitlines() == ["step,epoch,key,value"]
+
+
+def test_a_log_it_cannot_trim_is_named_with_its_line(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,epoch,key,value\n10,1.0,loss,0.5\nten,2.0,loss,0.4\n")
+    with pytest.raises(InputError) as err:
+        CSVLoggerCallback(log).on_train_begin(None, _State(0, 0.0), None)
+    assert err.value.line == 3 and str(log) in str(err.value)
+    assert "ten" in log.read_text()  # left as it was

@@ -13,11 +13,16 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
 
 # On CPUs with AVX512-BF16, importing bitsandbytes (which ``import peft`` does) tries to
 # fetch an optional 4-bit matmul kernel from the Hugging Face hub through the ``kernels``
-# package and logs a warning when it cannot. bitsandbytes then uses its own CPU kernel, and
-# llmner scores 4-bit models on the CPU with dequantized weights anyway: nothing to act on.
+# package and logs a warning when it cannot (and ``kernels`` one more with HF_HUB_OFFLINE
+# set). bitsandbytes then uses its own CPU kernel, and llmner scores 4-bit models on the
+# CPU with dequantized weights anyway: nothing to act on.
 _NO_HUB_KERNEL = "Failed to load CPU gemm_4bit_forward from kernels-community"
+_OFFLINE_TRUST = "Skipping publisher trust check for 'kernels-community/quantization-bitsandbytes'"
 logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(
     lambda record: not record.getMessage().startswith(_NO_HUB_KERNEL)
+)
+logging.getLogger("kernels._internals.hf_hub").addFilter(
+    lambda record: not record.getMessage().startswith(_OFFLINE_TRUST)
 )
 
 __all__ = ["load"]

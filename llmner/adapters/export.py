@@ -30,11 +30,11 @@ import yaml
 from llmner.adapters.card import model_card
 from llmner.errors import InputError
 from llmner.io import atomic_dir, require_empty_folder
+from llmner.models.hub import hub_offline
 from llmner.rundir import CONFIG_FILE, METRICS_FILE, read_metrics
 from llmner.rundir.source import (
     META_FILE,
     describe_base,
-    hub_offline,
     locate,
     needs_llmner_inputs,
 )

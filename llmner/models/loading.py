@@ -29,6 +29,7 @@ import llmner.models.heads  # noqa: F401  (registers heads transformers lacks: G
 from llmner.data.types import LabelSet
 from llmner.distributed import state as distributed_state
 from llmner.errors import InputError
+from llmner.models.hub import load_error
 from llmner.models.memory import LORA_TARGETS
 from llmner.models.registry import MODELS, resolve_model
 
@@ -148,7 +149,7 @@ def load_tokenizer(name_or_path: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
     except OSError as e:
-        raise InputError(f"cannot load the tokenizer of {name_or_path!r}: {e}") from None
+        raise load_error("the tokenizer of", name_or_path, e) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -203,7 +204,7 @@ def load_base_model(
         with _quiet_load_report():
             model, info = cls.from_pretrained(path, output_loading_info=True, **kwargs)
     except OSError as e:
-        raise InputError(f"cannot load model {name_or_path!r}: {e}") from None
+        raise load_error("model", name_or_path, e) from None
     _report_loading(name_or_path, info, task, num_layers)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = model.config.eos_token_id

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from llmner.errors import InputError
 from llmner.io import atomic_dir
+from llmner.models.hub import require_cached
 from llmner.models.parts import PartSet, extract_folder
 from llmner.models.pins import EMBEDDINGGEMMA_300M, MPNET_BASE, QWEN25_CODER_05B
 
@@ -278,11 +279,14 @@ def resolve_model(name_or_path: str) -> str:
     """
     if name_or_path not in MODELS:
         looks_local = name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1
-        if looks_local and not Path(name_or_path).expanduser().exists():
+        if Path(name_or_path).expanduser().exists():
+            return name_or_path
+        if looks_local:
             raise InputError(
                 f"model folder {name_or_path!r} does not exist; expected a model name "
                 f"({', '.join(sorted(MODELS))}), a hub id such as org/name, or a folder"
             )
+        require_cached(name_or_path)
         return name_or_path
     entry = MODELS[name_or_path]
     target = cache_dir() / "models" / entry.name

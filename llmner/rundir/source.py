@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
 from llmner.io import parse_yaml
+from llmner.models.hub import hub_offline
 from llmner.models.registry import MODELS
 from llmner.rundir import flat_config
 
@@ -40,7 +40,6 @@ __all__ = [
     "ModelSource",
     "build_format_from",
     "describe_base",
-    "hub_offline",
     "load_model",
     "local_folder",
     "locate",
@@ -145,15 +144,6 @@ def _resolve_base(meta: dict, folder: Path) -> None:
     name = str(meta.get("model_name_or_path") or "")
     if name.startswith(("./", "../")) and (folder / name).is_dir():
         meta["model_name_or_path"] = str((folder / name).resolve())
-
-
-def hub_offline() -> bool:
-    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE``)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
-        return True
-    from huggingface_hub import constants  # optional: pip install 'llmner[hub]'
-
-    return bool(constants.HF_HUB_OFFLINE)
 
 
 def _could_be_hub_id(path: str) -> bool:

@@ -31,8 +31,20 @@ def run(*args):
         (["--format", "spans"], "format 'spans' is unknown"),
         (["--config", "/no/such.yaml"], "/no/such.yaml: config file not found"),
         (["--no_such_option", "1"], "unknown argument"),
+        (
+            ["--model_name_or_path", "no-such-org/no-such-model"],
+            "'no-such-org/no-such-model' is not in the local Hugging Face cache and "
+            "HF_HUB_OFFLINE is set",
+        ),
     ],
-    ids=["missing-model", "missing-train-file", "bad-format", "missing-config", "unknown-option"],
+    ids=[
+        "missing-model",
+        "missing-train-file",
+        "bad-format",
+        "missing-config",
+        "unknown-option",
+        "hub-id-offline",
+    ],
 )
 def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path):
     done = run(*args, "--output_dir", str(tmp_path))
@@ -45,3 +57,9 @@ def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     done = run("--format", "spans", "--output_dir", str(tmp_path), "--debug")
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_a_hub_id_offline_is_the_only_line(tmp_path):
+    done = run("--model_name_or_path", "no-such-org/no-such-model", "--output_dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("finetune: error:"), done.stderr

@@ -10,10 +10,27 @@ leaving transformers to fail with a paragraph.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from llmner.errors import InputError
 
-__all__ = ["hub_offline", "load_error", "require_cached"]
+__all__ = ["could_be_hub_id", "hub_offline", "load_error", "require_cached"]
+
+
+def could_be_hub_id(name: str) -> bool:
+    """Whether a name that is no local path could be a hub repository id (``name`` or
+    ``owner/name``): not written as a path (``./``, ``/``, ``~``, a backslash, more than
+    two parts), and no local folder of the owner's name (``runs/x`` where ``runs/``
+    exists is a mistyped folder, not a repository).
+
+    Example:
+        >>> [could_be_hub_id(n) for n in ("gpt2", "org/model", "./org/model", "a/b/c")]
+        [True, True, False, False]
+    """
+    parts = Path(name).parts
+    if not name or name.startswith((".", "/", "~")) or "\\" in name or len(parts) > 2:
+        return False
+    return len(parts) == 1 or not Path(parts[0]).exists()
 
 
 def hub_offline() -> bool:
@@ -25,9 +42,10 @@ def hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE)
 
 
-def require_cached(hub_id: str) -> None:
+def require_cached(hub_id: str, hint: str = "") -> None:
     """With the hub switched off, a hub id whose ``config.json`` is not in the local
-    cache is refused in one line that names it and ``HF_HUB_OFFLINE``.
+    cache is refused in one line that names it and ``HF_HUB_OFFLINE`` (``hint`` ends it:
+    a near model name, say).
 
     Raises:
         InputError: offline and not cached.
@@ -38,21 +56,22 @@ def require_cached(hub_id: str) -> None:
 
     try:
         cached = try_to_load_from_cache(hub_id, "config.json")
-    except ValueError:  # not a valid repository id
-        cached = None
+    except ValueError as e:  # not a valid repository id
+        raise InputError(f"model {hub_id!r} is neither a folder nor a valid hub id ({e})") from None
     if not isinstance(cached, str):
         raise InputError(
             f"model {hub_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
             f"set, so the hub is not asked; download it where the hub can be reached "
-            f"(hf download {hub_id}) or give a local folder"
+            f"(hf download {hub_id}) or give a local folder{hint}"
         )
 
 
-def load_error(what: str, name_or_path: str, error: Exception) -> InputError:
-    """One line for a model or tokenizer ``from_pretrained`` could not load: the first
-    line of its error and, while the hub is switched on, how to stop without waiting for
-    the network."""
-    lines = str(error).strip().splitlines()
-    first = lines[0].strip() if lines else type(error).__name__
-    hint = "" if hub_offline() else " (without network, HF_HUB_OFFLINE=1 stops at once)"
-    return InputError(f"cannot load {what} {name_or_path!r}: {first}{hint}")
+def load_error(what: str, name_or_path: str, error: Exception, hub_id: bool) -> InputError:
+    """One line for a model or tokenizer ``from_pretrained`` could not load: its error's
+    lines joined and, for a hub id (``hub_id``) while the hub is switched on, how to stop
+    without waiting for the network."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    hint = ""
+    if hub_id and not hub_offline():
+        hint = " (without network, HF_HUB_OFFLINE=1 stops at once)"
+    return InputError(f"cannot load {what} {name_or_path!r}: {text or type(error).__name__}{hint}")

@@ -145,11 +145,16 @@ def _default_targets(model) -> list[str]:
     return targets
 
 
+def _is_hub_id(name_or_path: str) -> bool:
+    """Whether ``from_pretrained`` was given the name as a hub id."""
+    return name_or_path not in MODELS and not Path(name_or_path).expanduser().exists()
+
+
 def load_tokenizer(name_or_path: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
     except OSError as e:
-        raise load_error("the tokenizer of", name_or_path, e) from None
+        raise load_error("the tokenizer of", name_or_path, e, _is_hub_id(name_or_path)) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -204,7 +209,7 @@ def load_base_model(
         with _quiet_load_report():
             model, info = cls.from_pretrained(path, output_loading_info=True, **kwargs)
     except OSError as e:
-        raise load_error("model", name_or_path, e) from None
+        raise load_error("model", name_or_path, e, _is_hub_id(name_or_path)) from None
     _report_loading(name_or_path, info, task, num_layers)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = model.config.eos_token_id
@@ -318,9 +323,17 @@ def model_kind(name_or_path: str) -> str:
     return "encoder" if encoder else "decoder"
 
 
+def _load_config(name_or_path: str, path: str):
+    """``AutoConfig`` of ``path`` (``name_or_path`` resolved), a failure in one line."""
+    try:
+        return AutoConfig.from_pretrained(path)
+    except OSError as e:
+        raise load_error("the config of", name_or_path, e, _is_hub_id(name_or_path)) from None
+
+
 def model_num_layers(name_or_path: str) -> int | None:
     """The number of decoder (or encoder) layers of a model, read from its config only."""
-    config = AutoConfig.from_pretrained(resolve_model(name_or_path))
+    config = _load_config(name_or_path, resolve_model(name_or_path))
     config = getattr(config, "text_config", None) or config
     return getattr(config, "num_hidden_layers", None)
 
@@ -331,7 +344,7 @@ def _truncated_layers(path: str, num_layers: int) -> dict:
     Weights of the dropped layers are then simply not loaded. Models that list a type
     per layer (sliding or full attention) keep the first ``num_layers`` entries.
     """
-    config = AutoConfig.from_pretrained(path)
+    config = _load_config(path, path)
     total = getattr(config, "num_hidden_layers", None)
     if total is None or not 1 <= num_layers <= total:
         raise InputError(f"num_layers {num_layers} is outside 1..{total}, the layers of {path}")

@@ -44,9 +44,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmner.errors import InputError
+from llmner.errors import InputError, suggest
 from llmner.io import atomic_dir
-from llmner.models.hub import require_cached
+from llmner.models.hub import could_be_hub_id, require_cached
 from llmner.models.parts import PartSet, extract_folder
 from llmner.models.pins import EMBEDDINGGEMMA_300M, MPNET_BASE, QWEN25_CODER_05B
 
@@ -54,6 +54,7 @@ __all__ = [
     "MODELS",
     "SHAPES",
     "ModelEntry",
+    "check_model",
     "cache_dir",
     "get_model",
     "resolve_model",
@@ -271,6 +272,25 @@ def get_model(name: str) -> ModelEntry:
     return MODELS[name]
 
 
+def check_model(name_or_path: str) -> None:
+    """Before any work: a model that is not one of llmner's names is an existing folder,
+    or a hub id that ``from_pretrained`` can reach
+    (:func:`~llmner.models.hub.require_cached`). A named model is located, and installed
+    or refused, by :func:`resolve_model`.
+
+    Raises:
+        InputError: a missing folder, or a hub id missing from the cache while offline.
+    """
+    if name_or_path in MODELS or Path(name_or_path).expanduser().exists():
+        return
+    if not could_be_hub_id(name_or_path):
+        raise InputError(
+            f"model folder {name_or_path!r} does not exist; expected a model name "
+            f"({', '.join(sorted(MODELS))}), a hub id such as org/name, or a folder"
+        )
+    require_cached(name_or_path, hint="" if "/" in name_or_path else suggest(name_or_path, MODELS))
+
+
 def resolve_model(name_or_path: str) -> str:
     """A path or hub id that ``from_pretrained`` accepts.
 
@@ -278,15 +298,7 @@ def resolve_model(name_or_path: str) -> str:
     and cached); existing folders pass through; other strings are taken as hub ids.
     """
     if name_or_path not in MODELS:
-        looks_local = name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1
-        if Path(name_or_path).expanduser().exists():
-            return name_or_path
-        if looks_local:
-            raise InputError(
-                f"model folder {name_or_path!r} does not exist; expected a model name "
-                f"({', '.join(sorted(MODELS))}), a hub id such as org/name, or a folder"
-            )
-        require_cached(name_or_path)
+        check_model(name_or_path)
         return name_or_path
     entry = MODELS[name_or_path]
     target = cache_dir() / "models" / entry.name

@@ -27,7 +27,7 @@ from llmner.data.text import DEFAULT_SPLITTER
 from llmner.data.types import LabelSet
 from llmner.errors import InputError
 from llmner.io import parse_yaml
-from llmner.models.hub import hub_offline
+from llmner.models.hub import could_be_hub_id, hub_offline
 from llmner.models.registry import MODELS
 from llmner.rundir import flat_config
 
@@ -146,16 +146,6 @@ def _resolve_base(meta: dict, folder: Path) -> None:
         meta["model_name_or_path"] = str((folder / name).resolve())
 
 
-def _could_be_hub_id(path: str) -> bool:
-    """Whether a path that does not exist could be a hub repository id (``owner/name``):
-    two parts, not written as a path, and no local folder of the owner's name (``runs/x``
-    where ``runs/`` exists is a mistyped folder, not a repository)."""
-    parts = Path(path).parts
-    if len(parts) != 2 or path.startswith((".", "/", "~")) or "\\" in path:
-        return False
-    return not Path(parts[0]).exists()
-
-
 def local_folder(path: str | Path) -> Path:
     """``path`` itself, or for a hub repository id of an exported adapter (``owner/name``)
     its downloaded snapshot.
@@ -165,7 +155,7 @@ def local_folder(path: str | Path) -> Path:
             one line; a missing local folder is left to :func:`locate` to name.
     """
     expected = "expected a run directory, adapter or model folder"
-    if Path(path).exists() or not _could_be_hub_id(str(path)):
+    if Path(path).exists() or not (len(Path(path).parts) == 2 and could_be_hub_id(str(path))):
         return Path(path)
     if hub_offline():
         raise InputError(f"no such folder (offline: not looked up on the hub); {expected}", path)

@@ -40,6 +40,7 @@ from llmner.models.loading import (
     model_num_layers,
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
+from llmner.models.registry import check_model
 from llmner.provenance import mark_start
 from llmner.train.augmented import AugmentCallback, augmented_train_set
 from llmner.train.score import TrainedRun, describe_format, score_run
@@ -240,6 +241,7 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
     release_freed_memory()  # what an earlier run in this process left behind
     reset_peak_rss()
     bf16 = resolve_bf16(cfg.training.bf16)
+    check_model(cfg.model.model_name_or_path)  # a missing folder or unreachable hub id, first
     check_num_layers(cfg)
     init = locate_init(cfg) if cfg.model.init_adapter else None
     out = Path(cfg.output_dir)

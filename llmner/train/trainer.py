@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 COMPLETE_MARK = "llmner-complete"
+LOG_HEADER = ["step", "epoch", "key", "value"]
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:
@@ -268,7 +269,7 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
     last = -1
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        if not {"step", "epoch", "key", "value"} <= set(reader.fieldnames or []):
+        if not set(LOG_HEADER) <= set(reader.fieldnames or []):
             raise InputError(
                 f"expected the header step,epoch,key,value, got {reader.fieldnames}",
                 path=str(path),
@@ -299,48 +300,62 @@ def validation_curve_from_log(path: str | Path, metric: str = "f1") -> list[dict
 class CSVLoggerCallback(TrainerCallback):
     """Appends every log record (losses, learning rate, metrics) to ``log.csv``.
 
-    When training begins, the rows a run left behind beyond the step it starts from are
-    removed: all of them for a fresh start, those after the checkpoint for a resumed run
-    (the part of a killed attempt that the resumption trains again). The log then holds
-    one attempt's history, as Trainer's ``log_history`` does.
+    When training begins, the rows a run left behind that its history does not hold are
+    removed: all of them for a fresh start; for a resumed run, those after the checkpoint
+    and those at its step that the checkpoint's ``log_history`` lacks (the part of a
+    killed attempt that the resumption does again). The log then holds one attempt's
+    history, as Trainer's ``log_history`` does.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if state.is_world_process_zero and self.path.exists():
-            _trim_log(self.path, state.global_step)
+        if not state.is_world_process_zero:
+            return
+        step = state.global_step
+        at_step = {k for e in state.log_history if e.get("step") == step for k in e}
+        _trim_log(self.path, step, at_step - {"step", "epoch"})
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
         row = {"step": state.global_step, "epoch": state.epoch, **logs}
-        new = not self.path.exists()
+        new = not self.path.exists() or self.path.stat().st_size == 0
         with open(self.path, "a", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             if new:
-                writer.writerow(["step", "epoch", "key", "value"])
+                writer.writerow(LOG_HEADER)
             for key, value in row.items():
                 if key not in ("step", "epoch"):
                     writer.writerow([row["step"], row["epoch"], key, value])
 
 
-def _trim_log(path: Path, last_step: int) -> None:
-    """Keep the header and the rows of ``path`` (a ``log.csv``) up to ``last_step``."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    kept = rows[:1]
+def _trim_log(path: Path, step: int, keys_at_step: set[str]) -> None:
+    """Rewrite ``path`` (a ``log.csv``) with its header and the rows before ``step``, and
+    those at ``step`` whose key is in ``keys_at_step``; create it with the header alone
+    when it does not exist or is empty."""
+    rows = []
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    if rows and rows[0] != LOG_HEADER:
+        raise InputError(
+            f"expected the header {','.join(LOG_HEADER)}, got {rows[0]}", path=str(path), line=1
+        )
+    kept = [LOG_HEADER]
     for line, row in enumerate(rows[1:], start=2):
         try:
-            step = int(row[0])
-        except (IndexError, ValueError):
+            if len(row) != len(LOG_HEADER):
+                raise ValueError
+            at = int(row[0])
+        except ValueError:
             raise InputError(
                 f"expected step,epoch,key,value with a whole step, got {row}",
                 path=str(path),
                 line=line,
             ) from None
-        if step <= last_step:
+        if at < step or (at == step and row[2] in keys_at_step):
             kept.append(row)
     with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(kept)

@@ -35,7 +35,7 @@ run_finetune(parse_args(sys.argv[1:]), callbacks=[KillAt()])
 
 def options(model, conll, out):
     # 12 sentences in token-budget batches (the CPU default): 8 steps an epoch, 2 epochs;
-    # checkpoints every 4 steps.
+    # checkpoints every 4 steps, a log row every step.
     return dict(
         model_name_or_path=str(model),
         train_file=str(conll),
@@ -53,6 +53,7 @@ def options(model, conll, out):
         early_stopping_patience=0,
         seed=3,
         save_total_limit=5,
+        logging_steps=1,
     )
 
 
@@ -71,7 +72,7 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     straight = run_finetune(RunConfig.of(**options(tiny_llama_dir, tiny_conll, tmp_path / "a")))
 
     out = tmp_path / "b"
-    env = {**os.environ, "KILL_AT_STEP": "5", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "KILL_AT_STEP": "7", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-c", KILLER, *as_flags(options(tiny_llama_dir, tiny_conll, out))],
         env=env,
@@ -82,6 +83,7 @@ def test_killed_run_resumes_to_the_same_result(tiny_llama_dir, tiny_conll, tmp_p
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     assert latest_checkpoint(out / "checkpoints").name == "checkpoint-4"
     assert not (out / "metrics.json").exists() and not (out / "adapter").exists()
+    assert max(int(step) for step, _ in _logged(out / "log.csv")) > 4  # rows past checkpoint-4
 
     resumed = run_finetune(
         RunConfig.of(**options(tiny_llama_dir, tiny_conll, out), resume_from_checkpoint="latest")

@@ -48,12 +48,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# peft's PeftModel reads ``model.is_gradient_checkpointing``, which transformers 5 deprecated
-# in favour of ``is_activation_checkpointing``; every ``get_peft_model`` and
-# ``PeftModel.from_pretrained`` on a model built here warns, and only peft can change it.
+# peft's PeftModel reads ``model.is_gradient_checkpointing``, and its
+# ``prepare_model_for_kbit_training`` calls ``gradient_checkpointing_enable``, both of which
+# transformers 5 deprecated in favour of their ``activation_checkpointing`` names; every
+# 4-bit run and ``PeftModel.from_pretrained`` on a model built here warns, and only peft
+# can change it.
 warnings.filterwarnings(
     "ignore",
-    message=r"`is_gradient_checkpointing` is deprecated",
+    message=r"`(is_gradient_checkpointing|gradient_checkpointing_enable)` is deprecated",
     category=FutureWarning,
     module=r"transformers\.modeling_utils",
 )

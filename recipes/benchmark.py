@@ -155,8 +155,12 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
     dest = out / f"spacy-s{seed}"
     if (dest / rundir.METRICS_FILE).exists():
         limit = None if args.max_train_samples == "all" else int(args.max_train_samples)
-        wanted = {"max_seconds": float(args.spacy_seconds), "max_train_samples": limit}
-        diff = config_differences(dest, {**wanted, "seed": seed})
+        wanted = {
+            "max_seconds": float(args.spacy_seconds),
+            "max_train_samples": limit,
+            "seed": seed,
+        }
+        diff = config_differences(dest, wanted)
         if diff:
             raise another_configuration(dest, diff)
         return True

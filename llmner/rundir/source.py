@@ -148,7 +148,8 @@ def _resolve_base(meta: dict, folder: Path) -> None:
 
 def local_folder(path: str | Path) -> Path:
     """``path`` itself, or for a hub repository id of an exported adapter (``owner/name``)
-    its downloaded snapshot.
+    its downloaded snapshot; with ``HF_HUB_OFFLINE`` set, the snapshot already in the local
+    cache, as for a base model.
 
     Raises:
         InputError: a hub id that cannot be fetched (offline, unknown, no network), in
@@ -157,13 +158,18 @@ def local_folder(path: str | Path) -> Path:
     expected = "expected a run directory, adapter or model folder"
     if Path(path).exists() or not (len(Path(path).parts) == 2 and could_be_hub_id(str(path))):
         return Path(path)
-    if hub_offline():
-        raise InputError(f"no such folder (offline: not looked up on the hub); {expected}", path)
     from huggingface_hub import snapshot_download  # optional: pip install 'llmner[hub]'
 
-    try:
-        return Path(snapshot_download(str(path)))
+    offline = hub_offline()
+    try:  # offline, the snapshot already in the local cache
+        return Path(snapshot_download(str(path), local_files_only=offline))
     except Exception as e:  # not found, no network, no permission: all mean "not here"
+        if offline:
+            raise InputError(
+                "no such folder, and not in the local Hugging Face cache (offline: not looked "
+                f"up on the hub); {expected}",
+                path,
+            ) from None
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(
             f"no such folder, and no hub repository that could be fetched ({why}); {expected}",

@@ -11,6 +11,7 @@ from llmner.adapters import export as export_mod
 from llmner.adapters.card import model_card
 from llmner.adapters.export import export_run, push_to_hub, verify_sums
 from llmner.errors import InputError
+from llmner.rundir.source import local_folder, locate
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,25 @@ def test_push_network_error_is_one_line(exported, monkeypatch):
     with pytest.raises(InputError, match="Name or service not known") as e:
         push_to_hub(exported, "me/tiny")
     assert "\n" not in str(e.value)
+
+
+def test_an_exported_adapter_in_the_hub_cache_is_found_offline(exported, tmp_path, monkeypatch):
+    """A shared adapter downloaded once is used offline from the cache, as a base model is;
+    one not in the cache is one line."""
+    from huggingface_hub import constants
+
+    repo = tmp_path / "hub" / "models--me--tiny"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(exported, snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    assert local_folder("me/tiny") == snapshot
+    assert locate(local_folder("me/tiny")).kind == "adapter"
+    with pytest.raises(InputError, match="me/other: no such folder, and not in the local"):
+        local_folder("me/other")
 
 
 def test_export_refuses_non_empty_output(run_dir, tmp_path):

@@ -165,17 +165,23 @@ def test_a_mistyped_folder_is_not_taken_for_a_hub_id(places, loads, capsys, monk
 
 
 def test_a_hub_id_offline_is_one_line(places, loads, capsys, monkeypatch):
+    """Offline, only the local cache is asked (here empty), and its miss is one line."""
     import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    def no_network(*args, **kwargs):
-        raise AssertionError("the network must not be contacted")
+    asked = []
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_network)
+    def cache_only(repo_id, **kwargs):
+        asked.append(kwargs.get("local_files_only"))
+        raise LocalEntryNotFoundError("not in the cache")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", cache_only)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(places["tmp"])
     assert main(["serve", "--model", "someone/tagger"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "someone/tagger: no such folder (offline" in err
+    assert err.count("\n") == 1 and "someone/tagger: no such folder, and not in the local" in err
+    assert asked == [True]
 
 
 NEEDS = {

@@ -121,11 +121,14 @@ def training_arguments(
     (the device itself is settled when the arguments are made: ``use_cpu`` without CUDA),
     no validation without validation sentences, and, with a token-budget ``sampler``, its
     micro-batches per step in place of ``gradient_accumulation_steps`` (the sentences per
-    step are kept)."""
+    step are kept). A resumed run restores its callbacks' state from the checkpoint, so
+    that early stopping counts the epochs without gain before the resumption too and the
+    run stops where an uninterrupted one stops."""
     args = cfg.training
     at_run_time = dict(
         output_dir=str(out / "checkpoints"),
         bf16=resolve_bf16(args.bf16) if bf16 is None else bf16,
+        restore_callback_states_from_checkpoint=True,
     )
     if sampler is not None:
         accumulation = sampler.accumulation_steps

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from transformers import TrainerCallback
 
 from llmner.config import RunConfig
 from llmner.errors import InputError
@@ -65,6 +66,47 @@ def _logged(log: Path) -> list[tuple[str, str]]:
 
 def as_flags(opts: dict) -> list[str]:
     return [x for k, v in opts.items() for x in (f"--{k}", str(v))]
+
+
+class StopAt(TrainerCallback):
+    """Ends the process's training at a step, as a kill would, past a checkpoint."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise RuntimeError("stopped")
+
+
+@pytest.mark.slow
+def test_a_resumed_run_stops_early_where_an_uninterrupted_one_stops(
+    tiny_llama_dir, tiny_conll, tmp_path
+):
+    """Early stopping's count of evaluations without gain survives a resumption: with a
+    rate too small to change a prediction, the score never rises after the first
+    evaluation, so patience 2 ends the run at the third (step 12), resumed or not."""
+    opts = dict(num_train_epochs=3, early_stopping_patience=2, learning_rate=1e-12)
+    straight = run_finetune(
+        RunConfig.of(**{**options(tiny_llama_dir, tiny_conll, tmp_path / "a"), **opts})
+    )
+    assert straight["train_steps"] == 12
+
+    out = tmp_path / "b"
+    with pytest.raises(RuntimeError, match="stopped"):  # after checkpoint-8: one without gain
+        run_finetune(
+            RunConfig.of(**{**options(tiny_llama_dir, tiny_conll, out), **opts}),
+            callbacks=[StopAt(10)],
+        )
+    assert latest_checkpoint(out / "checkpoints").name == "checkpoint-8"
+    resumed = run_finetune(
+        RunConfig.of(
+            **{**options(tiny_llama_dir, tiny_conll, out), **opts},
+            resume_from_checkpoint="latest",
+        )
+    )
+    assert resumed["train_steps"] == straight["train_steps"]
+    assert resumed["validation_curve"] == straight["validation_curve"]
 
 
 @pytest.mark.slow

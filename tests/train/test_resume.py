@@ -86,25 +86,20 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_stops(
     """Early stopping's count of evaluations without gain survives a resumption: with a
     rate too small to change a prediction, the score never rises after the first
     evaluation, so patience 2 ends the run at the third (step 12), resumed or not."""
-    opts = dict(num_train_epochs=3, early_stopping_patience=2, learning_rate=1e-12)
-    straight = run_finetune(
-        RunConfig.of(**{**options(tiny_llama_dir, tiny_conll, tmp_path / "a"), **opts})
-    )
+
+    def config(out, **extra):
+        flat = options(tiny_llama_dir, tiny_conll, out)
+        flat.update(num_train_epochs=3, early_stopping_patience=2, learning_rate=1e-12)
+        return RunConfig.of(**flat, **extra)
+
+    straight = run_finetune(config(tmp_path / "a"))
     assert straight["train_steps"] == 12
 
     out = tmp_path / "b"
     with pytest.raises(RuntimeError, match="stopped"):  # after checkpoint-8: one without gain
-        run_finetune(
-            RunConfig.of(**{**options(tiny_llama_dir, tiny_conll, out), **opts}),
-            callbacks=[StopAt(10)],
-        )
+        run_finetune(config(out), callbacks=[StopAt(10)])
     assert latest_checkpoint(out / "checkpoints").name == "checkpoint-8"
-    resumed = run_finetune(
-        RunConfig.of(
-            **{**options(tiny_llama_dir, tiny_conll, out), **opts},
-            resume_from_checkpoint="latest",
-        )
-    )
+    resumed = run_finetune(config(out, resume_from_checkpoint="latest"))
     assert resumed["train_steps"] == straight["train_steps"]
     assert resumed["validation_curve"] == straight["validation_curve"]
 

@@ -10,6 +10,10 @@ from that commit. A run that called :func:`mark_start` when it began (training d
 records the commit and dirtiness of that moment, not of the moment it finished: the code
 it ran, even when the checkout moved on while it trained.
 
+``device`` names the CPU, its cores and which of :data:`CPU_FEATURES` it has (two CPUs
+of one model name can differ in them, and with them in speed and in whether bf16 is
+native), and the GPU where torch sees one.
+
 ``machine`` records how busy the machine was: the load averages (1, 5 and 15 minutes)
 when the run was marked and when it wrote its provenance, and the CPU seconds this process
 used against the wall seconds between the two. A run alone on its machine uses about
@@ -35,7 +39,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["PACKAGES", "device_label", "mark_start", "provenance", "short_commit"]
+__all__ = ["CPU_FEATURES", "PACKAGES", "device_label", "mark_start", "provenance", "short_commit"]
 
 # The packages whose versions can move a score.
 PACKAGES = ("llmner", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
@@ -115,9 +119,31 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# CPU instruction sets that change how fast (and, for bf16, in which precision) a run
+# trains, weakest first: two CPUs of one model name can differ in them.
+CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+_FEATURE_LABELS = {"avx2": "AVX2", "avx512f": "AVX512", "avx512_bf16": "AVX512-BF16",
+                   "amx_bf16": "AMX"}  # fmt: skip
+
+
+def _cpu_features() -> list[str] | None:
+    """Which of :data:`CPU_FEATURES` the CPU has (``/proc/cpuinfo``'s flags), ``None``
+    where the system does not say."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return None
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return [f for f in CPU_FEATURES if f in flags]
+    return None
+
+
 def _device() -> dict:
-    """The CPU always; the GPU's name and count when torch sees one."""
-    device = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "gpu": None, "gpu_count": 0}
+    """The CPU always, with its :data:`CPU_FEATURES`; the GPU's name and count when torch
+    sees one."""
+    device = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "cpu_features": _cpu_features(),
+              "gpu": None, "gpu_count": 0}  # fmt: skip
     try:
         import torch  # a run has it; the spaCy peer may not need it
 
@@ -162,13 +188,19 @@ def short_commit(prov: dict | None) -> str | None:
 
 def device_label(prov: dict | None) -> str | None:
     """A table cell for the device: the GPU's name (with a count above one), else the
-    CPU's cores and model, else ``None``.
+    CPU's cores and model, with the strongest of its :data:`CPU_FEATURES` where the run
+    recorded them, else ``None``.
 
     Example:
         >>> device_label({"device": {"gpu": "NVIDIA H200", "gpu_count": 1}})
         'NVIDIA H200'
         >>> device_label({"device": {"cpu": "AMD EPYC 9R14", "cpu_count": 2, "gpu": None}})
         '2-core AMD EPYC 9R14'
+        >>> device_label({"device": {"cpu": "AMD EPYC", "cpu_count": 2,
+        ...                          "cpu_features": ["avx2", "avx512f", "avx512_bf16"]}})
+        '2-core AMD EPYC (AVX512-BF16)'
+        >>> device_label({"device": {"cpu": "AMD EPYC", "cpu_count": 2, "cpu_features": []}})
+        '2-core AMD EPYC (no AVX2)'
         >>> device_label({}) is None
         True
     """
@@ -182,5 +214,10 @@ def device_label(prov: dict | None) -> str | None:
         return device["gpu"] if count == 1 else f"{count}x {device['gpu']}"
     if device.get("cpu"):
         cores = device.get("cpu_count")
-        return f"{cores}-core {device['cpu']}" if cores else str(device["cpu"])
+        label = f"{cores}-core {device['cpu']}" if cores else str(device["cpu"])
+        features = device.get("cpu_features")
+        if features is not None:
+            known = [f for f in CPU_FEATURES if f in features]
+            label += f" ({_FEATURE_LABELS[known[-1]]})" if known else " (no AVX2)"
+        return label
     return None

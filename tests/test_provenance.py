@@ -2,7 +2,7 @@ import json
 import os
 import subprocess
 
-from llmner.provenance import PACKAGES, device_label, mark_start, provenance
+from llmner.provenance import CPU_FEATURES, PACKAGES, device_label, mark_start, provenance
 from llmner.rundir import load_run, write_run
 
 
@@ -44,6 +44,20 @@ def test_outside_git_the_commit_is_null_not_a_crash(tmp_path):
     assert p["date"].endswith("Z") and p["versions"]["torch"]
     assert set(p["versions"]) == {"python", *PACKAGES}
     assert p["device"]["cpu_count"] >= 1 and device_label(p)
+
+
+def test_the_cpu_features_that_set_speed_and_bf16_are_recorded_and_labelled():
+    """Two CPUs of one model name can differ in AVX512 and native bf16, and with them in
+    speed: the device records which it has, and its table cell says the strongest."""
+    features = provenance()["device"]["cpu_features"]
+    if os.path.isfile("/proc/cpuinfo"):
+        assert isinstance(features, list) and set(features) <= set(CPU_FEATURES)
+    old = {"device": {"cpu": "AMD EPYC", "cpu_count": 2}}  # written before features existed
+    assert device_label(old) == "2-core AMD EPYC"
+    for has, label in ((["avx2"], "AVX2"), (["avx2", "avx512f"], "AVX512"),
+                       (["avx2", "avx512f", "avx512_bf16", "amx_bf16"], "AMX")):  # fmt: skip
+        prov = {"device": {**old["device"], "cpu_features": has}}
+        assert device_label(prov) == f"2-core AMD EPYC ({label})"
 
 
 def test_metrics_json_carries_the_provenance_of_the_process_that_wrote_it(tmp_path):

@@ -13,7 +13,8 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     (its rate) and whether it started from a trained run (``--init_adapter``); with the
     run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
     sentences per optimizer step, the number of optimizer steps and the epoch whose
-    checkpoint was tested, as ``metrics.json`` records them (``sentences_per_step``,
+    checkpoint was tested, and ``fp32`` for a run that trained without bf16 autocast,
+    as ``metrics.json`` records them (``sentences_per_step``,
     ``train_steps``, ``validation_curve``; a range where seeds differ). A spaCy run
     (``recipes/spacy_ner.py``) gives its pipeline and time cap instead of the training
     settings.
@@ -78,7 +79,26 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         parts.append(
             "scored in bf16" if config["eval_dtype"] == "bfloat16" else config["eval_dtype"]
         )
-    return ", ".join(parts + _progress(config, metrics))
+    return ", ".join(parts + _numerics(metrics) + _progress(config, metrics))
+
+
+def _numerics(metrics) -> list[str]:
+    """``fp32`` where a run trained without bf16 autocast (``metrics.json``'s ``bf16``:
+    the device decides when the config leaves it unset), ``bf16 or fp32`` where the
+    seeds of one configuration differ; nothing where every run trained in bf16, as
+    most do, or none recorded it.
+
+    Example:
+        >>> _numerics([{"bf16": True}, {"bf16": False}]), _numerics({"bf16": False})
+        (['bf16 or fp32'], ['fp32'])
+        >>> _numerics([{"bf16": True}, {}])
+        []
+    """
+    metrics = [metrics] if isinstance(metrics, dict) else list(metrics or [])
+    recorded = {m["bf16"] for m in metrics if m.get("bf16") is not None}
+    if False not in recorded:
+        return []
+    return ["bf16 or fp32"] if True in recorded else ["fp32"]
 
 
 def _spacy_setting(config: dict, metrics) -> str:

@@ -189,6 +189,26 @@ def test_seed_rows_show_the_cores_each_configuration_kept_busy_where_runs_record
     assert "cores used" not in seed_rows([*runs[1:], ("busy-s3", config, {"f1": 0.5})])[0]
 
 
+def test_seed_rows_say_fp32_where_a_seed_trained_without_bf16():
+    """The device decides bf16 when the config leaves it unset, so two seeds of one config
+    can train in different precisions: the setting says so."""
+    from llmner.report.tables import seed_rows
+
+    config = {"model_name_or_path": "m", "use_lora": False, "quantization": "none",
+              "learning_rate": 5e-5, "num_train_epochs": 1}  # fmt: skip
+    runs = [
+        ("mixed-s1", config, {"f1": 0.5, "seed": 1, "bf16": True}),
+        ("mixed-s2", config, {"f1": 0.5, "seed": 2, "bf16": False}),
+        ("cpu-s1", config, {"f1": 0.5, "seed": 1, "bf16": False}),
+        ("bf16-s1", config, {"f1": 0.5, "seed": 1, "bf16": True}),
+    ]
+    headers, rows = seed_rows(runs)
+    by_name = {r[0]: r[headers.index("setting")] for r in rows}
+    assert by_name["mixed"] == "every weight, none, lr 5e-05, 1 ep, bf16 or fp32"
+    assert by_name["cpu"] == "every weight, none, lr 5e-05, 1 ep, fp32"
+    assert by_name["bf16"] == "every weight, none, lr 5e-05, 1 ep"
+
+
 def _prov(commit, **kw):
     return {"provenance": {"commit": commit, "device": {"gpu": "NVIDIA H200"}, **kw}}
 

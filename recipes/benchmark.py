@@ -22,9 +22,11 @@ interrupted run continues from its newest checkpoint. A run that fails is named 
 end and the exit status is 1.
 
 ``--collect DEST`` copies each finished run's ``config.yaml`` and ``metrics.json`` (never
-predictions, which hold dataset text) to ``DEST/runs/NAME/`` and writes
+predictions, which hold dataset text) to ``DEST/runs/NAME/``, with ``sentence_counts.json``
+(per test sentence: true positives, predicted and gold entities; no text), and writes
 ``DEST/bootstrap.json``: paired bootstraps of strict F1 between configurations over the
-pooled seeds. ``recipes/results_tables.py`` builds the page's tables from those files.
+pooled seeds, the runs already collected in ``DEST`` included through their counts.
+``recipes/results_tables.py`` builds the page's tables from those files.
 """
 
 import argparse
@@ -174,8 +176,12 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
 
 
 def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "bootstrap.json") -> int:
-    """Copy the finished runs' config and metrics; bootstrap configurations pairwise."""
-    from lab.seeds import pooled_bootstrap
+    """Copy the finished runs' config and metrics, with their per-sentence counts;
+    bootstrap configurations pairwise, over these runs and the runs already in ``dest``
+    that carry counts. A pair already in ``bootstrap_file`` that can no longer be
+    computed over all its seeds (its runs' predictions are gone and they have no counts)
+    is kept as it was, and said so."""
+    from lab.seeds import COUNTS_FILE, has_counts, pooled_bootstrap, write_sentence_counts
 
     from llmner import rundir
     from llmner.io import write_json_atomic
@@ -194,17 +200,30 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
         if done:
             print(f"{run_dir.name}: {done}")
         write_json_atomic(target / rundir.METRICS_FILE, metrics)
+        if (run_dir / rundir.PREDICTIONS_FILE).is_file():
+            write_sentence_counts(run_dir, target)
+    # each seed once: the run here, else the collected one with counts
+    by_name = {p.name: p for p in sorted((dest / "runs").iterdir()) if (p / COUNTS_FILE).is_file()}
+    by_name.update({p.name: p for p in runs if has_counts(p)})
     groups: dict[str, list[Path]] = {}
-    for run_dir in runs:
-        groups.setdefault(rundir.split_run_name(run_dir.name)[0], []).append(run_dir)
-    pairs = []
+    for name, run_dir in sorted(by_name.items()):
+        groups.setdefault(rundir.split_run_name(name)[0], []).append(run_dir)
+    pairs = {}
     names = sorted(groups)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             result = pooled_bootstrap(groups[a], groups[b], n_resamples=n_resamples)
             if result is not None:
-                pairs.append({"a": a, "b": b, **result})
-    (dest / bootstrap_file).write_text(json.dumps(pairs, indent=2) + "\n")
+                pairs[a, b] = {"a": a, "b": b, **result}
+    path = dest / bootstrap_file
+    for old in json.loads(path.read_text()) if path.is_file() else []:
+        new = pairs.get((old["a"], old["b"]))
+        if new is None or not set(old["seeds"]) <= set(new["seeds"]):
+            pairs[old["a"], old["b"]] = old
+            print(f"kept {old['a']} against {old['b']} over seeds {old['seeds']} as it was: "
+                  "not every one of their runs has predictions here or counts in "
+                  f"{dest / 'runs'}")  # fmt: skip
+    path.write_text(json.dumps([pairs[k] for k in sorted(pairs)], indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
     return 0
 

@@ -33,6 +33,7 @@ __all__ = [
     "BootstrapResult",
     "f1_from_counts",
     "paired_bootstrap",
+    "paired_bootstrap_counts",
     "sentence_counts",
 ]
 
@@ -147,10 +148,28 @@ def paired_bootstrap(
         n_resamples: number of resamples (1,000 is usual).
         seed: seed of the resampling, for reproducible reports.
     """
+    return paired_bootstrap_counts(
+        sentence_counts(gold, pred_a), sentence_counts(gold, pred_b), n_resamples, seed
+    )
+
+
+def paired_bootstrap_counts(
+    counts_a: np.ndarray, counts_b: np.ndarray, n_resamples: int = 1000, seed: int = 0
+) -> BootstrapResult:
+    """:func:`paired_bootstrap` from each run's :func:`sentence_counts` on the same
+    sentences, in the same order: what a run's predictions come to, without their text.
+
+    Example:
+        >>> a, b = np.array([[1, 1, 1], [0, 1, 1]]), np.array([[1, 1, 1], [1, 1, 1]])
+        >>> r = paired_bootstrap_counts(a, b, n_resamples=100)
+        >>> r.f1_a, r.f1_b, r.n_sentences
+        (0.5, 1.0, 2)
+    """
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
-    counts_a = sentence_counts(gold, pred_a)
-    counts_b = sentence_counts(gold, pred_b)
+    counts_a, counts_b = np.asarray(counts_a), np.asarray(counts_b)
+    if counts_a.shape != counts_b.shape:
+        raise ValueError(f"counts of {len(counts_a)} and {len(counts_b)} sentences")
     if len(counts_a) == 0:
         raise ValueError("no sentences to resample")
     f1_a = f1_from_counts(*counts_a.sum(axis=0))

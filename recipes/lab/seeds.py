@@ -1,16 +1,37 @@
 """Runs of one configuration at several seeds (``NAME-sSEED``), as the benchmark handles
 them: a finished run is reused only for the configuration it ran, and two configurations
 are compared by a paired bootstrap over the seeds both ran.
+
+The bootstrap needs, per test sentence, each run's true positives, predicted and gold
+entities (:func:`~llmner.report.bootstrap.sentence_counts`), not the sentences: a run's
+``predictions.conll`` gives them, and so does the ``sentence_counts.json`` that
+:func:`write_sentence_counts` writes beside a collected run's ``metrics.json``. Those
+counts, with a fingerprint of the sentences, hold no dataset text, so they are committed
+(CoNLL-2003's predictions may not be), and a run made later pairs with a committed one.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from llmner.report.bootstrap import paired_bootstrap
-from llmner.rundir import read_config, read_predictions, split_run_name
+import numpy as np
 
-__all__ = ["config_differences", "config_names", "pooled_bootstrap"]
+from llmner.errors import InputError
+from llmner.io import write_text_atomic
+from llmner.report.bootstrap import paired_bootstrap_counts, sentence_counts
+from llmner.rundir import PREDICTIONS_FILE, read_config, read_predictions, split_run_name
+
+__all__ = [
+    "COUNTS_FILE",
+    "config_differences",
+    "config_names",
+    "has_counts",
+    "pooled_bootstrap",
+    "write_sentence_counts",
+]
+
+COUNTS_FILE = "sentence_counts.json"
 
 
 def config_names(folder: Path, runs: str) -> tuple[list[str], list[str]]:
@@ -31,13 +52,48 @@ def config_differences(
     return sorted(k for k, v in config.items() if k not in ignore and recorded.get(k) != v)
 
 
+def write_sentence_counts(run_dir: str | Path, dest: str | Path) -> None:
+    """``dest/sentence_counts.json`` from ``run_dir``'s predictions: the fingerprint of its
+    sentences and, per sentence, true positives, predicted and gold entities."""
+    pred = read_predictions(Path(run_dir) / PREDICTIONS_FILE)
+    counts = sentence_counts(pred.gold, pred.pred).tolist()
+    data = {"fingerprint": pred.fingerprint(), "sentences": len(counts), "counts": counts}
+    write_text_atomic(Path(dest) / COUNTS_FILE, json.dumps(data, separators=(",", ":")) + "\n")
+
+
+def has_counts(run_dir: str | Path) -> bool:
+    """Whether a paired bootstrap can read the run: its predictions or its counts."""
+    return any((Path(run_dir) / name).is_file() for name in (PREDICTIONS_FILE, COUNTS_FILE))
+
+
+def _read_counts(run_dir: Path) -> tuple[str, np.ndarray]:
+    """``(fingerprint, counts)`` of a run: from its predictions, else its counts file."""
+    if (run_dir / PREDICTIONS_FILE).is_file():
+        pred = read_predictions(run_dir / PREDICTIONS_FILE)
+        return pred.fingerprint(), sentence_counts(pred.gold, pred.pred)
+    path = run_dir / COUNTS_FILE
+    try:
+        data = json.loads(path.read_text())
+        counts = np.asarray(data["counts"], dtype=np.int64).reshape(-1, 3)
+        if len(counts) != data["sentences"]:
+            raise ValueError(f"{len(counts)} rows of counts for {data['sentences']} sentences")
+        return str(data["fingerprint"]), counts
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(
+            f"{path}: expected {{'fingerprint', 'sentences', 'counts': [[tp, predicted, gold], "
+            f"...]}} ({err})"
+        ) from err
+
+
 def pooled_bootstrap(
     runs_a: list, runs_b: list, n_resamples: int = 1000, seed: int = 0
 ) -> dict | None:
     """Paired bootstrap of two configurations over their pooled (seed, sentence) pairs.
 
     Run directories are named ``NAME-sSEED``; the seeds both configurations ran are
-    paired seed by seed, and the predictions of every pair must be on the same sentences.
+    paired seed by seed, and the two runs of every pair must be on the same sentences.
+    Each run is read from its ``predictions.conll`` or, without it, its
+    ``sentence_counts.json``.
 
     Args:
         runs_a: run directories of configuration A, one per seed.
@@ -50,23 +106,23 @@ def pooled_bootstrap(
         ``None`` when the runs cannot be paired (no common seed, or other sentences).
     """
 
-    def by_seed(runs: list) -> dict[str, object]:
-        return {split_run_name(Path(p).name)[1]: p for p in runs}
+    def by_seed(runs: list) -> dict[str, Path]:
+        return {split_run_name(Path(p).name)[1]: Path(p) for p in runs}
 
     a_seeds, b_seeds = by_seed(runs_a), by_seed(runs_b)
     seeds = sorted(set(a_seeds) & set(b_seeds), key=lambda s: (len(s), s))
     if not seeds:
         return None
-    gold, pred_a, pred_b = [], [], []
+    counts_a, counts_b = [], []
     for s in seeds:
-        pa = read_predictions(f"{a_seeds[s]}/predictions.conll")
-        pb = read_predictions(f"{b_seeds[s]}/predictions.conll")
-        if pa.fingerprint() != pb.fingerprint():
+        (fa, ca), (fb, cb) = _read_counts(a_seeds[s]), _read_counts(b_seeds[s])
+        if fa != fb:
             return None
-        gold += pa.gold
-        pred_a += pa.pred
-        pred_b += pb.pred
-    r = paired_bootstrap(gold, pred_a, pred_b, n_resamples=n_resamples, seed=seed)
+        counts_a.append(ca)
+        counts_b.append(cb)
+    r = paired_bootstrap_counts(
+        np.concatenate(counts_a), np.concatenate(counts_b), n_resamples=n_resamples, seed=seed
+    )
     return {
         "sentences": r.n_sentences,
         "seeds": [int(s) if s.isdigit() else s for s in seeds],

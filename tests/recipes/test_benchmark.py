@@ -60,6 +60,7 @@ def test_seeds_reuse_failures_and_collect(setup):
         assert sorted(p.name for p in (dest / "runs" / run).iterdir()) == [
             "config.yaml",
             "metrics.json",
+            "sentence_counts.json",
         ]
     pairs = json.loads((dest / "bootstrap.json").read_text())
     assert [(p["a"], p["b"], p["seeds"]) for p in pairs] == [("causal", "echo", [1, 2])]
@@ -179,3 +180,58 @@ def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_dat
     )
     with pytest.raises(SystemExit, match="spacy-s1 holds another .*max_train_samples"):
         module.spacy(fewer, tiny_data, out, 1)
+
+
+def _collect(out, dest):
+    cmd = [sys.executable, str(RECIPE), "--output_dir", str(out), "--collect", str(dest)]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path):
+    """Predictions are not committed; the per-sentence counts are, so a run made after the
+    predictions of the others are gone still gets its pooled bootstrap, the same one."""
+    from lab.seeds import pooled_bootstrap
+
+    from llmner.rundir import write_run
+
+    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    miss = [["O", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    first, later, dest = tmp_path / "first", tmp_path / "later", tmp_path / "results"
+    every = [write_run(first / f"{c}-s1", gold, p) for c, p in (("a", miss), ("b", gold))]
+    every += [write_run(later / f"{c}-s2", gold, p) for c, p in (("a", gold), ("b", miss))]
+    expected = pooled_bootstrap(every[0::2], every[1::2])  # from every run's predictions
+    assert expected["seeds"] == [1, 2]
+    assert _collect(first, dest).returncode == 0
+    counts = json.loads((dest / "runs" / "a-s1" / "sentence_counts.json").read_text())
+    assert counts["sentences"] == 30 and counts["counts"][0] == [0, 0, 1]
+    assert "PER" not in json.dumps(counts), "numbers, no text"
+    committed = json.loads((dest / "bootstrap.json").read_text())
+    committed.append({"a": "c", "b": "d", "seeds": [1], "delta_f1": 0.1})  # runs long gone
+    (dest / "bootstrap.json").write_text(json.dumps(committed))
+    for run in (first / "a-s1", first / "b-s1"):
+        (run / "predictions.conll").unlink()
+
+    done = _collect(later, dest)
+    assert done.returncode == 0, done.stderr
+    assert "kept c against d over seeds [1]" in done.stdout
+    pairs = json.loads((dest / "bootstrap.json").read_text())
+    assert [(p["a"], p["b"], p["seeds"]) for p in pairs] == [("a", "b", [1, 2]), ("c", "d", [1])]
+    assert pairs[0] == {"a": "a", "b": "b", **expected}
+
+
+def test_a_corrupt_counts_file_names_itself(tmp_path):
+    from lab.seeds import pooled_bootstrap
+
+    from llmner.errors import InputError
+    from llmner.rundir import write_run
+
+    a = write_run(tmp_path / "a-s1", [["B-PER"]], [["B-PER"]])
+    b = tmp_path / "b-s1"
+    b.mkdir()
+    (b / "sentence_counts.json").write_text(
+        '{"fingerprint": "x", "sentences": 2, "counts": [[1, 1, 1]]}'
+    )
+    with pytest.raises(
+        InputError, match=r"b-s1/sentence_counts.json: expected .*1 rows of counts for 2"
+    ):
+        pooled_bootstrap([a], [b])

@@ -31,6 +31,7 @@ from llmner.distributed import state as distributed_state
 from llmner.errors import InputError
 from llmner.models.hub import load_error
 from llmner.models.memory import LORA_TARGETS
+from llmner.models.numerics import cpu_bf16_supported
 from llmner.models.registry import MODELS, resolve_model
 
 __all__ = [
@@ -87,11 +88,14 @@ class LoraOptions:
 
 
 def _compute_dtype() -> torch.dtype:
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
+    """The dtype 4-bit layers compute in: bf16 where the device computes it natively (as
+    bf16 autocast, :mod:`llmner.models.numerics`), else fp16 on a GPU and fp32 on a CPU.
+    On a CPU without AVX512-BF16 or AMX, bf16 is emulated: a 4-bit SmolLM2-135M training
+    step of 512 tokens took about 30 times as long in bf16 as in fp32 (74 s against 2.4 s,
+    2-core AMD EPYC with AVX2)."""
     if torch.cuda.is_available():
-        return torch.float16
-    return torch.bfloat16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_bf16_supported() else torch.float32
 
 
 def get_quantization_config(

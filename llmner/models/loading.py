@@ -90,9 +90,9 @@ class LoraOptions:
 def _compute_dtype() -> torch.dtype:
     """The dtype 4-bit layers compute in: bf16 where the device computes it natively (as
     bf16 autocast, :mod:`llmner.models.numerics`), else fp16 on a GPU and fp32 on a CPU.
-    On a CPU without AVX512-BF16 or AMX, bf16 is emulated: a 4-bit SmolLM2-135M training
-    step of 512 tokens took about 30 times as long in bf16 as in fp32 (74 s against 2.4 s,
-    2-core AMD EPYC with AVX2)."""
+    On a CPU without AVX512-BF16 or AMX, bf16 is emulated: five training steps of the
+    quick-start decoder took about 20 times as long in bf16 as in fp32 on an AVX2 CPU
+    (``docs/results/train-cost.md``)."""
     if torch.cuda.is_available():
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_bf16_supported() else torch.float32

@@ -70,7 +70,7 @@ def test_numerics_name_nf4_and_its_compute_dtype_then_float32_once_dequantized(q
 
 @pytest.mark.parametrize("native", [True, False])
 def test_4bit_layers_compute_in_bf16_only_where_the_cpu_has_it(monkeypatch, native):
-    """Emulated bf16 made a 4-bit training step about 30 times slower on an AVX2 CPU."""
+    """Emulated bf16 made 4-bit training about 20 times slower on an AVX2 CPU."""
     import llmner.models.loading as loading
 
     monkeypatch.setattr(loading.torch.cuda, "is_available", lambda: False)

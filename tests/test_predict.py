@@ -121,7 +121,9 @@ def test_round_trip_train_export_fresh_process(
     model = tiny_llama_128_dir if name == "4bit" else tiny_llama_dir
     run = tiny_run(tmp_path_factory, model, name, **overrides)
     expected = run_predictions(run)
-    assert entity_tags(expected) >= 10, "the tiny run predicts entities"
+    # enough entities for equal tags to prove something (FOUR_BIT's note: fewer where the
+    # CPU has no native bf16 and 4-bit layers compute in fp32)
+    assert entity_tags(expected) >= 5, "the tiny run predicts entities"
     exported = export_run(run, tmp_path / "export")
     assert _fresh_process_tags(exported, tmp_path) == expected
 

@@ -29,7 +29,9 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert read_config(out / "n4" / "tiny-s1")["logging_steps"] == 1
     assert [p[:2] for p in curve_points(runs)] == [("tiny", 4), ("tiny", 12)]
     table = (out / "learning_curve.md").read_text().splitlines()
-    assert len(table) == 4 and "| tiny-n4 |" in table[2] and "| tiny-nall |" in table[3]
+    assert "| tiny-n4 |" in table[2] and "| tiny-nall |" in table[3]
+    notes = table[4:]  # a checkout with uncommitted changes marks its runs -dirty, and says so
+    assert notes in ([], ["", *notes[1:]]) and all("-dirty" in n for n in notes[1:])
     assert (out / "learning_curve.png").stat().st_size > 0
 
     dest = tmp_path / "results"
@@ -38,6 +40,7 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert sorted(p.name for p in (dest / "n4" / "runs" / "tiny-s1").iterdir()) == [
         "config.yaml",
         "metrics.json",
+        "sentence_counts.json",
     ]
     assert (dest / "learning_curve.md").read_text() == (out / "learning_curve.md").read_text()
 

@@ -245,6 +245,24 @@ def test_a_4bit_run_scored_in_bf16_says_so_and_tags_as_its_adapter_does_in_bf16(
     assert tags == run_predictions(run)
 
 
+def test_a_4bit_adapter_loaded_in_bf16_holds_its_fp32_weights_rounded(
+    tmp_path_factory, tiny_llama_128_dir
+):
+    """The base is quantized as training quantized it, then dequantized and cast: not
+    quantized again from weights already cast to bf16, whose NF4 values differ."""
+    from adapters.tiny_runs import FOUR_BIT, tiny_run
+
+    import llmner
+
+    run = tiny_run(tmp_path_factory, tiny_llama_128_dir, "4bit", **FOUR_BIT)
+    fp32 = dict(llmner.load(run).model.named_parameters())
+    bf16 = dict(llmner.load(run, dtype="bfloat16").model.named_parameters())
+    assert bf16.keys() == fp32.keys()
+    for name, weight in bf16.items():
+        if "original_module" not in name:  # peft's unused copy of the head: random per load
+            assert torch.equal(weight, fp32[name].to(torch.bfloat16)), name
+
+
 def test_the_final_scoring_runs_without_the_training_autocast(tmp_path):
     """Accelerate wraps the model's forward in bf16 autocast for training; the run's own
     scoring must compute as the reloaded adapter does (fp32), or its predictions cannot be

@@ -186,7 +186,7 @@ class NERTrainingArguments(TrainingArguments):
         default=None,
         metadata={
             "help": "bfloat16 autocast for training. Default: on where the device computes "
-            "bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX)"
+            "bf16 natively (CUDA with bf16, CPUs where oneDNN reports bf16 support)"
         },
     )
     # llmner's additions

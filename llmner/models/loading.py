@@ -90,7 +90,7 @@ class LoraOptions:
 def _compute_dtype() -> torch.dtype:
     """The dtype 4-bit layers compute in: bf16 where the device computes it natively (as
     bf16 autocast, :mod:`llmner.models.numerics`), else fp16 on a GPU and fp32 on a CPU.
-    On a CPU without AVX512-BF16 or AMX, bf16 is emulated: five training steps of the
+    On a CPU where oneDNN reports no bf16 support, bf16 is emulated: five training steps of the
     quick-start decoder took about 20 times as long in bf16 as in fp32 on an AVX2 CPU
     (``docs/results/train-cost.md``)."""
     if torch.cuda.is_available():

@@ -2,7 +2,8 @@
 recorded in ``metrics.json``.
 
 * bf16 autocast is on by default where the device computes bf16 natively: CUDA devices
-  with bf16 support, and CPUs with AVX512-BF16 or AMX (oneDNN's bf16 kernels). Elsewhere
+  with bf16 support, and CPUs where oneDNN reports bf16 support (AVX512-BF16 and AMX
+  among them, AVX2 not). Elsewhere
   bf16 is emulated and slower than fp32, so asking for it is refused.
 * Batches are bounded by a token budget by default on the CPU, where activation memory
   (about 1.5-2.2 MB per token for a 135M decoder) sets the peak: 512 tokens, or the
@@ -22,7 +23,8 @@ CPU_TOKEN_BUDGET = 512
 
 
 def cpu_bf16_supported() -> bool:
-    """Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX).
+    """Whether oneDNN computes bf16 on this CPU (AVX512-BF16 and AMX among those it
+    reports; an AVX2 CPU not).
 
     Example:
         >>> isinstance(cpu_bf16_supported(), bool)
@@ -40,7 +42,7 @@ def resolve_bf16(requested: bool | None, cuda: bool | None = None) -> bool:
     cuda = torch.cuda.is_available() if cuda is None else cuda
     native = torch.cuda.is_bf16_supported() if cuda else cpu_bf16_supported()
     if requested and not native:
-        device = "this GPU" if cuda else "this CPU (no AVX512-BF16 or AMX)"
+        device = "this GPU" if cuda else "this CPU (oneDNN reports no bf16 support)"
         raise InputError(f"--bf16 true: {device} does not compute bf16 natively; use --bf16 false")
     return native if requested is None else bool(requested)
 

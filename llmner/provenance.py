@@ -110,33 +110,33 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
+def _cpuinfo(field: str) -> str | None:
+    """The value of ``field`` in ``/proc/cpuinfo``'s first processor, ``None`` where the
+    system does not say."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
+            if line.startswith(field):
                 return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 # CPU instruction sets that change how fast (and, for bf16, in which precision) a run
-# trains, weakest first: two CPUs of one model name can differ in them.
-CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-_FEATURE_LABELS = {"avx2": "AVX2", "avx512f": "AVX512", "avx512_bf16": "AVX512-BF16",
-                   "amx_bf16": "AMX"}  # fmt: skip
+# trains, weakest first, with their names in a table cell: two CPUs of one model name can
+# differ in them.
+CPU_FEATURES = {"avx2": "AVX2", "avx512f": "AVX512", "avx512_bf16": "AVX512-BF16",
+                "amx_bf16": "AMX"}  # fmt: skip
 
 
 def _cpu_features() -> list[str] | None:
     """Which of :data:`CPU_FEATURES` the CPU has (``/proc/cpuinfo``'s flags), ``None``
     where the system does not say."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return None
-    for line in cpuinfo.read_text(errors="replace").splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            return [f for f in CPU_FEATURES if f in flags]
-    return None
+    flags = _cpuinfo("flags")
+    return None if flags is None else [f for f in CPU_FEATURES if f in flags.split()]
 
 
 def _device() -> dict:
@@ -218,6 +218,6 @@ def device_label(prov: dict | None) -> str | None:
         features = device.get("cpu_features")
         if features is not None:
             known = [f for f in CPU_FEATURES if f in features]
-            label += f" ({_FEATURE_LABELS[known[-1]]})" if known else " (no AVX2)"
+            label += f" ({CPU_FEATURES[known[-1]]})" if known else " (no AVX2)"
         return label
     return None

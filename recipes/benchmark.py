@@ -181,7 +181,7 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     that carry counts. A pair already in ``bootstrap_file`` that can no longer be
     computed over all its seeds (its runs' predictions are gone and they have no counts)
     is kept as it was, and said so."""
-    from lab.seeds import COUNTS_FILE, has_counts, pooled_bootstrap, write_sentence_counts
+    from lab.seeds import COUNTS_FILE, pooled_bootstrap, write_sentence_counts
 
     from llmner import rundir
     from llmner.io import write_json_atomic
@@ -202,12 +202,11 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
         write_json_atomic(target / rundir.METRICS_FILE, metrics)
         if (run_dir / rundir.PREDICTIONS_FILE).is_file():
             write_sentence_counts(run_dir, target)
-    # each seed once: the run here, else the collected one with counts
-    by_name = {p.name: p for p in sorted((dest / "runs").iterdir()) if (p / COUNTS_FILE).is_file()}
-    by_name.update({p.name: p for p in runs if has_counts(p)})
+    # every collected run with counts: those just written and those collected before
     groups: dict[str, list[Path]] = {}
-    for name, run_dir in sorted(by_name.items()):
-        groups.setdefault(rundir.split_run_name(name)[0], []).append(run_dir)
+    for run_dir in sorted((dest / "runs").iterdir()):
+        if (run_dir / COUNTS_FILE).is_file():
+            groups.setdefault(rundir.split_run_name(run_dir.name)[0], []).append(run_dir)
     pairs = {}
     names = sorted(groups)
     for i, a in enumerate(names):
@@ -221,7 +220,7 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
         if new is None or not set(old["seeds"]) <= set(new["seeds"]):
             pairs[old["a"], old["b"]] = old
             print(f"kept {old['a']} against {old['b']} over seeds {old['seeds']} as it was: "
-                  "not every one of their runs has predictions here or counts in "
+                  "not every one of their runs has counts in "
                   f"{dest / 'runs'}")  # fmt: skip
     path.write_text(json.dumps([pairs[k] for k in sorted(pairs)], indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")

@@ -306,7 +306,7 @@ def load_model(
             # On the CPU a quantized base loads as training loaded it and is cast only once
             # dequantized: quantizing weights already cast to bf16 gives other NF4 values
             # than those the adapter was trained on.
-            cpu_quantized = quant in ("4bit", "8bit") and not torch.cuda.is_available()
+            cpu_quantized = quant != "none" and not torch.cuda.is_available()
             base = source.load_base(quant, None if cpu_quantized else dtype)
             model = PeftModel.from_pretrained(base, source.path)
             prepare_for_inference(model, dtype or torch.float32)

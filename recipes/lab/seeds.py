@@ -26,7 +26,6 @@ __all__ = [
     "COUNTS_FILE",
     "config_differences",
     "config_names",
-    "has_counts",
     "pooled_bootstrap",
     "write_sentence_counts",
 ]
@@ -59,11 +58,6 @@ def write_sentence_counts(run_dir: str | Path, dest: str | Path) -> None:
     counts = sentence_counts(pred.gold, pred.pred).tolist()
     data = {"fingerprint": pred.fingerprint(), "sentences": len(counts), "counts": counts}
     write_text_atomic(Path(dest) / COUNTS_FILE, json.dumps(data, separators=(",", ":")) + "\n")
-
-
-def has_counts(run_dir: str | Path) -> bool:
-    """Whether a paired bootstrap can read the run: its predictions or its counts."""
-    return any((Path(run_dir) / name).is_file() for name in (PREDICTIONS_FILE, COUNTS_FILE))
 
 
 def _read_counts(run_dir: Path) -> tuple[str, np.ndarray]:

@@ -85,27 +85,3 @@ def test_profile_breaks_a_step_into_parts(tiny_yaml, tmp_path):
     assert {"LoRA products", "LoRA dropout (random masks)", "optimizer (AdamW)"} <= set(parts)
     assert sum(parts.values()) == pytest.approx(result["wall_seconds"], rel=0.05)
     assert result["tokens"] > 0 and result["max_tokens_per_batch"] == 64
-
-
-RESULTS = ROOT / "recipes" / "results" / "train-cost"
-PAGE = ROOT / "docs" / "results" / "train-cost.md"
-
-
-@pytest.mark.skipif(not PAGE.is_file(), reason="no committed training-cost results")
-def test_committed_tables_are_the_scripts_output_on_the_committed_run_files():
-    """Every table in the results page is regenerated from the run files beside it."""
-    import re
-
-    from lab.bench.profile import profile_table
-
-    page = PAGE.read_text(encoding="utf-8")
-    blocks = re.findall(r"<!-- table: (.+?) -->\n(.*?)\n<!-- end -->", page, re.S)
-    assert blocks, "the results page holds no generated table"
-    for source, text in blocks:
-        kind, _, arg = source.partition(" ")
-        if kind == "bench":
-            assert text == train_cost_table(PAGE.parent / arg), source
-        else:
-            named = dict(item.split("=", 1) for item in arg.split())
-            runs = {k: json.loads((PAGE.parent / v).read_text()) for k, v in named.items()}
-            assert text == profile_table(runs), source

@@ -1,10 +1,15 @@
 """recipes/benchmark.py on a tiny model: seeds, reuse only of the same config, failures
-named with exit status 1, run files collected without predictions."""
+named with exit status 1, run files collected without predictions.
 
+The benchmark runs in this process through its ``main`` (each of its runs is still a
+process of its own, as for users), so the training stack is imported once."""
+
+import importlib.util
+import io
 import json
 import shutil
 import subprocess
-import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -19,11 +24,35 @@ def setup(tmp_path, tiny_data, tiny_config, write_configs):
     return tmp_path, tiny_data, write_configs(causal=base, echo={**base, "repeat": 1})
 
 
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(*argv) -> subprocess.CompletedProcess:
+    """``python recipes/benchmark.py ARGV`` as the command line would end it: its exit
+    status, and what it printed (a stop with a message is status 1, the message on stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = _benchmark().main(list(argv))
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+            if not isinstance(stop.code, int):
+                print(stop.code, file=err)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
 def bench(tmp, data, configs, *extra):
-    cmd = [sys.executable, str(RECIPE), "--data", str(data), "--configs", str(configs)]
-    cmd += ["--output_dir", str(tmp / "out"), "--max_train_samples", "all"]
-    cmd += ["--spacy_seconds", "0", "--seeds", "1,2", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    args = ["--data", str(data), "--configs", str(configs), "--output_dir", str(tmp / "out")]
+    args += ["--max_train_samples", "all", "--spacy_seconds", "0", "--seeds", "1,2"]
+    return main(*args, *extra)
+
+
+def _collect(out, dest):
+    return main("--output_dir", str(out), "--collect", str(dest))
 
 
 @pytest.mark.slow
@@ -50,11 +79,7 @@ def test_seeds_reuse_failures_and_collect(setup):
     assert failed.returncode == 1 and "broken-s1" in failed.stderr
 
     dest = tmp / "results"
-    done = subprocess.run(
-        [sys.executable, str(RECIPE), "--output_dir", str(tmp / "out"), "--collect", str(dest)],
-        capture_output=True,
-        text=True,
-    )
+    done = _collect(tmp / "out", dest)
     assert done.returncode == 0, done.stderr
     for run in runs:
         assert sorted(p.name for p in (dest / "runs" / run).iterdir()) == [
@@ -118,18 +143,7 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
         (run / "metrics.json").write_text(json.dumps(metrics))
         (run / "log.csv").write_text(text)
     dest = tmp_path / "results"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(RECIPE),
-            "--output_dir",
-            str(tmp_path / "out"),
-            "--collect",
-            str(dest),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = _collect(tmp_path / "out", dest)
     assert done.returncode == 0, done.stderr
     old = json.loads((dest / "runs" / "old-s1" / "metrics.json").read_text())
     assert old["validation_curve"] == [
@@ -148,11 +162,7 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
 def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_data, monkeypatch):
     """spaCy is a peer at every seed, not the first only; a finished spaCy run made with
     another time cap is refused, not silently taken."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("benchmark", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _benchmark()
     commands = []
     monkeypatch.setattr(module, "run", lambda cmd, log: commands.append(cmd) or True)
     out = tmp_path / "out"
@@ -180,11 +190,6 @@ def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_dat
     )
     with pytest.raises(SystemExit, match="spacy-s1 holds another .*max_train_samples"):
         module.spacy(fewer, tiny_data, out, 1)
-
-
-def _collect(out, dest):
-    cmd = [sys.executable, str(RECIPE), "--output_dir", str(out), "--collect", str(dest)]
-    return subprocess.run(cmd, capture_output=True, text=True)
 
 
 def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path):

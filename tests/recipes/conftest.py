@@ -1,12 +1,55 @@
-"""Shared setup of the recipe tests: a dataset folder and configs on the tiny model."""
+"""Shared setup of the recipe tests: a dataset folder and configs on the tiny model, and
+a recipe's command line run in the test's own process."""
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import shutil
+import subprocess
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 import yaml
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+def load_recipe(name: str):
+    """``recipes/NAME.py`` as a module, loaded afresh."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", RECIPES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def recipe_module():
+    """``recipe_module(NAME)``: ``recipes/NAME.py`` as a module, to call its parts."""
+    return load_recipe
+
+
+@pytest.fixture
+def recipe():
+    """``recipe(NAME, *ARGV)``: ``python recipes/NAME.py ARGV`` through the recipe's
+    ``main`` in this process, ended as the command line ends it: its exit status and what
+    it printed (a stop with a message is status 1, the message on stderr). The training
+    stack is imported once for every test, not once per call; the runs a recipe starts
+    are still processes of their own, as for users."""
+
+    def run(name: str, *argv: str) -> subprocess.CompletedProcess:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = load_recipe(name).main(list(argv))
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+                if not isinstance(stop.code, int):
+                    print(stop.code, file=err)
+        return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
+
+    return run
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """``recipes/finetune.py`` on bad input: one line, exit status 2, no traceback.
 
-Each mistake is checked through the recipe's ``main`` in this process (the training stack
-is imported once); one is also run as its own process, whose whole stderr must be the one
-line."""
+Each mistake is checked through the recipe's ``main`` in the test's process (the ``recipe``
+fixture); one is also run as its own process, whose whole stderr must be the one line."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +13,6 @@ from llmner.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = str(REPO / "recipes" / "finetune.py")
-
-
-def _recipe():
-    spec = importlib.util.spec_from_file_location("finetune_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(*args):
@@ -48,17 +39,19 @@ def run(*args):
     ],
     ids=["missing-model", "missing-train-file", "bad-format", "missing-config", "unknown-option"],
 )
-def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path, capsys):
-    assert _recipe().main([*args, "--output_dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("finetune: error:") and err.count("\n") == 1, err[-2000:]
-    assert expected in err, err
+def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path, recipe):
+    done = recipe("finetune", *args, "--output_dir", str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("finetune: error:") and done.stderr.count("\n") == 1
+    assert expected in done.stderr, done.stderr
     assert not any(tmp_path.iterdir()), "nothing is written before the input is checked"
 
 
-def test_debug_raises_the_error_itself(tmp_path):
+def test_debug_raises_the_error_itself(tmp_path, recipe_module):
     with pytest.raises(InputError, match="format 'spans' is unknown"):
-        _recipe().main(["--format", "spans", "--output_dir", str(tmp_path), "--debug"])
+        recipe_module("finetune").main(
+            ["--format", "spans", "--output_dir", str(tmp_path), "--debug"]
+        )
 
 
 def test_a_hub_id_offline_is_the_only_line(tmp_path):

@@ -2,29 +2,24 @@
 (merges, transformers' pipeline, the spaCy component, the server), counts only."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from lab.bench.table import integrations_table, serve_table
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "integrations.py"
 pytest.importorskip("spacy")
 pytest.importorskip("fastapi")
 
 
 def test_the_record_covers_every_integration_and_renders(
-    tmp_path, tiny_data, tiny_config, write_configs, tiny_conll
+    tmp_path, tiny_data, tiny_config, write_configs, tiny_conll, recipe
 ):
     data = tiny_data
     configs = write_configs(tiny=dict(tiny_config, max_steps=4, eval_strategy="no", repeat=0))
     out = tmp_path / "results"
-    done = subprocess.run(
-        [sys.executable, str(RECIPE), "--data", str(data), "--output_dir", str(tmp_path / "runs"),
-         "--out", str(out), "--configs", str(configs), "--config", "tiny",
-         "--serve_seconds", "2", "--clients", "2", "--texts_per_request", "1"],
-        capture_output=True, text=True, timeout=900,
+    done = recipe(
+        "integrations", "--data", str(data), "--output_dir", str(tmp_path / "runs"),
+        "--out", str(out), "--configs", str(configs), "--config", "tiny",
+        "--serve_seconds", "2", "--clients", "2", "--texts_per_request", "1",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     result = json.loads((out / "integrations.json").read_text())

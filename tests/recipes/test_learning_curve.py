@@ -1,28 +1,17 @@
 """recipes/learning_curve.py on a tiny model: two points (4 sentences and all 12), run
 folders per size, the table and plot, the collected run files; bad sizes exit 2."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 from llmner.report.curves import curve_points, curve_runs
 from llmner.rundir import read_config
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "learning_curve.py"
 
-
-def curve(*args, timeout=900):
-    return subprocess.run(
-        [sys.executable, str(RECIPE), *args], capture_output=True, text=True, timeout=timeout
-    )
-
-
-def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, write_configs):
+def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, write_configs, recipe):
     data = tiny_data
     configs = write_configs(tiny=dict(tiny_config, max_steps=2, eval_strategy="no"))
     out = tmp_path / "out"
-    done = curve("--data", str(data), "--configs", str(configs), "--sizes", "4,all",
-                 "--seeds", "1", "--output_dir", str(out), "--logging_steps", "1")  # fmt: skip
+    done = recipe("learning_curve", "--data", str(data), "--configs", str(configs),
+                  "--sizes", "4,all", "--seeds", "1", "--output_dir", str(out),
+                  "--logging_steps", "1")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     runs = curve_runs(out)
     assert [(r.label, r.sentences) for r in runs] == [("tiny-n4-s1", 4), ("tiny-nall-s1", 12)]
@@ -35,7 +24,7 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert (out / "learning_curve.png").stat().st_size > 0
 
     dest = tmp_path / "results"
-    collected = curve("--output_dir", str(out), "--collect", str(dest))
+    collected = recipe("learning_curve", "--output_dir", str(out), "--collect", str(dest))
     assert collected.returncode == 0, collected.stderr
     assert sorted(p.name for p in (dest / "n4" / "runs" / "tiny-s1").iterdir()) == [
         "config.yaml",
@@ -45,10 +34,11 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert (dest / "learning_curve.md").read_text() == (out / "learning_curve.md").read_text()
 
 
-def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path):
-    done = curve("--data", "bc5cdr", "--sizes", "50,lots", "--output_dir", str(tmp_path))
+def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path, recipe):
+    curve = ["learning_curve", "--data", "bc5cdr", "--output_dir", str(tmp_path)]
+    done = recipe(*curve, "--sizes", "50,lots")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--sizes '50,lots'" in done.stderr
-    done = curve("--data", "bc5cdr", "--sizes", "50", "--output_dir", str(tmp_path), "--sizez", "1")
+    done = recipe(*curve, "--sizes", "50", "--sizez", "1")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "unknown argument" in done.stderr

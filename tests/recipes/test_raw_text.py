@@ -4,22 +4,22 @@ no dataset text in any of them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from adapters.tiny_runs import tiny_run
 from lab.pages import refresh
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "raw_text.py"
 
+@pytest.fixture
+def raw_text(recipe):
+    """``raw_text(*ARGV)``: ``python recipes/raw_text.py ARGV``, which must succeed."""
 
-def recipe(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(RECIPE), *args], capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    def run(*args: str) -> None:
+        done = recipe("raw_text", *args)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+    return run
 
 
 def no_dataset_text(path: Path, conll: Path) -> None:
@@ -28,9 +28,9 @@ def no_dataset_text(path: Path, conll: Path) -> None:
     assert not [w for w in vocab if len(w) > 4 and f'"{w}"' in text], "no dataset text"
 
 
-def test_splitters_and_sentences_records_render(tmp_path, tiny_data, tiny_conll):
-    recipe("splitters", "--data", str(tiny_data), "--out", str(tmp_path / "splitters.json"))
-    recipe("sentences", "--data", str(tiny_data), "--out", str(tmp_path / "sentences.json"))
+def test_splitters_and_sentences_records_render(tmp_path, tiny_data, tiny_conll, raw_text):
+    raw_text("splitters", "--data", str(tiny_data), "--out", str(tmp_path / "splitters.json"))
+    raw_text("sentences", "--data", str(tiny_data), "--out", str(tmp_path / "sentences.json"))
     splitters = json.loads((tmp_path / "splitters.json").read_text())
     data = splitters["datasets"]["data"]
     assert set(data["scores"]) >= {"llmner", "edges", "ptb"} and data["split"] == "train"
@@ -49,12 +49,14 @@ def test_splitters_and_sentences_records_render(tmp_path, tiny_data, tiny_conll)
         no_dataset_text(tmp_path / name, tiny_conll)
 
 
-def test_f1_and_spacy_records_render(tmp_path, tmp_path_factory, tiny_llama_dir, tiny_data):
+def test_f1_and_spacy_records_render(
+    tmp_path, tmp_path_factory, tiny_llama_dir, tiny_data, raw_text
+):
     pytest.importorskip("spacy")
     run = tiny_run(tmp_path_factory, tiny_llama_dir, "fp32")
     common = ["--run", str(run), "--data", str(tiny_data), "--sentences", "6"]
-    recipe("f1", *common, "--splitters", "llmner,ptb", "--out", str(tmp_path / "f1.json"))
-    recipe("spacy", *common, "--splitters", "ptb", "--out", str(tmp_path / "spacy.json"))
+    raw_text("f1", *common, "--splitters", "llmner,ptb", "--out", str(tmp_path / "f1.json"))
+    raw_text("spacy", *common, "--splitters", "ptb", "--out", str(tmp_path / "spacy.json"))
     f1 = json.loads((tmp_path / "f1.json").read_text())
     assert set(f1["splitters"]) == {"llmner", "ptb"} and f1["dataset"] == "data"
     ptb = f1["splitters"]["ptb"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from recipe_module import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -88,13 +89,6 @@ def commands(code: str) -> list[list[str] | str]:
     return out
 
 
-def _recipe(name: str):
-    spec = importlib.util.spec_from_file_location(f"docs_{name}", ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _script(words: list[str]) -> tuple[str, list[str]] | None:
     """``(recipe name, its arguments)`` of ``python recipes/X.py ...`` or ``accelerate
     launch [options] recipes/X.py ...``; ``None`` for any other command."""
@@ -133,7 +127,7 @@ def run_command(words: list[str], tiny: list[str]) -> None:
         status = main(argv)
     elif (script := _script(words)) is not None:
         name, argv = script
-        status = _recipe(name).main([*argv, *(tiny if name in TRAINING else [])])
+        status = load_recipe(name).main([*argv, *(tiny if name in TRAINING else [])])
     else:
         done = subprocess.run(shlex.join(words), shell=True, capture_output=True)
         status = done.returncode

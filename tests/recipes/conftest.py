@@ -3,7 +3,6 @@ a recipe's command line run in the test's own process."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
 import subprocess
@@ -12,27 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-
-
-def load_recipe(name: str):
-    """``recipes/NAME.py`` as a module, loaded afresh."""
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", RECIPES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from recipe_module import load_recipe
 
 
 @pytest.fixture
-def recipe_module():
-    """``recipe_module(NAME)``: ``recipes/NAME.py`` as a module, to call its parts."""
-    return load_recipe
-
-
-@pytest.fixture
-def recipe():
-    """``recipe(NAME, *ARGV)``: ``python recipes/NAME.py ARGV`` through the recipe's
+def run_recipe():
+    """``run_recipe(NAME, *ARGV)``: ``python recipes/NAME.py ARGV`` through the recipe's
     ``main`` in this process, ended as the command line ends it: its exit status and what
     it printed (a stop with a message is status 1, the message on stderr). The training
     stack is imported once for every test, not once per call; the runs a recipe starts

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from recipe_module import load_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    path = ROOT / "recipes" / "bench_generation.py"
-    spec = importlib.util.spec_from_file_location("bench_generation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("bench_generation")
 
 
 def test_random_init_model_times_naive_and_every_batch_size(recipe, tiny_llama_dir, tmp_path):

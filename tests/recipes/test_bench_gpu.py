@@ -3,21 +3,15 @@ cannot rot between the rare runs on a GPU machine."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from recipe_module import load_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "recipes" / "bench_gpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("bench_gpu")
 
 
 def test_tiny_bench_measures_every_case(recipe, tmp_path, capsys):

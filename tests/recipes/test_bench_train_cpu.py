@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 from lab.bench.table import train_cost_table
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from recipe_module import load_recipe
 
 
 @pytest.fixture()
@@ -39,7 +30,7 @@ def tiny_yaml(tiny_llama_dir, tiny_conll, tmp_path) -> Path:
 
 
 def test_bench_runs_each_seed_resumes_tables_and_collects(tiny_yaml, tmp_path, monkeypatch):
-    bench = _load("bench_train_cpu")
+    bench = load_recipe("bench_train_cpu")
     monkeypatch.chdir(tmp_path)
     out = Path("bench")
     argv = ["--config", str(tiny_yaml), "--out", str(out), "--name", "tiny", "--seeds", "1,2"]
@@ -69,14 +60,14 @@ def test_bench_runs_each_seed_resumes_tables_and_collects(tiny_yaml, tmp_path, m
 
 
 def test_bench_reports_a_failed_run(tiny_yaml, tmp_path, capsys):
-    bench = _load("bench_train_cpu")
+    bench = load_recipe("bench_train_cpu")
     argv = ["--config", str(tiny_yaml), "--out", str(tmp_path), "--seeds", "1"]
     assert bench.main([*argv, "--num_layers", "9"]) == 1
     assert "run failed" in capsys.readouterr().err
 
 
 def test_profile_breaks_a_step_into_parts(tiny_yaml, tmp_path):
-    profile = _load("profile_train_step")
+    profile = load_recipe("profile_train_step")
     out = tmp_path / "profile.json"
     argv = ["--config", str(tiny_yaml), "--out", str(out), "--steps", "2", "--lora_dropout", "0.1"]
     assert profile.main(argv) == 0

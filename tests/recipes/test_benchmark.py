@@ -1,7 +1,7 @@
 """recipes/benchmark.py on a tiny model: seeds, reuse only of the same config, failures
 named with exit status 1, run files collected without predictions.
 
-The benchmark runs in the test's process (the ``recipe`` fixture); each of its runs is
+The benchmark runs in the test's process (the ``run_recipe`` fixture); each of its runs is
 still a process of its own, as for users."""
 
 import json
@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import yaml
+from recipe_module import load_recipe
 
 
 @pytest.fixture
@@ -17,41 +18,41 @@ def setup(tmp_path, tiny_data, tiny_config, write_configs):
     return tmp_path, tiny_data, write_configs(causal=base, echo={**base, "repeat": 1})
 
 
-def bench(recipe, tmp, data, configs, *extra):
+def bench(run_recipe, tmp, data, configs, *extra):
     args = ["--data", str(data), "--configs", str(configs), "--output_dir", str(tmp / "out")]
     args += ["--max_train_samples", "all", "--spacy_seconds", "0", "--seeds", "1,2"]
-    return recipe("benchmark", *args, *extra)
+    return run_recipe("benchmark", *args, *extra)
 
 
-def _collect(recipe, out, dest):
-    return recipe("benchmark", "--output_dir", str(out), "--collect", str(dest))
+def _collect(run_recipe, out, dest):
+    return run_recipe("benchmark", "--output_dir", str(out), "--collect", str(dest))
 
 
 @pytest.mark.slow
-def test_seeds_reuse_failures_and_collect(setup, recipe):
+def test_seeds_reuse_failures_and_collect(setup, run_recipe):
     tmp, data, configs = setup
-    first = bench(recipe, tmp, data, configs)
+    first = bench(run_recipe, tmp, data, configs)
     assert first.returncode == 0, first.stdout + first.stderr
     runs = sorted(p.name for p in (tmp / "out").iterdir() if (p / "metrics.json").exists())
     assert runs == ["causal-s1", "causal-s2", "echo-s1", "echo-s2"]
     stamp = (tmp / "out" / "echo-s1" / "metrics.json").stat().st_mtime_ns
 
-    again = bench(recipe, tmp, data, configs)
+    again = bench(run_recipe, tmp, data, configs)
     assert again.returncode == 0
     assert (tmp / "out" / "echo-s1" / "metrics.json").stat().st_mtime_ns == stamp, "reused"
 
     changed = yaml.safe_load((configs / "echo.yaml").read_text())
     (configs / "echo.yaml").write_text(yaml.safe_dump({**changed, "learning_rate": 2e-2}))
-    refused = bench(recipe, tmp, data, configs)
+    refused = bench(run_recipe, tmp, data, configs)
     assert refused.returncode != 0
     assert "holds another configuration" in refused.stderr and "learning_rate" in refused.stderr
 
     (configs / "broken.yaml").write_text(yaml.safe_dump({**changed, "lora_r": -1}))
-    failed = bench(recipe, tmp, data, configs, "--runs", "broken", "--seeds", "1")
+    failed = bench(run_recipe, tmp, data, configs, "--runs", "broken", "--seeds", "1")
     assert failed.returncode == 1 and "broken-s1" in failed.stderr
 
     dest = tmp / "results"
-    done = _collect(recipe, tmp / "out", dest)
+    done = _collect(run_recipe, tmp / "out", dest)
     assert done.returncode == 0, done.stderr
     for run in runs:
         assert sorted(p.name for p in (dest / "runs" / run).iterdir()) == [
@@ -69,12 +70,12 @@ def test_seeds_reuse_failures_and_collect(setup, recipe):
 
 
 @pytest.mark.slow
-def test_several_data_folders_run_the_matrix_one_folder_each(setup, recipe):
+def test_several_data_folders_run_the_matrix_one_folder_each(setup, run_recipe):
     tmp, data, configs = setup
     other = tmp / "other"
     shutil.copytree(data, other)
-    done = bench(recipe, tmp, data, configs, "--data", str(data), str(other), "--runs", "causal",
-                 "--seeds", "1", "--max_eval_samples", "all")  # fmt: skip
+    done = bench(run_recipe, tmp, data, configs, "--data", str(data), str(other),
+                 "--runs", "causal", "--seeds", "1", "--max_eval_samples", "all")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     for folder in (data.name, other.name):
         run = tmp / "out" / folder / "causal-s1"
@@ -82,24 +83,24 @@ def test_several_data_folders_run_the_matrix_one_folder_each(setup, recipe):
         assert yaml.safe_load((run / "config.yaml").read_text())["data"]["dataset"].endswith(folder)
 
 
-def test_a_missing_data_folder_is_refused_before_any_run(setup, recipe):
+def test_a_missing_data_folder_is_refused_before_any_run(setup, run_recipe):
     tmp, data, configs = setup
-    done = bench(recipe, tmp, data, configs, "--data", str(data), str(tmp / "nowhere"))
+    done = bench(run_recipe, tmp, data, configs, "--data", str(data), str(tmp / "nowhere"))
     assert done.returncode == 2
     assert "no data folder" in done.stderr and "nowhere" in done.stderr
     assert not (tmp / "out").exists()
 
 
 @pytest.mark.slow
-def test_a_run_stopped_before_its_first_checkpoint_starts_again(setup, recipe):
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(setup, run_recipe):
     tmp, data, configs = setup
     (tmp / "out" / "causal-s1" / "checkpoints" / "checkpoint-3").mkdir(parents=True)
-    done = bench(recipe, tmp, data, configs, "--runs", "causal", "--seeds", "1")
+    done = bench(run_recipe, tmp, data, configs, "--runs", "causal", "--seeds", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp / "out" / "causal-s1" / "metrics.json").is_file()
 
 
-def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path, recipe):
+def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path, run_recipe):
     log = "step,epoch,key,value\n9,1.0,loss,0.7\n9,1.0,eval_f1,0.5\n18,2.0,eval_f1,0.6\n"
     runs = {  # name: (best_validation_f1, train_steps, log.csv)
         "old-s1": (0.6, 18, log),
@@ -115,7 +116,7 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
         (run / "metrics.json").write_text(json.dumps(metrics))
         (run / "log.csv").write_text(text)
     dest = tmp_path / "results"
-    done = _collect(recipe, tmp_path / "out", dest)
+    done = _collect(run_recipe, tmp_path / "out", dest)
     assert done.returncode == 0, done.stderr
     old = json.loads((dest / "runs" / "old-s1" / "metrics.json").read_text())
     assert old["validation_curve"] == [
@@ -131,12 +132,10 @@ def test_collect_gives_older_runs_the_validation_curve_of_their_own_log(tmp_path
     assert "broken-s4: no validation_curve:" in done.stdout and "log.csv:5:" in done.stdout
 
 
-def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(
-    tmp_path, tiny_data, monkeypatch, recipe_module
-):
+def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(tmp_path, tiny_data, monkeypatch):
     """spaCy is a peer at every seed, not the first only; a finished spaCy run made with
     another time cap is refused, not silently taken."""
-    module = recipe_module("benchmark")
+    module = load_recipe("benchmark")
     commands = []
     monkeypatch.setattr(module, "run", lambda cmd, log: commands.append(cmd) or True)
     out = tmp_path / "out"
@@ -166,7 +165,7 @@ def test_spacy_runs_at_every_seed_and_is_reused_only_as_asked(
         module.spacy(fewer, tiny_data, out, 1)
 
 
-def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path, recipe):
+def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path, run_recipe):
     """Predictions are not committed; the per-sentence counts are, so a run made after the
     predictions of the others are gone still gets its pooled bootstrap, the same one."""
     from lab.seeds import pooled_bootstrap
@@ -180,7 +179,7 @@ def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path
     every += [write_run(later / f"{c}-s2", gold, p) for c, p in (("a", gold), ("b", miss))]
     expected = pooled_bootstrap(every[0::2], every[1::2])  # from every run's predictions
     assert expected["seeds"] == [1, 2]
-    assert _collect(recipe, first, dest).returncode == 0
+    assert _collect(run_recipe, first, dest).returncode == 0
     counts = json.loads((dest / "runs" / "a-s1" / "sentence_counts.json").read_text())
     assert counts["sentences"] == 30 and counts["counts"][0] == [0, 0, 1]
     assert "PER" not in json.dumps(counts), "numbers, no text"
@@ -190,7 +189,7 @@ def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path
     for run in (first / "a-s1", first / "b-s1"):
         (run / "predictions.conll").unlink()
 
-    done = _collect(recipe, later, dest)
+    done = _collect(run_recipe, later, dest)
     assert done.returncode == 0, done.stderr
     assert "kept c against d over seeds [1]" in done.stdout
     pairs = json.loads((dest / "bootstrap.json").read_text())

@@ -1,6 +1,6 @@
 """``recipes/finetune.py`` on bad input: one line, exit status 2, no traceback.
 
-Each mistake is checked through the recipe's ``main`` in the test's process (the ``recipe``
+Each mistake is checked through the recipe's ``main`` in the test's process (the ``run_recipe``
 fixture); one is also run as its own process, whose whole stderr must be the one line."""
 
 import subprocess
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from recipe_module import load_recipe
 
 from llmner.errors import InputError
 
@@ -39,17 +40,17 @@ def run(*args):
     ],
     ids=["missing-model", "missing-train-file", "bad-format", "missing-config", "unknown-option"],
 )
-def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path, recipe):
-    done = recipe("finetune", *args, "--output_dir", str(tmp_path))
+def test_bad_input_gets_one_line_and_status_2(args, expected, tmp_path, run_recipe):
+    done = run_recipe("finetune", *args, "--output_dir", str(tmp_path))
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("finetune: error:") and done.stderr.count("\n") == 1
     assert expected in done.stderr, done.stderr
     assert not any(tmp_path.iterdir()), "nothing is written before the input is checked"
 
 
-def test_debug_raises_the_error_itself(tmp_path, recipe_module):
+def test_debug_raises_the_error_itself(tmp_path):
     with pytest.raises(InputError, match="format 'spans' is unknown"):
-        recipe_module("finetune").main(
+        load_recipe("finetune").main(
             ["--format", "spans", "--output_dir", str(tmp_path), "--debug"]
         )
 

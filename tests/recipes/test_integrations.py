@@ -11,12 +11,12 @@ pytest.importorskip("fastapi")
 
 
 def test_the_record_covers_every_integration_and_renders(
-    tmp_path, tiny_data, tiny_config, write_configs, tiny_conll, recipe
+    tmp_path, tiny_data, tiny_config, write_configs, tiny_conll, run_recipe
 ):
     data = tiny_data
     configs = write_configs(tiny=dict(tiny_config, max_steps=4, eval_strategy="no", repeat=0))
     out = tmp_path / "results"
-    done = recipe(
+    done = run_recipe(
         "integrations", "--data", str(data), "--output_dir", str(tmp_path / "runs"),
         "--out", str(out), "--configs", str(configs), "--config", "tiny",
         "--serve_seconds", "2", "--clients", "2", "--texts_per_request", "1",

@@ -5,11 +5,13 @@ from llmner.report.curves import curve_points, curve_runs
 from llmner.rundir import read_config
 
 
-def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, write_configs, recipe):
+def test_two_points_table_plot_and_collect(
+    tmp_path, tiny_data, tiny_config, write_configs, run_recipe
+):
     data = tiny_data
     configs = write_configs(tiny=dict(tiny_config, max_steps=2, eval_strategy="no"))
     out = tmp_path / "out"
-    done = recipe("learning_curve", "--data", str(data), "--configs", str(configs),
+    done = run_recipe("learning_curve", "--data", str(data), "--configs", str(configs),
                   "--sizes", "4,all", "--seeds", "1", "--output_dir", str(out),
                   "--logging_steps", "1")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -24,7 +26,7 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert (out / "learning_curve.png").stat().st_size > 0
 
     dest = tmp_path / "results"
-    collected = recipe("learning_curve", "--output_dir", str(out), "--collect", str(dest))
+    collected = run_recipe("learning_curve", "--output_dir", str(out), "--collect", str(dest))
     assert collected.returncode == 0, collected.stderr
     assert sorted(p.name for p in (dest / "n4" / "runs" / "tiny-s1").iterdir()) == [
         "config.yaml",
@@ -34,11 +36,11 @@ def test_two_points_table_plot_and_collect(tmp_path, tiny_data, tiny_config, wri
     assert (dest / "learning_curve.md").read_text() == (out / "learning_curve.md").read_text()
 
 
-def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path, recipe):
+def test_bad_sizes_and_flags_are_one_line_exit_2(tmp_path, run_recipe):
     curve = ["learning_curve", "--data", "bc5cdr", "--output_dir", str(tmp_path)]
-    done = recipe(*curve, "--sizes", "50,lots")
+    done = run_recipe(*curve, "--sizes", "50,lots")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--sizes '50,lots'" in done.stderr
-    done = recipe(*curve, "--sizes", "50", "--sizez", "1")
+    done = run_recipe(*curve, "--sizes", "50", "--sizez", "1")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "unknown argument" in done.stderr

@@ -12,11 +12,11 @@ from lab.pages import refresh
 
 
 @pytest.fixture
-def raw_text(recipe):
+def raw_text(run_recipe):
     """``raw_text(*ARGV)``: ``python recipes/raw_text.py ARGV``, which must succeed."""
 
     def run(*args: str) -> None:
-        done = recipe("raw_text", *args)
+        done = run_recipe("raw_text", *args)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
     return run

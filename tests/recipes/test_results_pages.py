@@ -3,13 +3,13 @@ builds from the run files committed beside it, so no figure can drift from its f
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from lab.pages import RENDERERS, refresh, table_blocks
+from recipe_module import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every page with generated tables, so that a new one is checked without being listed:
@@ -90,11 +90,7 @@ def test_no_results_file_is_ignored_by_git():
 
 
 def test_the_script_reports_a_stale_page_and_rebuilds_it(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "results_tables", ROOT / "recipes" / "results_tables.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_recipe("results_tables")
     source = ROOT / "recipes" / "results" / "generation-speed" / "cpu_2026-11-26.json"
     (tmp_path / "cpu.json").write_bytes(source.read_bytes())
     page = tmp_path / "page.md"

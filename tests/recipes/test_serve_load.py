@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from recipe_module import load_recipe
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 from adapters.tiny_runs import TINY_CONLL, tiny_run  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("serve_load", ROOT / "recipes" / "serve_load.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("serve_load")
 
 
 def test_percentile_is_nearest_rank(recipe):

@@ -3,11 +3,11 @@ directory that ``llmner compare`` loads."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from recipe_module import load_recipe
 
 spacy = pytest.importorskip("spacy")
 
@@ -21,10 +21,7 @@ TINY = ROOT / "tests" / "assets" / "tiny.conll"
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("spacy_ner", ROOT / "recipes" / "spacy_ner.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("spacy_ner")
 
 
 def test_docs_keep_the_given_tokens_and_entities(recipe):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from recipe_module import load_recipe
 
 from llmner.errors import InputError
 from llmner.train.run import check_num_layers, run_finetune, token_budget_sampler
@@ -127,18 +128,13 @@ def test_loss_is_a_mean_over_the_steps_labelled_tokens():
 def test_recipe_refuses_bad_cost_options_in_one_line(
     flags, says, tiny_llama_dir, tiny_conll, tmp_path, capsys, monkeypatch
 ):
-    import importlib.util
-    from pathlib import Path
 
     monkeypatch.setattr("llmner.models.numerics.cpu_bf16_supported", lambda: False)
     monkeypatch.setattr(
         "llmner.train.run.build_model",
         lambda *a, **k: pytest.fail("the model was loaded before the options were checked"),
     )
-    path = Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
-    spec = importlib.util.spec_from_file_location("finetune", path)
-    finetune = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(finetune)
+    finetune = load_recipe("finetune")
     argv = ["--model_name_or_path", str(tiny_llama_dir), "--train_file", str(tiny_conll)]
     argv += ["--quantization", "none", "--output_dir", str(tmp_path), *flags]
     assert finetune.main(argv) == 2

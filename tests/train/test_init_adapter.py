@@ -4,12 +4,10 @@ model) load, and every mismatch is one line naming the option, exit status 2."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from adapters.tiny_runs import relabelled_conll, tiny_run
+from recipe_module import load_recipe
 from safetensors.torch import load_file
 
 from llmner.config import RunConfig, resolve_defaults
@@ -18,7 +16,6 @@ from llmner.rundir import read_config
 from llmner.train.run import build_model, load_data
 from llmner.train.warm_start import locate_init
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "finetune.py"
 HEAD = "base_model.model.score"
 
 
@@ -140,10 +137,7 @@ def test_a_run_that_trained_every_weight_starts_from_all_of_them(
 
 
 def _finetune_main():
-    spec = importlib.util.spec_from_file_location("finetune_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_recipe("finetune").main
 
 
 @pytest.mark.parametrize(

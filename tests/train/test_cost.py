@@ -128,7 +128,6 @@ def test_loss_is_a_mean_over_the_steps_labelled_tokens():
 def test_recipe_refuses_bad_cost_options_in_one_line(
     flags, says, tiny_llama_dir, tiny_conll, tmp_path, capsys, monkeypatch
 ):
-
     monkeypatch.setattr("llmner.models.numerics.cpu_bf16_supported", lambda: False)
     monkeypatch.setattr(
         "llmner.train.run.build_model",

@@ -14,7 +14,7 @@ both joins; a run records its name as ``splitter`` in ``config.yaml``.
 
 Example:
     >>> from llmner.data.types import Sentence
-    >>> s = [Sentence(["Boutros-Ghali", "visited", "the", "U.S.", "."], ["B-PER"] + ["O"] * 4)]
+    >>> s = [Sentence(["Jean-Luc", "visited", "the", "U.S.", "."], ["B-PER"] + ["O"] * 4)]
     >>> round_trip(s, "llmner")["sentence_accuracy"], round_trip(s, "edges")["sentence_accuracy"]
     (0.0, 1.0)
     >>> choose_splitter(s, names=["llmner", "edges", "ptb"])

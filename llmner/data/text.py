@@ -7,11 +7,11 @@ the JSONL readers. The one promise, kept by every splitter: each token is
 Word splitters (:data:`SPLITTERS`, by name), because datasets split words differently:
 
 * ``llmner`` (:func:`tokenize`, the default): words (letters, digits, marks), numbers
-  (``3.5``, ``1,000``) and each punctuation mark apart (``Boutros - Ghali``); a run of one
+  (``3.5``, ``1,000``) and each punctuation mark apart (``Jean - Luc``); a run of one
   mark (``...``) is one token. Built from grapheme clusters (``regex``'s ``\\X``), so a
   combining accent stays on its letter and an emoji ZWJ sequence stays whole.
 * ``edges`` (:func:`split_edges`): whitespace, then punctuation peeled off each word's
-  edges only, so ``Boutros-Ghali``, ``1996-08-22`` and ``I'm`` stay whole; abbreviations
+  edges only, so ``Jean-Luc``, ``2031-02-14`` and ``I'm`` stay whole; abbreviations
   (``U.S.``, ``M.``, ``vs.``) keep their full stop, a chunk of punctuation alone (``:)``,
   ``?!``) stays whole, and ``@user``, ``#tag``, URLs and ``&amp;`` are never cut.
 * ``ptb`` (:func:`split_ptb`): ``edges`` plus the Penn Treebank's English clitics
@@ -25,8 +25,8 @@ one, whichever the splitter.
 Example:
     >>> [t.text for t in tokenize("Café-goers paid $3.50 for 2 cups... 👍🏽!")]
     ['Café', '-', 'goers', 'paid', '$', '3.50', 'for', '2', 'cups', '...', '👍🏽', '!']
-    >>> [t.text for t in split_ptb("Boutros-Ghali's U.S. visit (1996-08-22).")]
-    ['Boutros-Ghali', "'s", 'U.S.', 'visit', '(', '1996-08-22', ')', '.']
+    >>> [t.text for t in split_ptb("Jean-Luc's U.S. visit (2031-02-14).")]
+    ['Jean-Luc', "'s", 'U.S.', 'visit', '(', '2031-02-14', ')', '.']
 """
 
 from __future__ import annotations
@@ -180,8 +180,8 @@ def split_edges(text: str, offset: int = 0) -> list[Token]:
     """Whitespace-separated chunks with punctuation peeled off their edges only.
 
     Example:
-        >>> [t.text for t in split_edges('"Boutros-Ghali, I\\'m here" (1996-08-22) U.S.')]
-        ['"', 'Boutros-Ghali', ',', "I'm", 'here', '"', '(', '1996-08-22', ')', 'U.S.']
+        >>> [t.text for t in split_edges('"Jean-Luc, I\\'m here" (2031-02-14) U.S.')]
+        ['"', 'Jean-Luc', ',', "I'm", 'here', '"', '(', '2031-02-14', ')', 'U.S.']
         >>> [t.text for t in split_edges("1. Oslo won 3-1 :) @ana &amp; co")]
         ['1.', 'Oslo', 'won', '3-1', ':)', '@ana', '&amp;', 'co']
     """
@@ -297,8 +297,8 @@ def split_spacy(text: str, offset: int = 0) -> list[Token]:
     """spaCy's English tokenizer (``spacy.blank("en")``), whitespace tokens dropped.
 
     Example:
-        >>> [t.text for t in split_spacy("Boutros-Ghali's U.S. visit.")]  # doctest: +SKIP
-        ['Boutros', '-', 'Ghali', "'s", 'U.S.', 'visit', '.']
+        >>> [t.text for t in split_spacy("Jean-Luc's U.S. visit.")]  # doctest: +SKIP
+        ['Jean', '-', 'Luc', "'s", 'U.S.', 'visit', '.']
     """
     spans = [(t.idx, t.idx + len(t.text)) for t in _spacy_english().make_doc(text)]
     return [

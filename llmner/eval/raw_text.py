@@ -9,7 +9,7 @@ with the gold entities as exact ``(start, end, type)`` matches.
 
 Example:
     >>> from llmner.data.types import Sentence
-    >>> gold = [Sentence(["Boutros-Ghali", "spoke", "."], ["B-PER", "O", "O"])]
+    >>> gold = [Sentence(["Jean-Luc", "spoke", "."], ["B-PER", "O", "O"])]
     >>> def tag(sentences):  # tags the first word of every sentence as a person
     ...     return [["B-PER"] + ["O"] * (len(s) - 1) for s in sentences]
     >>> r = score_raw_text(tag, gold, splitter="llmner")

@@ -28,7 +28,7 @@ def sentence(words: str) -> Sentence:
 # Written the way CoNLL-2003 splits words: hyphens and dotted abbreviations kept, clitics
 # apart, punctuation apart.
 NEWSWIRE = [
-    sentence("Boutros-Ghali told the U.S.-based group on 1996-08-22 that it was n't over ."),
+    sentence("Jean-Luc told the U.S.-based group on 2031-02-14 that it was n't over ."),
     sentence("Oslo 's mayor , Dr. Ng , met ( briefly ) St. Petersburg officials ."),
     sentence('" We won 6-4 , " said M. Ahern of Anglo-Dutch Shell .'),
 ]

@@ -80,9 +80,9 @@ def test_bad_input_gives_words_or_none(name, text):
 
 @pytest.mark.parametrize("name", available_splitters())
 def test_pieces_use_the_named_splitter_with_offsets_into_the_text(name):
-    text = "Intro.  Boutros-Ghali's U.S. visit (1996-08-22). Done!"
+    text = "Intro.  Jean-Luc's U.S. visit (2031-02-14). Done!"
     sentences = sentences_from_text(text, splitter=name)
-    start = text.index("Boutros")
+    start = text.index("Jean")
     assert sentences[1] == get_splitter(name)(text[start : text.index(" Done")], start)
 
 

@@ -115,11 +115,11 @@ def test_tokenize_examples(text, tokens):
 
 SPLIT = {
     # text: {splitter: words}
-    "Boutros-Ghali's U.S.-based aides (1996-08-22).": {
-        "llmner": ["Boutros", "-", "Ghali", "'", "s", "U", ".", "S", ".", "-", "based", "aides",
-                   "(", "1996", "-", "08", "-", "22", ")", "."],
-        "edges": ["Boutros-Ghali's", "U.S.-based", "aides", "(", "1996-08-22", ")", "."],
-        "ptb": ["Boutros-Ghali", "'s", "U.S.-based", "aides", "(", "1996-08-22", ")", "."],
+    "Jean-Luc's U.S.-based aides (2031-02-14).": {
+        "llmner": ["Jean", "-", "Luc", "'", "s", "U", ".", "S", ".", "-", "based", "aides",
+                   "(", "2031", "-", "02", "-", "14", ")", "."],
+        "edges": ["Jean-Luc's", "U.S.-based", "aides", "(", "2031-02-14", ")", "."],
+        "ptb": ["Jean-Luc", "'s", "U.S.-based", "aides", "(", "2031-02-14", ")", "."],
     },
     "I'm at @ana's &amp; #NER :) w/ Dr. M. Ng": {
         "edges": ["I'm", "at", "@ana's", "&amp;", "#NER", ":)", "w", "/", "Dr.", "M.", "Ng"],
@@ -150,7 +150,7 @@ def test_splitter_examples(text, name, words):
 
 def test_spacy_splits_as_spacy_does():
     spacy = pytest.importorskip("spacy")
-    text = "Boutros-Ghali's\u200bU.S. visit  \n(1996-08-22)."
+    text = "Jean-Luc's\u200bU.S. visit  \n(2031-02-14)."
     doc = spacy.blank("en")(text)
     expected = [t.text for t in doc if not t.is_space]
     expected = [w for t in expected for w in t.split("\u200b")]  # a separator cuts a token

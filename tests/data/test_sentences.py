@@ -47,7 +47,7 @@ DECIMALS = "less than 0 . 05 ) ; P < . 001 , 8 vs . 30"
         (QUOTED, ['He said " it is over . "', "Then it rained ."]),
         ('" We won . " They left .', ['" We won . "', "They left ."]),
         ("won . \"", ['won . "']),
-        ("1. Jesper Ronnback ( Sweden ) 25.76", ["1. Jesper Ronnback ( Sweden ) 25.76"]),
+        ("1. Mara Olsen ( Norway ) 25.76", ["1. Mara Olsen ( Norway ) 25.76"]),
         ("2. Oslo won. 3. Rome lost.", ["2. Oslo won.", "3. Rome lost."]),
         (DECIMALS, [DECIMALS]),
         ("It fell . 2 more fell", ["It fell . 2 more fell"]),

@@ -94,8 +94,9 @@ def default_lookahead(device) -> int:
 
     A pass of a small model on a GPU is bound by kernel launches, so fewer passes is
     nearly all that counts (lookahead 8 was fastest at 1, 8 and 48 sentences per batch on
-    an H200); on a CPU a pass costs what it computes, and 4 was fastest at 1, 8 and 24
-    (``docs/results/generation-speed.md``).
+    an H200); on a CPU a pass costs what it computes, and 4 was fastest at 8 and 24
+    sentences per batch, the batched path evaluation takes (8 was fastest one sentence at
+    a time; ``docs/results/generation-speed.md``).
 
     Example:
         >>> default_lookahead(torch.device("cpu")), default_lookahead(torch.device("cuda", 0))

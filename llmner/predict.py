@@ -146,7 +146,7 @@ def load(
     On the CPU a 4-bit adapter predicts through
     :func:`~llmner.models.quantization.dequantize_for_inference`: its NF4 weights are
     dequantized once and the LoRA update merged in, which gives the quantized model's
-    predictions several times faster than bitsandbytes' 4-bit CPU kernels.
+    predictions in plain fp32 layers rather than through bitsandbytes' 4-bit CPU kernels.
     """
     source = locate(local_folder(path))
     model, tokenizer = load_model(source, quantization, dtype, verbose)

@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", nargs="+", type=float, help="one per adapter (default 1)")
     parser.add_argument("--method", default="linear", choices=METHODS)
     parser.add_argument(
-        "--density", type=float, default=0.5, help="fraction kept by ties/dare (default 0.5)"
+        "--density",
+        type=float,
+        default=0.5,
+        help="fraction kept by ties, dare_* and magnitude_prune (default 0.5)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of dare's random drop")
     parser.add_argument("--output", required=True, help="folder to write (new or empty)")

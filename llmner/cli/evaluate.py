@@ -35,7 +35,7 @@ def register(sub) -> None:
         help="re-score a saved run on any data",
         description="Scores the model on DATA and prints strict F1, P and R. --output DIR "
         "writes config.yaml, predictions.conll and metrics.json there; --into_run writes "
-        "them into the run directory (RUN/eval/DATA-SPLIT); neither writes nothing.",
+        "them into the run directory (RUN/eval/DATA-SPLIT); with neither, nothing is written.",
     )
     add_model(p, "a run directory (or its adapter/), exported or merged folder")
     p.add_argument("--data", required=True, help="bundled name, folder, CoNLL or JSONL file")

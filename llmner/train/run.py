@@ -6,7 +6,7 @@
 * ``metrics.json``: seqeval scores on the test split and the run's costs;
 * ``predictions.conll``: token, gold tag, predicted tag;
 * ``adapter/``: the LoRA adapter (head included), loadable with ``PeftModel.from_pretrained``;
-* ``log.csv`` (and TensorBoard events when installed), ``checkpoints/``.
+* ``log.csv`` (and TensorBoard events with ``--report_to tensorboard``), ``checkpoints/``.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def load_data(cfg: RunConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
         "validation": cfg.data.validation_file,
         "test": cfg.data.test_file,
     }
+    _warn_mixed_sources(files, cfg.data.dataset)
     splits = {}
     for split, explicit in files.items():
         source = explicit or cfg.data.dataset
@@ -96,6 +97,19 @@ def load_data(cfg: RunConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
         splits[split] = sentences if n is None else sentences[:n]
     _warn_unseen_types(labels, splits["train"])
     return splits, labels
+
+
+def _warn_mixed_sources(files: dict[str, str], dataset: str) -> None:
+    """Say which splits come from ``--dataset`` when others come from their own files
+    (``dataset`` has a default, so a forgotten ``--validation_file`` would otherwise read
+    another data set's split without a word)."""
+    flags = {"train": "--train_file", "validation": "--validation_file", "test": "--test_file"}
+    if any(files.values()):
+        for split, path in files.items():
+            if not path:
+                logging.getLogger("llmner").warning(
+                    "no %s: the %s split is read from --dataset %s", flags[split], split, dataset
+                )
 
 
 def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:

@@ -225,6 +225,38 @@ def test_label_set_comes_from_the_whole_training_file(tmp_path, caplog):
     assert "LOC" in caplog.text and "no training sentence" in caplog.text
 
 
+def test_a_split_without_its_file_says_it_comes_from_the_dataset(tmp_path, caplog):
+    from llmner.train.run import load_data
+
+    train = tmp_path / "train.conll"
+    train.write_text("Ann B-PER\nran O\n\nBo B-PER\n\n")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "dev.txt").write_text("Cy B-PER\nsat O\n\n")
+    cfg = RunConfig.of(
+        train_file=str(train), test_file=str(train), dataset=str(folder), quantization="none"
+    )
+    with caplog.at_level("WARNING", logger="llmner"):
+        splits, _ = load_data(cfg)
+    assert [s.tokens for s in splits["validation"]] == [["Cy", "sat"]]
+    assert f"no --validation_file: the validation split is read from --dataset {folder}" in (
+        caplog.text
+    )
+    assert "--train_file:" not in caplog.text and "--test_file:" not in caplog.text
+
+
+def test_splits_from_one_dataset_say_nothing_of_files(tmp_path, caplog):
+    from llmner.train.run import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("train.txt", "dev.txt", "test.txt"):
+        (folder / name).write_text("Ann B-PER\nran O\n\n")
+    with caplog.at_level("WARNING", logger="llmner"):
+        load_data(RunConfig.of(dataset=str(folder), quantization="none"))
+    assert "is read from --dataset" not in caplog.text
+
+
 def test_a_4bit_run_scored_in_bf16_says_so_and_tags_as_its_adapter_does_in_bf16(
     tmp_path_factory, tiny_llama_128_dir
 ):

@@ -79,15 +79,17 @@ def load_data(cfg: RunConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
         "validation": cfg.data.max_eval_samples,
         "test": cfg.data.max_predict_samples,
     }
-    files = {
-        "train": cfg.data.train_file,
-        "validation": cfg.data.validation_file,
-        "test": cfg.data.test_file,
-    }
-    _warn_mixed_sources(files, cfg.data.dataset)
+    fields = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
+    files = {split: getattr(cfg.data, field) for split, field in fields.items()}
     splits = {}
     for split, explicit in files.items():
         source = explicit or cfg.data.dataset
+        if not explicit and any(files.values()):
+            # ``dataset`` has a default: a forgotten --validation_file must not read
+            # another data set's split without a word
+            logging.getLogger("llmner").warning(
+                "no --%s: the %s split is read from --dataset %s", fields[split], split, source
+            )
         sentences = load_sentences(
             source, split=None if explicit else split, strict=cfg.data.strict_tags
         )
@@ -97,19 +99,6 @@ def load_data(cfg: RunConfig) -> tuple[dict[str, list[Sentence]], LabelSet]:
         splits[split] = sentences if n is None else sentences[:n]
     _warn_unseen_types(labels, splits["train"])
     return splits, labels
-
-
-def _warn_mixed_sources(files: dict[str, str], dataset: str) -> None:
-    """Say which splits come from ``--dataset`` when others come from their own files
-    (``dataset`` has a default, so a forgotten ``--validation_file`` would otherwise read
-    another data set's split without a word)."""
-    flags = {"train": "--train_file", "validation": "--validation_file", "test": "--test_file"}
-    if any(files.values()):
-        for split, path in files.items():
-            if not path:
-                logging.getLogger("llmner").warning(
-                    "no %s: the %s split is read from --dataset %s", flags[split], split, dataset
-                )
 
 
 def _warn_unseen_types(labels: LabelSet, train: list[Sentence]) -> None:

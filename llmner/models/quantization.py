@@ -1,8 +1,8 @@
-"""Fast inference for quantized models on the CPU.
+"""Inference for quantized models on the CPU: dequantize once, then fp32 or bf16 layers.
 
-bitsandbytes' 4-bit layers compute from packed 4-bit weights on every forward pass; on a
-CPU without bitsandbytes' AVX512-BF16 kernel that is much slower than plain fp32 (with it,
-the gap is smaller). :func:`dequantize_for_inference` does that dequantization once: every
+bitsandbytes' 4-bit layers unpack their 4-bit weights on every forward pass, and on the
+CPU they go through bitsandbytes' CPU kernels (no speed of those is measured here).
+:func:`dequantize_for_inference` does that dequantization once: every
 4-bit (or 8-bit) linear layer becomes an fp32 ``nn.Linear`` holding exactly the values the
 quantized layer computes with, and each LoRA update is merged into it. Predictions are
 those of the quantized model; only the arithmetic (fp32 instead of the 4-bit compute

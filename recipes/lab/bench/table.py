@@ -8,11 +8,13 @@ import statistics
 from pathlib import Path
 
 __all__ = [
+    "DATA_FLAGS",
     "KEYS",
     "format_tables",
     "generation_table",
     "integrations_table",
     "serve_table",
+    "shown_args",
     "summarise",
     "train_cost_table",
 ]
@@ -225,6 +227,35 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
+DATA_FLAGS = ("--dataset", "--data", "--train_file", "--validation_file", "--test_file")
+
+
+def shown_args(args: list[str]) -> str:
+    """The flags of a bench entry as its table shows them: a data path (the value of one of
+    ``DATA_FLAGS`` that names a folder or file by path) as ``/path/to/NAME``, the way the
+    pages write their commands, since the path is the measuring machine's, not the
+    reader's; a bundled data set's name stays as it is.
+
+    Example:
+        >>> shown_args(["--dataset", "../data/conll2003", "--max_steps", "30"])
+        '--dataset /path/to/conll2003 --max_steps 30'
+        >>> shown_args(["--dataset=/srv/wnut17/", "--dataset", "bc5cdr"])
+        '--dataset=/path/to/wnut17 --dataset bc5cdr'
+        >>> shown_args([])
+        '–'
+    """
+    shown, after_flag = [], False
+    for arg in args:
+        flag, eq, value = arg.partition("=")
+        if after_flag and "/" in arg:
+            arg = f"/path/to/{Path(arg).name}"
+        elif eq and flag in DATA_FLAGS and "/" in value:
+            arg = f"{flag}=/path/to/{Path(value).name}"
+        shown.append(arg)
+        after_flag = arg in DATA_FLAGS
+    return " ".join(shown) or "–"
+
+
 def train_cost_table(folder: str | Path) -> str:
     """One row per bench entry in ``folder`` (``NAME/bench.json`` with ``NAME/seed*/``
     run directories), computed from the runs' own ``metrics.json``: medians over the
@@ -246,7 +277,7 @@ def train_cost_table(folder: str | Path) -> str:
         ]
         r = summarise(runs)
         rows.append(
-            f"| {meta['name']} | {meta['repo_commit']} | {' '.join(meta['extra_args']) or '–'} "
+            f"| {meta['name']} | {meta['repo_commit']} | {shown_args(meta['extra_args'])} "
             f"| {r['median_train_seconds']:.0f} s "
             f"| {r['median_train_tokens_per_second']:.0f} "
             f"| {r.get('median_eval_sentences_per_second', 0):.1f} "

@@ -6,6 +6,8 @@ comparison report.
     python recipes/benchmark.py --data ../shared/data/conll2003 --output_dir runs/conll-full \
         --max_train_samples all --runs smollm2_echo,minilm_full --seeds 42,13,7
     python recipes/benchmark.py --output_dir runs/conll-full --collect recipes/results/conll-full
+    python recipes/benchmark.py --output_dir runs/conll-full --collect recipes/results/conll-full \
+        --seeds 13 --bootstrap_file bootstrap-s13.json
     python recipes/benchmark.py --configs recipes/configs/matrix --data ../shared/data/conll2003 \
         ../shared/data/wnut17 ../shared/data/bc5cdr --output_dir runs/matrix \
         --max_train_samples all --max_eval_samples all --seeds 42,13,7 --spacy_seconds 1200
@@ -25,7 +27,8 @@ end and the exit status is 1.
 predictions, which hold dataset text) to ``DEST/runs/NAME/``, with ``sentence_counts.json``
 (per test sentence: true positives, predicted and gold entities; no text), and writes
 ``DEST/bootstrap.json``: paired bootstraps of strict F1 between configurations over the
-pooled seeds, the runs already collected in ``DEST`` included through their counts.
+pooled seeds, the runs already collected in ``DEST`` included through their counts
+(``--seeds`` restricts it to those seeds, ``--bootstrap_file`` names another file).
 ``recipes/results_tables.py`` builds the page's tables from those files.
 """
 
@@ -40,6 +43,27 @@ HERE = Path(__file__).parent
 CONFIGS = HERE / "configs" / "benchmark"
 # recorded facts that are not part of what was asked for
 NOT_REQUESTED = ("output_dir", "resume_from_checkpoint", "defaults_applied", "max_length")
+
+
+def _seeds(text: str) -> list[int]:
+    """One ``--seeds`` word: a seed, or several joined by commas.
+
+    Example:
+        >>> _seeds("42,13"), _seeds("7")
+        ([42, 13], [7])
+    """
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        msg = f"expected whole numbers joined by commas, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def seed_list(args) -> list[int] | None:
+    """The seeds ``--seeds`` named, in order, once each; ``None`` where it was not given."""
+    if args.seeds is None:
+        return None
+    return list(dict.fromkeys(s for word in args.seeds for s in word))
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -62,7 +86,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--configs", default=str(CONFIGS), help="the folder of benchmark configs")
     p.add_argument("--runs", default="", help="comma list of config names (default: all)")
-    p.add_argument("--seeds", default="42", help="comma list; each config runs once per seed")
+    p.add_argument(
+        "--seeds", nargs="+", type=_seeds, default=None, metavar="SEED",
+        help="each config runs once per seed (default: 42); with --collect, the seeds to "
+        "bootstrap over (default: every seed); 42,13,7 or 42 13 7",
+    )  # fmt: skip
     p.add_argument(
         "--spacy_seconds", type=int, default=300, help="spaCy's time cap per seed; 0 skips spaCy"
     )
@@ -175,12 +203,20 @@ def spacy(args, data: Path, out: Path, seed: int) -> bool:
     return run(cmd, out / f"{dest.name}.log")
 
 
-def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "bootstrap.json") -> int:
+def collect(
+    out: Path,
+    dest: Path,
+    n_resamples: int,
+    bootstrap_file: str = "bootstrap.json",
+    seeds: list[int] | None = None,
+) -> int:
     """Copy the finished runs' config and metrics, with their per-sentence counts;
     bootstrap configurations pairwise, over these runs and the runs already in ``dest``
-    that carry counts. A pair already in ``bootstrap_file`` that can no longer be
-    computed over all its seeds (its runs' predictions are gone and they have no counts)
-    is kept as it was, and said so."""
+    that carry counts, at every seed or at ``seeds`` only (a bootstrap of one seed, say,
+    beside the pooled one in another ``bootstrap_file``). A pair already in
+    ``bootstrap_file`` that can no longer be computed over all its seeds (its runs'
+    predictions are gone and they have no counts, or ``seeds`` leaves some out) is kept as
+    it was, and said so."""
     from lab.seeds import COUNTS_FILE, pooled_bootstrap, write_sentence_counts
 
     from llmner import rundir
@@ -205,8 +241,9 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
     # every collected run with counts: those just written and those collected before
     groups: dict[str, list[Path]] = {}
     for run_dir in sorted((dest / "runs").iterdir()):
-        if (run_dir / COUNTS_FILE).is_file():
-            groups.setdefault(rundir.split_run_name(run_dir.name)[0], []).append(run_dir)
+        name, seed = rundir.split_run_name(run_dir.name)
+        if (run_dir / COUNTS_FILE).is_file() and (seeds is None or seed in map(str, seeds)):
+            groups.setdefault(name, []).append(run_dir)
     pairs = {}
     names = sorted(groups)
     for i, a in enumerate(names):
@@ -219,8 +256,9 @@ def collect(out: Path, dest: Path, n_resamples: int, bootstrap_file: str = "boot
         new = pairs.get((old["a"], old["b"]))
         if new is None or not set(old["seeds"]) <= set(new["seeds"]):
             pairs[old["a"], old["b"]] = old
+            among = "is among --seeds and " if seeds is not None else ""
             print(f"kept {old['a']} against {old['b']} over seeds {old['seeds']} as it was: "
-                  "not every one of their runs has counts in "
+                  f"not every one of their runs {among}has counts in "
                   f"{dest / 'runs'}")  # fmt: skip
     path.write_text(json.dumps([pairs[k] for k in sorted(pairs)], indent=2) + "\n")
     print(f"{len(runs)} runs and {len(pairs)} bootstrap pairs in {dest}")
@@ -259,7 +297,7 @@ def bench_data(args, data: Path, out: Path, configs: Path, names: list[str]) -> 
     from llmner import rundir
 
     out.mkdir(parents=True, exist_ok=True)
-    seeds = [int(s) for s in args.seeds.split(",") if s]
+    seeds = seed_list(args) or [42]
     common = ["--dataset", str(data)]
     if args.max_eval_samples != "all":
         common += ["--max_eval_samples", str(int(args.max_eval_samples))]
@@ -301,7 +339,9 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     out = Path(args.output_dir)
     if args.collect:
-        return collect(out, Path(args.collect), args.bootstrap, args.bootstrap_file)
+        return collect(
+            out, Path(args.collect), args.bootstrap, args.bootstrap_file, seed_list(args)
+        )
     if not args.data:
         print("benchmark: error: --data is required (unless --collect)", file=sys.stderr)
         return 2

@@ -197,6 +197,44 @@ def test_runs_collected_earlier_pair_with_new_ones_through_their_counts(tmp_path
     assert pairs[0] == {"a": "a", "b": "b", **expected}
 
 
+def test_collect_bootstraps_the_seeds_asked_for_into_the_file_named(tmp_path, run_recipe):
+    """``--seeds`` at the collect: one seed's bootstrap beside the pooled one."""
+    from lab.seeds import pooled_bootstrap
+
+    from llmner.rundir import write_run
+
+    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    miss = [["O", "O"], ["B-LOC", "O"], ["O", "B-ORG"]] * 10
+    out, dest = tmp_path / "out", tmp_path / "results"
+    s1 = [write_run(out / f"{c}-s1", gold, p) for c, p in (("a", miss), ("b", gold))]
+    s2 = [write_run(out / f"{c}-s2", gold, p) for c, p in (("a", gold), ("b", miss))]
+    assert _collect(run_recipe, out, dest).returncode == 0
+    done = run_recipe("benchmark", "--output_dir", str(out), "--collect", str(dest),
+                      "--seeds", "2", "--bootstrap_file", "bootstrap-s2.json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pooled = json.loads((dest / "bootstrap.json").read_text())
+    one = json.loads((dest / "bootstrap-s2.json").read_text())
+    assert [p["seeds"] for p in pooled] == [[1, 2]] and [p["seeds"] for p in one] == [[2]]
+    assert one[0] == {"a": "a", "b": "b", **pooled_bootstrap(s2[:1], s2[1:])}
+    assert one[0]["delta_f1"] < 0 < pooled_bootstrap(s1[:1], s1[1:])["delta_f1"]
+
+    again = run_recipe("benchmark", "--output_dir", str(out), "--collect", str(dest),
+                       "--seeds", "2", "--bootstrap_file", "bootstrap.json")  # fmt: skip
+    assert "kept a against b over seeds [1, 2] as it was: not every one of their runs is " \
+        "among --seeds" in again.stdout  # fmt: skip
+    assert json.loads((dest / "bootstrap.json").read_text()) == pooled
+
+
+def test_seeds_are_given_with_commas_or_spaces():
+    module = load_recipe("benchmark")
+    parse = module.make_parser().parse_args
+    assert module.seed_list(parse(["--seeds", "42,13", "7", "13"])) == [42, 13, 7]
+    assert module.seed_list(parse([])) is None
+    with pytest.raises(SystemExit) as err:
+        parse(["--seeds", "7,x"])
+    assert err.value.code == 2
+
+
 def test_a_corrupt_counts_file_names_itself(tmp_path):
     from lab.seeds import pooled_bootstrap
 

@@ -265,19 +265,25 @@ def _oriented(pair: dict, a: str) -> dict:
 
 def _bootstrap(args: list[str], base: Path) -> str:
     """Paired bootstraps over pooled seeds, from ``recipes/benchmark.py --collect``; with
-    ``A:B`` pairs, each row oriented as named."""
+    ``A:B`` pairs, those pairs of each file in turn (a pooled file, then one file per seed,
+    say), each row oriented as named."""
     files = [a for a in args if ":" not in a]
-    pairs = [p for a in files for p in json.loads((base / a).read_text(encoding="utf-8"))]
+    per_file = [json.loads((base / a).read_text(encoding="utf-8")) for a in files]
+    pairs = [p for found in per_file for p in found]
     wanted = [tuple(a.split(":", 1)) for a in args if ":" in a]
     if wanted:
-        by_names = {frozenset((p["a"], p["b"])): p for p in pairs}
-        missing = [f"{a}:{b}" for a, b in wanted if frozenset((a, b)) not in by_names]
+        by_file = [{frozenset((p["a"], p["b"])): p for p in found} for found in per_file]
+        missing = [
+            f"{a}:{b}" for a, b in wanted if not any(frozenset((a, b)) in f for f in by_file)
+        ]
         if missing:
             raise InputError(
                 f"no bootstrap for {', '.join(missing)}; expected pairs of configurations "
                 "in " + ", ".join(files)
             )
-        pairs = [_oriented(by_names[frozenset(w)], w[0]) for w in wanted]
+        pairs = [
+            _oriented(f[frozenset(w)], w[0]) for f in by_file for w in wanted if frozenset(w) in f
+        ]
     headers = ["A", "B", "seeds", "sentences", "F1 A", "F1 B", "B - A", "95% CI", "p"]
     rows = [
         [

@@ -173,6 +173,11 @@ def test_bootstrap_table_keeps_the_pairs_named_each_oriented_as_named(tmp_path):
     with pytest.raises(InputError, match="no bootstrap for x:w"):
         render("bootstrap b.json x:w", tmp_path)
 
+    # a pooled file and one per seed: the pair named, from every file that has it, in turn
+    (tmp_path / "s1.json").write_text(json.dumps([{**pair("x", "y"), "seeds": [2]}]))
+    rows = render("bootstrap b.json s1.json y:x", tmp_path).splitlines()[2:]
+    assert [r.split(" | ")[2] for r in rows] == ["1", "2"]
+
 
 def test_one_commit_needs_no_note_and_a_reconstructed_one_is_explained():
     one = {"provenance": {"commit": "a" * 40}}

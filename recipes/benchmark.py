@@ -240,9 +240,10 @@ def collect(
             write_sentence_counts(run_dir, target)
     # every collected run with counts: those just written and those collected before
     groups: dict[str, list[Path]] = {}
+    wanted = None if seeds is None else {str(seed) for seed in seeds}
     for run_dir in sorted((dest / "runs").iterdir()):
         name, seed = rundir.split_run_name(run_dir.name)
-        if (run_dir / COUNTS_FILE).is_file() and (seeds is None or seed in map(str, seeds)):
+        if (run_dir / COUNTS_FILE).is_file() and (wanted is None or seed in wanted):
             groups.setdefault(name, []).append(run_dir)
     pairs = {}
     names = sorted(groups)

@@ -13,7 +13,7 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     (its rate) and whether it started from a trained run (``--init_adapter``); with the
     run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
     sentences per optimizer step, the number of optimizer steps and the epoch whose
-    checkpoint was tested, and ``fp32`` for a run that trained without bf16 autocast,
+    checkpoint was tested (its step, for a run that validated every so many steps), and ``fp32`` for a run that trained without bf16 autocast,
     as ``metrics.json`` records them (``sentences_per_step``,
     ``train_steps``, ``validation_curve``; a range where seeds differ). A spaCy run
     (``recipes/spacy_ner.py``) gives its pipeline and time cap instead of the training
@@ -51,6 +51,10 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
         >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 5e-5,
         ...          "num_train_epochs": 10}, [{"train_steps": 36, "validation_curve": curve}])
         'every weight, none, lr 5e-05, 10 ep, 36 steps, best at ep 2'
+        >>> setting({"use_lora": False, "quantization": "none", "learning_rate": 5e-5,
+        ...          "num_train_epochs": 1, "eval_strategy": "steps"},
+        ...         [{"train_steps": 36, "validation_curve": curve}])
+        'every weight, none, lr 5e-05, 1 ep, 36 steps, best at step 18'
     """
     if config and "spacy_config" in config:
         return _spacy_setting(config, metrics)
@@ -128,28 +132,37 @@ def _progress(config: dict, metrics) -> list[str]:
     steps = span([m.get("train_steps") for m in metrics], "{:,}")
     if steps:
         parts.append(f"{steps} steps")
-    best = span([_best_epoch(config, m) for m in metrics], "{:.3g}")
+    # a run evaluated every so many steps names the step, one evaluated per epoch the epoch
+    by_step = config.get("eval_strategy") == "steps"
+    points = [_best_point(config, m) for m in metrics]
+    if by_step:
+        best = span([p and p.get("step") for p in points], "{:,}")
+    else:
+        best = span([p and p.get("epoch") for p in points], "{:.3g}")
     if best:
-        parts.append(f"best at ep {best}")
+        parts.append(f"best at {'step' if by_step else 'ep'} {best}")
     return parts
 
 
-def _best_epoch(config: dict, metrics: dict) -> float | None:
-    """The epoch of the checkpoint that was tested: the evaluation at the run's
-    ``best_validation_step``, or for runs that did not record it the first best score of
-    ``validation_curve`` (Trainer keeps the first of equal scores). ``None`` where the run
-    recorded no curve, or tested its last checkpoint (``load_best_model_at_end`` off).
+def _best_point(config: dict, metrics: dict) -> dict | None:
+    """The evaluation (``epoch``, ``step`` and score) of the checkpoint that was tested:
+    the one at the run's ``best_validation_step``, or for runs that did not record it the
+    first best score of ``validation_curve`` (Trainer keeps the first of equal scores).
+    ``None`` where the run recorded no curve, or tested its last checkpoint
+    (``load_best_model_at_end`` off).
 
     Example:
         >>> curve = [{"epoch": 1.0, "step": 9, "f1": 0.5}, {"epoch": 2.0, "step": 18, "f1": 0.6}]
-        >>> _best_epoch({}, {"validation_curve": curve})
+        >>> _best_point({}, {"validation_curve": curve})["epoch"]
         2.0
-        >>> _best_epoch({"greater_is_better": False}, {"validation_curve": curve})
-        1.0
-        >>> _best_epoch({"load_best_model_at_end": False}, {"validation_curve": curve}) is None
+        >>> _best_point({"greater_is_better": False}, {"validation_curve": curve})["step"]
+        9
+        >>> _best_point({"load_best_model_at_end": False}, {"validation_curve": curve}) is None
         True
-        >>> _best_epoch({}, {"validation_curve": [{"epoch": 1.0, "step": 9, "f1": None}, *curve]})
-        2.0
+        >>> _best_point({}, {"validation_curve": [{"epoch": 1.0, "step": 9, "f1": None}, *curve]})
+        {'epoch': 2.0, 'step': 18, 'f1': 0.6}
+        >>> _best_point({}, {"validation_curve": curve, "best_validation_step": 9})["epoch"]
+        1.0
     """
     curve = metrics.get("validation_curve") or []
     if not curve or config.get("load_best_model_at_end") is False:
@@ -157,7 +170,7 @@ def _best_epoch(config: dict, metrics: dict) -> float | None:
     step = metrics.get("best_validation_step")
     at_step = [point for point in curve if point.get("step") == step]
     if at_step:
-        return at_step[0]["epoch"]
+        return at_step[0]
 
     def score(point: dict) -> float:  # the one key besides epoch and step: the metric's
         value = next(v for k, v in point.items() if k not in ("epoch", "step"))
@@ -165,4 +178,4 @@ def _best_epoch(config: dict, metrics: dict) -> float | None:
             return float("-inf")
         return value if config.get("greater_is_better", True) is not False else -value
 
-    return max(curve, key=score)["epoch"]
+    return max(curve, key=score)

@@ -13,9 +13,10 @@ def setting(config: dict, metrics: dict | list[dict] | None = None) -> str:
     (its rate) and whether it started from a trained run (``--init_adapter``); with the
     run's ``metrics`` (or the metrics of each seed of one configuration), the batch in
     sentences per optimizer step, the number of optimizer steps and the epoch whose
-    checkpoint was tested (its step, for a run that validated every so many steps), and ``fp32`` for a run that trained without bf16 autocast,
-    as ``metrics.json`` records them (``sentences_per_step``,
-    ``train_steps``, ``validation_curve``; a range where seeds differ). A spaCy run
+    checkpoint was tested (its step, for a run that validated every so many steps), and
+    ``fp32`` for a run that trained without bf16 autocast (:func:`_numerics`), as
+    ``metrics.json`` records them (``sentences_per_step``, ``train_steps``,
+    ``validation_curve``; a range where seeds differ). A spaCy run
     (``recipes/spacy_ner.py``) gives its pipeline and time cap instead of the training
     settings.
 
@@ -90,19 +91,31 @@ def _numerics(metrics) -> list[str]:
     """``fp32`` where a run trained without bf16 autocast (``metrics.json``'s ``bf16``:
     the device decides when the config leaves it unset), ``bf16 or fp32`` where the
     seeds of one configuration differ; nothing where every run trained in bf16, as
-    most do, or none recorded it.
+    most do, or none recorded it. Under ``fp32``, ``4-bit in bf16`` where the 4-bit
+    layers of such runs computed in bf16 all the same (``numerics.compute_dtype``: the
+    device decides it, not autocast), ``4-bit in bf16 or fp32`` where only some did or
+    some did not record it.
 
     Example:
         >>> _numerics([{"bf16": True}, {"bf16": False}]), _numerics({"bf16": False})
         (['bf16 or fp32'], ['fp32'])
         >>> _numerics([{"bf16": True}, {}])
         []
+        >>> bf16_layers = {"bf16": False, "numerics": {"compute_dtype": "bfloat16"}}
+        >>> _numerics(bf16_layers), _numerics([bf16_layers, {"bf16": False}])
+        (['fp32', '4-bit in bf16'], ['fp32', '4-bit in bf16 or fp32'])
     """
     metrics = [metrics] if isinstance(metrics, dict) else list(metrics or [])
     recorded = {m["bf16"] for m in metrics if m.get("bf16") is not None}
     if False not in recorded:
         return []
-    return ["bf16 or fp32"] if True in recorded else ["fp32"]
+    parts = ["bf16 or fp32"] if True in recorded else ["fp32"]
+    layers = [
+        (m.get("numerics") or {}).get("compute_dtype") for m in metrics if m.get("bf16") is False
+    ]
+    if "bfloat16" in layers:
+        parts.append("4-bit in bf16" if set(layers) == {"bfloat16"} else "4-bit in bf16 or fp32")
+    return parts
 
 
 def _spacy_setting(config: dict, metrics) -> str:

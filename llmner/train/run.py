@@ -40,6 +40,7 @@ from llmner.models.loading import (
     model_num_layers,
 )
 from llmner.models.numerics import resolve_bf16, resolve_token_budget
+from llmner.models.quantization import describe_numerics
 from llmner.models.registry import check_model
 from llmner.provenance import mark_start
 from llmner.train.augmented import AugmentCallback, augmented_train_set
@@ -321,6 +322,8 @@ def train_run(cfg: RunConfig, callbacks: list | None = None) -> TrainedRun:
         trainable_parameters=_count_trainable(trainer.model),
         train_peak_rss_mb=train_peak,
         bf16=bf16,
+        # autocast aside, a 4-bit model's layers compute in the dtype the device decides
+        numerics=describe_numerics(trainer.model),
         max_tokens_per_batch=sampler.max_tokens if sampler else None,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         sentences_per_step=per_step,

@@ -35,6 +35,7 @@ def test_run_records_its_numeric_path_budget_and_layers(budget_run):
     out, _ = budget_run
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["bf16"] is False
+    assert saved["numerics"] == {"weights": "float32", "dtype": "float32"}  # not quantized
     assert saved["max_tokens_per_batch"] == 64
     assert saved["num_layers"] == 1
     assert saved["train_padded_tokens"] >= saved["train_tokens"] > 0

@@ -277,6 +277,19 @@ def test_a_4bit_run_scored_in_bf16_says_so_and_tags_as_its_adapter_does_in_bf16(
     assert tags == run_predictions(run)
 
 
+def test_a_4bit_run_records_the_dtype_its_layers_computed_in(tmp_path_factory, tiny_llama_128_dir):
+    """Autocast off or on, the device decides what 4-bit layers compute in; the run says
+    which, so that a table can tell runs on different CPUs apart."""
+    from adapters.tiny_runs import FOUR_BIT, tiny_run
+
+    from llmner.models.numerics import cpu_bf16_supported
+
+    run = tiny_run(tmp_path_factory, tiny_llama_128_dir, "4bit", **FOUR_BIT)
+    numerics = json.loads((run / "metrics.json").read_text())["numerics"]
+    assert numerics["weights"] == "nf4"
+    assert numerics["compute_dtype"] == ("bfloat16" if cpu_bf16_supported() else "float32")
+
+
 def test_a_4bit_adapter_loaded_in_bf16_holds_its_fp32_weights_rounded(
     tmp_path_factory, tiny_llama_128_dir
 ):

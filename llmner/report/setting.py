@@ -148,12 +148,10 @@ def _progress(config: dict, metrics) -> list[str]:
     # a run evaluated every so many steps names the step, one evaluated per epoch the epoch
     by_step = config.get("eval_strategy") == "steps"
     points = [_best_point(config, m) for m in metrics]
-    if by_step:
-        best = span([p and p.get("step") for p in points], "{:,}")
-    else:
-        best = span([p and p.get("epoch") for p in points], "{:.3g}")
+    key, form, word = ("step", "{:,}", "step") if by_step else ("epoch", "{:.3g}", "ep")
+    best = span([p and p.get(key) for p in points], form)
     if best:
-        parts.append(f"best at {'step' if by_step else 'ep'} {best}")
+        parts.append(f"best at {word} {best}")
     return parts
 
 
